@@ -1,0 +1,1 @@
+"""zipweights: lossless compression for neural-network weights."""
