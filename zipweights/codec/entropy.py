@@ -1,0 +1,78 @@
+"""Stream coders: how one byte stream (a plane) is stored.
+
+Each coder has a small integer id that is written in front of the stream (see
+spec/FORMAT.md, "Stream coders"). The encoder tries what the level allows and keeps
+the smallest; RAW is always a candidate, so a stream never grows by more than its
+5-byte stream header.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import zstandard
+
+from ..errors import CorruptDataError
+
+RAW = 0
+ZSTD = 1
+NAMES = {RAW: "raw", ZSTD: "zstd"}
+
+_local = threading.local()
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    # Compression contexts are not thread-safe and costly to create: one per thread and level.
+    cache = getattr(_local, "cctx", None)
+    if cache is None:
+        cache = _local.cctx = {}
+    cctx = cache.get(level)
+    if cctx is None:
+        cctx = cache[level] = zstandard.ZstdCompressor(
+            level=level, write_content_size=True, write_checksum=False, write_dict_id=False
+        )
+    return cctx
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    dctx = getattr(_local, "dctx", None)
+    if dctx is None:
+        dctx = _local.dctx = zstandard.ZstdDecompressor()
+    return dctx
+
+
+def encode(data, zstd_level: int) -> tuple[int, bytes]:
+    """Code one stream; return (coder id, payload), the smallest the level tried."""
+    best = (RAW, bytes(data))
+    if len(data) >= 32 and zstd_level > 0:
+        z = _compressor(zstd_level).compress(data)
+        if len(z) < len(best[1]):
+            best = (ZSTD, z)
+    return best
+
+
+def decode(coder: int, payload, out: memoryview) -> None:
+    """Decode `payload` into `out`, which is exactly the stream's decoded size."""
+    n = len(out)
+    if coder == RAW:
+        if len(payload) != n:
+            raise CorruptDataError(f"raw stream holds {len(payload)} bytes, expected {n}")
+        out[:] = payload
+    elif coder == ZSTD:
+        try:
+            declared = zstandard.frame_content_size(payload)
+        except zstandard.ZstdError as exc:
+            raise CorruptDataError(f"zstd stream header invalid: {exc}") from None
+        if declared != n:  # checked before zstd allocates anything
+            raise CorruptDataError(f"zstd stream declares {declared} bytes, expected {n}")
+        try:
+            raw = _decompressor().decompress(payload)
+        except zstandard.ZstdError as exc:
+            raise CorruptDataError(f"zstd stream invalid: {exc}") from None
+        if len(raw) != n:
+            raise CorruptDataError(f"zstd stream decoded to {len(raw)} bytes, expected {n}")
+        out[:] = raw
+    else:
+        from ..errors import UnsupportedFeatureError
+
+        raise UnsupportedFeatureError(f"unknown stream coder {coder}")

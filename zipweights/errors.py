@@ -1,0 +1,45 @@
+"""One exception hierarchy for everything zipweights can refuse.
+
+Every error raised on bad input is a ZipWeightsError; its kind tells a caller what went
+wrong without parsing the message, and the message names the file, tensor or chunk.
+"""
+
+
+class ZipWeightsError(Exception):
+    """Base class of every error zipweights raises on bad input or arguments."""
+
+
+class BadMagicError(ZipWeightsError):
+    """The file does not start with the zipweights magic: not a .zipw file."""
+
+
+class CorruptDataError(ZipWeightsError):
+    """A structure or payload violates the format."""
+
+
+class TruncatedDataError(CorruptDataError):
+    """The data ends before a structure it declares."""
+
+
+class ChecksumMismatchError(CorruptDataError):
+    """Decoded bytes do not hash to the checksum stored at compression time."""
+
+
+class LimitExceededError(ZipWeightsError):
+    """A declared size is beyond what this decoder accepts (checked before allocating)."""
+
+
+class UnsupportedVersionError(ZipWeightsError):
+    """The file was written by a newer format version than this reader knows."""
+
+
+class UnsupportedFeatureError(ZipWeightsError):
+    """The file uses a codec, transform or flag this reader does not implement."""
+
+
+class InvalidArgumentError(ZipWeightsError, ValueError):
+    """A caller passed an argument zipweights cannot act on (also a ValueError)."""
+
+
+class InvalidSafetensorsError(InvalidArgumentError):
+    """An input meant to be a safetensors file breaks safetensors' own rules."""

@@ -1,0 +1,1 @@
+"""On-disk structures: one module per structure, each with its read and write."""

@@ -1,0 +1,191 @@
+"""The index: what the original file was, and where each of its entries' chunks are.
+
+The index lists entries that tile the original file after its verbatim prefix (the
+safetensors header): a tensor (name, dtype, shape) or an unnamed blob of bytes. Each
+entry is cut into chunks of `chunk_size` original bytes (the last one shorter), and
+each chunk has a row in the entry's chunk table: where its payload is in the .zipw
+file, its codec, and the xxh3-64 of its decoded bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import dtypes
+from ..errors import CorruptDataError, LimitExceededError, TruncatedDataError, UnsupportedFeatureError
+
+SOURCE_RAW = 0
+SOURCE_SAFETENSORS = 1
+
+KIND_TENSOR = 0
+KIND_BLOB = 1
+
+TRANSFORM_NONE = 0  # 1 (XOR against a base model) and up are reserved
+
+MAX_INDEX_SIZE = 1 << 31
+MAX_PREFIX_SIZE = 100_000_000 + 8
+MAX_CHUNK_SIZE = 1 << 26
+MAX_NDIM = 64
+
+CHUNK_ROW = np.dtype(
+    [("offset", "<u8"), ("length", "<u4"), ("codec", "u1"), ("reserved", "V3"), ("checksum", "<u8")]
+)
+assert CHUNK_ROW.itemsize == 24
+
+_INDEX_HEAD = struct.Struct("<Q32sB7sQ")  # original size, sha256, source kind, reserved, prefix len
+_ENTRY_HEAD = struct.Struct("<BBBBI")  # kind, dtype id, ndim, transform, name length
+_ENTRY_SPAN = struct.Struct("<QQII")  # offset, length, chunk size, chunk count
+
+
+@dataclass
+class Entry:
+    kind: int
+    name: str
+    dtype: dtypes.DType
+    shape: tuple[int, ...]
+    offset: int  # absolute offset of the entry's bytes in the original file
+    length: int
+    chunk_size: int
+    chunks: np.ndarray = field(repr=False)  # CHUNK_ROW records
+    transform: int = TRANSFORM_NONE
+
+    def chunk_span(self, i: int) -> tuple[int, int]:
+        """(start, stop) of chunk i in the entry's original bytes."""
+        start = i * self.chunk_size
+        return start, min(start + self.chunk_size, self.length)
+
+
+@dataclass
+class Index:
+    original_size: int
+    original_sha256: bytes
+    source_kind: int
+    prefix: bytes
+    entries: list[Entry]
+
+
+def chunk_count(length: int, chunk_size: int) -> int:
+    return -(-length // chunk_size)
+
+
+def encode(index: Index) -> bytes:
+    parts = [
+        _INDEX_HEAD.pack(
+            index.original_size, index.original_sha256, index.source_kind, bytes(7), len(index.prefix)
+        ),
+        index.prefix,
+        struct.pack("<I", len(index.entries)),
+    ]
+    for e in index.entries:
+        name = e.name.encode("utf-8")
+        parts.append(_ENTRY_HEAD.pack(e.kind, e.dtype.id, len(e.shape), e.transform, len(name)))
+        parts.append(name)
+        parts.append(struct.pack(f"<{len(e.shape)}Q", *e.shape))
+        parts.append(_ENTRY_SPAN.pack(e.offset, e.length, e.chunk_size, len(e.chunks)))
+        parts.append(np.ascontiguousarray(e.chunks, dtype=CHUNK_ROW).tobytes())
+    return b"".join(parts)
+
+
+class _Cursor:
+    def __init__(self, data: bytes, where: str):
+        self.data, self.pos, self.where = data, 0, where
+
+    def take(self, n: int, what: str) -> memoryview:
+        if n > len(self.data) - self.pos:
+            raise TruncatedDataError(
+                f"{self.where}: index truncated reading {what} at index byte {self.pos} "
+                f"(need {n} bytes, {len(self.data) - self.pos} left)"
+            )
+        view = memoryview(self.data)[self.pos : self.pos + n]
+        self.pos += n
+        return view
+
+    def unpack(self, st: struct.Struct, what: str):
+        return st.unpack(self.take(st.size, what))
+
+
+def decode(data: bytes, payload_end: int, where: str) -> Index:
+    """Parse and check an index; `payload_end` is where chunk payloads must end (the
+    index offset). Everything is validated before the caller allocates anything."""
+    from .container import HEADER_SIZE
+
+    cur = _Cursor(data, where)
+    size, sha, source_kind, reserved, prefix_len = cur.unpack(_INDEX_HEAD, "the index head")
+    if reserved != bytes(7):
+        raise CorruptDataError(f"{where}: reserved bytes in the index head are not zero")
+    if source_kind not in (SOURCE_RAW, SOURCE_SAFETENSORS):
+        raise UnsupportedFeatureError(f"{where}: unknown source kind {source_kind}")
+    if prefix_len > MAX_PREFIX_SIZE:
+        raise LimitExceededError(f"{where}: prefix of {prefix_len} bytes exceeds {MAX_PREFIX_SIZE}")
+    if prefix_len > size:
+        raise CorruptDataError(f"{where}: prefix of {prefix_len} bytes exceeds the original size {size}")
+    prefix = bytes(cur.take(prefix_len, "the original header"))
+    (n_entries,) = cur.unpack(struct.Struct("<I"), "the entry count")
+
+    entries = []
+    expected_offset = prefix_len
+    for k in range(n_entries):
+        kind, dtype_id, ndim, transform, name_len = cur.unpack(_ENTRY_HEAD, f"entry {k}")
+        try:
+            name = bytes(cur.take(name_len, f"entry {k} name")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise CorruptDataError(f"{where}: entry {k} name is not UTF-8") from None
+        label = f"{where}: entry {k} ({name!r})"
+        if kind not in (KIND_TENSOR, KIND_BLOB):
+            raise UnsupportedFeatureError(f"{label}: unknown entry kind {kind}")
+        if dtype_id not in dtypes.BY_ID:
+            raise UnsupportedFeatureError(f"{label}: unknown dtype id {dtype_id}")
+        if transform != TRANSFORM_NONE:
+            raise UnsupportedFeatureError(f"{label}: transform {transform} is not supported by this reader")
+        if ndim > MAX_NDIM:
+            raise LimitExceededError(f"{label}: {ndim} dimensions exceed {MAX_NDIM}")
+        shape = struct.unpack(f"<{ndim}Q", cur.take(8 * ndim, f"entry {k} shape"))
+        offset, length, chunk_size, n_chunks = cur.unpack(_ENTRY_SPAN, f"entry {k} span")
+        dt = dtypes.BY_ID[dtype_id]
+
+        if offset != expected_offset:
+            raise CorruptDataError(
+                f"{label}: starts at original offset {offset}, expected {expected_offset}"
+            )
+        if length > size - offset:
+            raise CorruptDataError(f"{label}: {length} bytes at {offset} run past the original size {size}")
+        expected_offset = offset + length
+        if kind == KIND_TENSOR and dt is not dtypes.OPAQUE:
+            numel = 1
+            for d in shape:
+                numel *= d
+            if dt.nbytes(numel) != length:
+                raise CorruptDataError(
+                    f"{label}: {dt.name} {list(shape)} does not fill {length} bytes"
+                )
+        if chunk_size == 0 or chunk_size % dt.unit:
+            raise CorruptDataError(f"{label}: chunk size {chunk_size} is not a multiple of {dt.unit}")
+        if chunk_size > MAX_CHUNK_SIZE:
+            raise LimitExceededError(f"{label}: chunk size {chunk_size} exceeds {MAX_CHUNK_SIZE}")
+        if n_chunks != chunk_count(length, chunk_size):
+            raise CorruptDataError(
+                f"{label}: {n_chunks} chunks listed, {chunk_count(length, chunk_size)} expected"
+            )
+        table = cur.take(CHUNK_ROW.itemsize * n_chunks, f"entry {k} chunk table")
+        rows = np.frombuffer(table, CHUNK_ROW)
+        if n_chunks:
+            ends = rows["offset"].astype(np.uint64) + rows["length"].astype(np.uint64)
+            bad = (rows["offset"] < HEADER_SIZE) | (ends > payload_end) | (ends < rows["offset"])
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise CorruptDataError(
+                    f"{label}: chunk {i} payload ({int(rows['length'][i])} bytes at offset "
+                    f"{int(rows['offset'][i])}) lies outside the payload area [{HEADER_SIZE}, {payload_end})"
+                )
+            if np.frombuffer(table, np.uint8).reshape(n_chunks, CHUNK_ROW.itemsize)[:, 13:16].any():
+                raise CorruptDataError(f"{label}: reserved bytes in the chunk table are not zero")
+        entries.append(Entry(kind, name, dt, tuple(shape), offset, length, chunk_size, rows.copy(), transform))
+
+    if expected_offset != size:
+        raise CorruptDataError(f"{where}: entries end at original offset {expected_offset}, expected {size}")
+    if cur.pos != len(data):
+        raise CorruptDataError(f"{where}: {len(data) - cur.pos} trailing bytes after the index")
+    return Index(size, bytes(sha), source_kind, prefix, entries)

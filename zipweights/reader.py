@@ -1,0 +1,247 @@
+""".zipw -> tensors, or the original file byte for byte.
+
+Opening a file reads and checks its header, trailer and index, nothing else; chunks
+are decoded on demand, in parallel, straight into their final place, and every chunk
+is checked against its stored checksum after decoding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+
+import xxhash
+
+from ._fileio import atomic_output, check_output
+from ._parallel import default_threads, ordered_map
+from .codec import chain
+from .errors import (
+    ChecksumMismatchError,
+    InvalidArgumentError,
+    LimitExceededError,
+    ZipWeightsError,
+)
+from .format import container, index as fmt_index
+
+
+class ZipwFile:
+    """A .zipw file opened for reading (a path, or bytes-like content)."""
+
+    def __init__(self, source, *, name: str | None = None):
+        self._mmap = None
+        if isinstance(source, (str, os.PathLike)):
+            self.name = name or os.fspath(source)
+            with open(source, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size:
+                    self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            self._buf = memoryview(self._mmap) if self._mmap is not None else memoryview(b"")
+        else:
+            self.name = name or "<buffer>"
+            self._buf = memoryview(source).cast("B")
+        try:
+            self._parse()
+        except BaseException:
+            self.close()
+            raise
+
+    def _parse(self) -> None:
+        buf, where = self._buf, self.name
+        self.version = container.read_header(bytes(buf[: container.HEADER_SIZE]), where)
+        offset, length, index_hash = container.read_trailer(
+            bytes(buf[len(buf) - container.TRAILER_SIZE :]) if len(buf) >= container.TRAILER_SIZE else b"",
+            len(buf),
+            where,
+        )
+        if length > fmt_index.MAX_INDEX_SIZE:
+            raise LimitExceededError(f"{where}: index of {length} bytes exceeds {fmt_index.MAX_INDEX_SIZE}")
+        blob = bytes(buf[offset : offset + length])
+        if xxhash.xxh3_64_intdigest(blob) != index_hash:
+            raise ChecksumMismatchError(f"{where}: index checksum mismatch (index at offset {offset})")
+        self.index = fmt_index.decode(blob, offset, where)
+        self.entries = self.index.entries
+        self._by_name = {e.name: e for e in self.entries if e.kind == fmt_index.KIND_TENSOR}
+
+    # -- lifetime ------------------------------------------------------------------
+    def close(self) -> None:
+        if getattr(self, "_buf", None) is not None:
+            self._buf.release()
+            self._buf = None
+        if self._mmap is not None:
+            try:
+                self._mmap.close()
+            except BufferError:  # a caller still holds a view; the map closes when it goes
+                pass
+            self._mmap = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- facts ---------------------------------------------------------------------
+    @property
+    def original_size(self) -> int:
+        return self.index.original_size
+
+    @property
+    def original_sha256(self) -> str:
+        return self.index.original_sha256.hex()
+
+    @property
+    def compressed_size(self) -> int:
+        return len(self._buf)
+
+    def tensor(self, name: str) -> fmt_index.Entry:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"{self.name}: no tensor named {name!r}") from None
+
+    # -- decoding ------------------------------------------------------------------
+    def _decode_chunk(self, entry: fmt_index.Entry, i: int, out: memoryview) -> None:
+        row = entry.chunks[i]
+        start = int(row["offset"])
+        payload = self._buf[start : start + int(row["length"])]
+        where = f"{self.name}: entry {entry.name!r} chunk {i} (payload at offset {start})"
+        try:
+            chain.decode_chunk(int(row["codec"]), payload, entry.dtype, out)
+        except ZipWeightsError as exc:
+            raise type(exc)(f"{where}: {exc}") from None
+        got = xxhash.xxh3_64_intdigest(out)
+        if got != int(row["checksum"]):
+            raise ChecksumMismatchError(
+                f"{where}: checksum mismatch (expected {int(row['checksum']):016x}, got {got:016x})"
+            )
+
+    def _chunk_jobs(self, entries, out: memoryview, base: int):
+        """(entry, chunk, destination view) for every chunk; `out` starts at original offset `base`."""
+        for e in entries:
+            for i in range(len(e.chunks)):
+                a, b = e.chunk_span(i)
+                yield e, i, out[e.offset - base + a : e.offset - base + b]
+
+    def _run(self, jobs, threads, on_done=None):
+        def work(job):
+            self._decode_chunk(*job)
+
+        for job, _ in ordered_map(work, jobs, threads or default_threads()):
+            if on_done is not None:
+                on_done(job[2])
+
+    def read_into(self, entry: fmt_index.Entry, out, threads: int | None = None, chunks=None) -> None:
+        """Decode `entry` (or just the chunk numbers in `chunks`) into `out`, a writable
+        buffer of the entry's length (or of the selected chunks' total length)."""
+        out = memoryview(out).cast("B")
+        if chunks is None:
+            if len(out) != entry.length:
+                raise InvalidArgumentError(f"output holds {len(out)} bytes, entry needs {entry.length}")
+            self._run(self._chunk_jobs([entry], out, entry.offset), threads)
+            return
+        jobs, pos = [], 0
+        for i in chunks:
+            a, b = entry.chunk_span(i)
+            jobs.append((entry, i, out[pos : pos + b - a]))
+            pos += b - a
+        if pos != len(out):
+            raise InvalidArgumentError(f"output holds {len(out)} bytes, the chunks need {pos}")
+        self._run(jobs, threads)
+
+    def read_bytes(self, name: str, threads: int | None = None) -> bytearray:
+        entry = self.tensor(name)
+        out = bytearray(entry.length)
+        self.read_into(entry, out, threads)
+        return out
+
+    def restore_into(self, out, threads: int | None = None, check_sha256: bool = True, progress=None) -> None:
+        """Rebuild the whole original file into `out`, a writable buffer of original size."""
+        out = memoryview(out).cast("B")
+        if len(out) != self.original_size:
+            raise InvalidArgumentError(f"output holds {len(out)} bytes, original is {self.original_size}")
+        prefix = self.index.prefix
+        out[: len(prefix)] = prefix
+        sha = hashlib.sha256(prefix) if check_sha256 else None
+
+        def done(view):
+            if sha is not None:
+                sha.update(view)
+            if progress is not None:
+                progress(len(view))
+
+        self._run(self._chunk_jobs(self.entries, out, 0), threads, done)
+        if sha is not None and sha.digest() != self.index.original_sha256:
+            raise ChecksumMismatchError(
+                f"{self.name}: restored file sha256 {sha.hexdigest()} differs from the stored "
+                f"{self.original_sha256}"
+            )
+
+    def verify(self, threads: int | None = None, progress=None) -> None:
+        """Decode every chunk, check every checksum and the original sha256; write nothing."""
+        sha = hashlib.sha256(self.index.prefix)
+
+        def jobs():
+            for e in self.entries:
+                for i in range(len(e.chunks)):
+                    a, b = e.chunk_span(i)
+                    yield e, i, memoryview(bytearray(b - a))
+
+        def done(view):
+            sha.update(view)
+            if progress is not None:
+                progress(len(view))
+
+        self._run(jobs(), threads, done)
+        if sha.digest() != self.index.original_sha256:
+            raise ChecksumMismatchError(
+                f"{self.name}: decoded content sha256 {sha.hexdigest()} differs from the stored "
+                f"{self.original_sha256}"
+            )
+
+
+def decompress_file(
+    src: str | os.PathLike,
+    dst: str | os.PathLike | None = None,
+    *,
+    threads: int | None = None,
+    force: bool = False,
+    check_sha256: bool = True,
+    progress=None,
+) -> str:
+    """Restore the original file from the .zipw `src` into `dst` (default: `src`
+    without its .zipw suffix); return the output path."""
+    src = os.fspath(src)
+    if dst is None:
+        if not src.endswith(".zipw"):
+            raise InvalidArgumentError(f"{src}: no .zipw suffix to strip; give an output name")
+        dst = src[: -len(".zipw")]
+    dst = os.fspath(dst)
+    if os.path.abspath(src) == os.path.abspath(dst):
+        raise InvalidArgumentError(f"{src}: input and output are the same file")
+    check_output(dst, force)
+    with ZipwFile(src) as zf, atomic_output(dst, force) as f:
+        size = zf.original_size
+        if size == 0:
+            zf.restore_into(bytearray(0), threads, check_sha256, progress)
+            return dst
+        f.truncate(size)
+        mm = mmap.mmap(f.fileno(), size)
+        try:
+            view = memoryview(mm)
+            try:
+                zf.restore_into(view, threads, check_sha256, progress)
+            finally:
+                view.release()
+            mm.flush()
+        finally:
+            mm.close()
+    return dst
+
+
+def verify_file(src: str | os.PathLike, *, threads: int | None = None, progress=None) -> "ZipwFile":
+    with ZipwFile(src) as zf:
+        zf.verify(threads, progress)
+    return zf
+
+

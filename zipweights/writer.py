@@ -1,0 +1,221 @@
+"""Original bytes -> .zipw: the place where codec chains meet the container.
+
+A *source* is the original file seen as a verbatim prefix (the safetensors header)
+followed by entries (tensors, or blobs of bytes) that tile the rest. Sources come
+from a safetensors file, from any file taken as bytes, or from tensors in memory;
+all are written the same way: chunks coded in parallel and appended in order, then
+the index and the trailer, into a temporary file renamed on success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import xxhash
+
+from . import dtypes
+from ._fileio import atomic_output, check_output
+from ._parallel import default_threads, ordered_map
+from .codec import chain
+from .errors import InvalidArgumentError, InvalidSafetensorsError
+from .format import container, index as fmt_index, safetensors_header
+
+DEFAULT_CHUNK_SIZE = 1 << 20
+
+
+@dataclass
+class SourceEntry:
+    kind: int
+    name: str
+    dtype: dtypes.DType
+    shape: tuple[int, ...]
+    data: memoryview  # the entry's original bytes
+
+
+@dataclass
+class Source:
+    source_kind: int
+    prefix: bytes
+    entries: list[SourceEntry]
+    size: int = field(init=False)
+
+    def __post_init__(self):
+        self.size = len(self.prefix) + sum(len(e.data) for e in self.entries)
+
+
+@dataclass
+class WriteStats:
+    original_size: int
+    compressed_size: int
+    sha256: str
+
+    @property
+    def ratio(self) -> float:
+        return self.compressed_size / self.original_size if self.original_size else 1.0
+
+
+def source_from_safetensors(buf, where: str = "input") -> Source:
+    """A source over a safetensors file's bytes (a memoryview; nothing is copied)."""
+    buf = memoryview(buf)
+    n = safetensors_header.read_header_size(bytes(buf[:8]), len(buf), where)
+    header = safetensors_header.parse(bytes(buf[: 8 + n]), len(buf), where)
+    start = header.data_start
+    entries = [
+        SourceEntry(
+            fmt_index.KIND_TENSOR,
+            t.name,
+            dtypes.from_name(t.dtype_name),
+            t.shape,
+            buf[start + t.begin : start + t.end],
+        )
+        for t in header.tensors
+    ]
+    return Source(fmt_index.SOURCE_SAFETENSORS, bytes(buf[:start]), entries)
+
+
+def source_from_bytes(buf, dtype_hint: str | None = None) -> Source:
+    """A source over any file taken as bytes; with a dtype hint the whole-element part
+    is split as that type and the leftover tail kept as a blob."""
+    buf = memoryview(buf)
+    entries = []
+    if dtype_hint is not None:
+        dt = dtypes.BY_NAME.get(dtype_hint.upper())
+        if dt is None or dt.bits % 8:
+            raise InvalidArgumentError(
+                f"unknown or sub-byte dtype hint {dtype_hint!r}; one of {', '.join(sorted(dtypes.BY_NAME))}"
+            )
+        item = dt.bits // 8
+        whole = len(buf) - len(buf) % item
+        entries.append(SourceEntry(fmt_index.KIND_BLOB, "", dt, (whole // item,), buf[:whole]))
+        buf = buf[whole:]
+    if len(buf) or not entries:
+        entries.append(SourceEntry(fmt_index.KIND_BLOB, "", dtypes.OPAQUE, (len(buf),), buf))
+    return Source(fmt_index.SOURCE_RAW, b"", entries)
+
+
+def write(
+    source: Source,
+    out,
+    *,
+    threads: int | None = None,
+    level: int = chain.DEFAULT_LEVEL,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress=None,
+) -> WriteStats:
+    """Write `source` as a .zipw stream to the binary file object `out`."""
+    if not chain.MIN_LEVEL <= level <= chain.MAX_LEVEL:
+        raise InvalidArgumentError(f"level must be {chain.MIN_LEVEL}..{chain.MAX_LEVEL}, got {level}")
+    if not 0 < chunk_size <= fmt_index.MAX_CHUNK_SIZE:
+        raise InvalidArgumentError(f"chunk size must be 1..{fmt_index.MAX_CHUNK_SIZE}, got {chunk_size}")
+    threads = threads or default_threads()
+    lv = chain.Level.of(level)
+
+    sha = hashlib.sha256(source.prefix)
+    entry_chunk = []
+    for e in source.entries:
+        unit = e.dtype.unit
+        entry_chunk.append(max(unit, chunk_size - chunk_size % unit))
+
+    def jobs():
+        for k, e in enumerate(source.entries):
+            size = entry_chunk[k]
+            for i in range(fmt_index.chunk_count(len(e.data), size)):
+                piece = e.data[i * size : (i + 1) * size]
+                sha.update(piece)  # in order, in the producing thread
+                yield k, i, piece
+
+    def encode(job):
+        k, _, piece = job
+        codec, payload = chain.encode_chunk(piece, source.entries[k].dtype, lv)
+        return codec, payload, xxhash.xxh3_64_intdigest(piece)
+
+    rows = [
+        np.zeros(fmt_index.chunk_count(len(e.data), entry_chunk[k]), fmt_index.CHUNK_ROW)
+        for k, e in enumerate(source.entries)
+    ]
+    pos = out.write(container.write_header())
+    for (k, i, piece), (codec, payload, checksum) in ordered_map(encode, jobs(), threads):
+        row = rows[k][i]
+        row["offset"], row["length"], row["codec"], row["checksum"] = pos, len(payload), codec, checksum
+        pos += out.write(payload)
+        if progress is not None:
+            progress(len(piece))
+
+    idx = fmt_index.Index(
+        original_size=source.size,
+        original_sha256=sha.digest(),
+        source_kind=source.source_kind,
+        prefix=source.prefix,
+        entries=[
+            fmt_index.Entry(e.kind, e.name, e.dtype, e.shape, 0, len(e.data), entry_chunk[k], rows[k])
+            for k, e in enumerate(source.entries)
+        ],
+    )
+    offset = len(source.prefix)
+    for e in idx.entries:
+        e.offset = offset
+        offset += e.length
+    blob = fmt_index.encode(idx)
+    out.write(blob)
+    out.write(container.write_trailer(pos, len(blob), xxhash.xxh3_64_intdigest(blob)))
+    return WriteStats(source.size, pos + len(blob) + container.TRAILER_SIZE, sha.hexdigest())
+
+
+def _map_input(path: str):
+    f = open(path, "rb")
+    try:
+        size = os.fstat(f.fileno()).st_size
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+    finally:
+        f.close()
+    return mm
+
+
+def compress_file(
+    src: str | os.PathLike,
+    dst: str | os.PathLike | None = None,
+    *,
+    threads: int | None = None,
+    level: int = chain.DEFAULT_LEVEL,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    raw: bool = False,
+    dtype_hint: str | None = None,
+    force: bool = False,
+    progress=None,
+) -> WriteStats:
+    """Compress the file `src` to `dst` (default: `src` + ".zipw").
+
+    A safetensors file (recognised by a valid header) is split per tensor; any other
+    file, or any file with `raw=True`, is compressed as bytes, split as `dtype_hint`
+    when one is given. A name ending in .safetensors that does not parse is an error.
+    """
+    src, dst = os.fspath(src), os.fspath(dst) if dst is not None else os.fspath(src) + ".zipw"
+    if os.path.abspath(src) == os.path.abspath(dst):
+        raise InvalidArgumentError(f"{src}: input and output are the same file")
+    check_output(dst, force)
+    buf = _map_input(src)
+    try:
+        view = memoryview(buf)
+        try:
+            if raw or dtype_hint is not None:
+                source = source_from_bytes(view, dtype_hint)
+            else:
+                try:
+                    source = source_from_safetensors(view, where=src)
+                except InvalidSafetensorsError:
+                    if src.endswith(".safetensors"):
+                        raise
+                    source = source_from_bytes(view)
+            with atomic_output(dst, force) as out:
+                stats = write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress)
+        finally:
+            source = None
+            view.release()
+    finally:
+        if isinstance(buf, mmap.mmap):
+            buf.close()
+    return stats
