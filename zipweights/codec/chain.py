@@ -2,7 +2,8 @@
 
 The codec id of every chunk is stored in the chunk table; ids are listed once here
 and once in spec/FORMAT.md ("Chunk codecs"). Unknown ids make a reader fail with
-UnsupportedFeatureError rather than guess.
+UnsupportedFeatureError rather than guess. The encoder tries the candidates its level
+allows and keeps the smallest payload; STORE is always a candidate.
 """
 
 from __future__ import annotations
@@ -10,54 +11,100 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .. import _kernels
 from ..dtypes import DType
 from ..errors import CorruptDataError, UnsupportedFeatureError
-from . import entropy, split
+from . import entropy, sparse, split
 
 STORE = 0  # the original bytes, verbatim
 PLANES = 1  # byte planes, each with its own stream coder
-# 2 FLOAT (fused exponent coder), 3 SPARSE (bitmap + packed values): reserved
-NAMES = {STORE: "store", PLANES: "planes"}
+FLOAT = 2  # the kernels' fused float coder (spec/CODERS.md)
+SPARSE = 3  # bitmap of non-zero values + the non-zero values, coded densely
+NAMES = {STORE: "store", PLANES: "planes", FLOAT: "float", SPARSE: "sparse"}
+
+# Float kinds the fused coder takes, by dtype name.
+_FLOAT_KIND = {"BF16": 0, "F16": 1, "F32": 2, "F64": 3, "C64": 2}
+HAVE_FLOAT_KERNEL = hasattr(_kernels, "float_encode")
 
 _STREAM_HEAD = struct.Struct("<BI")  # coder id, payload length
+_SPARSE_HEAD = struct.Struct("<I")  # count of non-zero values
+MIN_CODED = 64  # below this many bytes a chunk is stored: headers would eat any gain
+SPARSE_MIN_ZEROS = 0.125  # try the sparse codec from this fraction of zero values
 
 
 @dataclass(frozen=True)
 class Level:
     """What an encoder tries at one compression level."""
 
+    level: int
     zstd_level: int
 
     @classmethod
     def of(cls, level: int) -> "Level":
-        return cls(zstd_level=_ZSTD_LEVELS[level])
+        return cls(level=level, zstd_level=_ZSTD_LEVELS[level])
 
 
 MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 3
 _ZSTD_LEVELS = {1: 1, 2: 2, 3: 3, 4: 5, 5: 7, 6: 9, 7: 12, 8: 16, 9: 19}
 
 
-def bound(length: int, dtype: DType) -> int:
-    """Largest payload the encoder can produce for `length` original bytes."""
-    return length + dtype.unit * _STREAM_HEAD.size
+def float_kind(dtype: DType) -> int | None:
+    return _FLOAT_KIND.get(dtype.name) if HAVE_FLOAT_KERNEL else None
 
 
 def encode_chunk(data, dtype: DType, level: Level) -> tuple[int, bytes]:
     """Code one chunk; return (codec id, payload)."""
-    n = len(data)
-    if n < 64:
+    if len(data) < MIN_CODED:
         return STORE, bytes(data)
+    best = _encode_dense(data, dtype, level)
+    if sparse.zero_fraction(data, dtype.unit) >= SPARSE_MIN_ZEROS:
+        candidate = _encode_sparse(data, dtype, level)
+        if len(candidate[1]) < len(best[1]):
+            best = candidate
+    return best
+
+
+def _encode_dense(data, dtype: DType, level: Level) -> tuple[int, bytes]:
+    n = len(data)
+    best = (STORE, None)
+    best_len = n
+    kind = float_kind(dtype)
+    if kind is not None and n % (8 if kind == 3 else 4 if kind == 2 else 2) == 0:
+        payload = _kernels.float_encode(data, kind, level.level)
+        if len(payload) < best_len:
+            best, best_len = (FLOAT, payload), len(payload)
+    if best[0] == STORE or level.level >= 7:
+        payload = _encode_planes(data, dtype, level)
+        if len(payload) < best_len:
+            best, best_len = (PLANES, payload), len(payload)
+    if best[0] == STORE:
+        return STORE, bytes(data)
+    return best
+
+
+def _encode_planes(data, dtype: DType, level: Level) -> bytes:
     planes = memoryview(split.split(data, dtype))
-    m = n // dtype.unit
+    m = len(data) // dtype.unit
     parts = []
     for p in range(dtype.unit):
         coder, payload = entropy.encode(planes[p * m : (p + 1) * m], level.zstd_level)
         parts.append(_STREAM_HEAD.pack(coder, len(payload)))
         parts.append(payload)
-    coded = b"".join(parts)
-    if len(coded) >= n:
-        return STORE, bytes(data)
-    return PLANES, coded
+    return b"".join(parts)
+
+
+def _encode_sparse(data, dtype: DType, level: Level) -> tuple[int, bytes]:
+    bitmap, values, nnz = sparse.split(data, dtype.unit)
+    coder, coded_bitmap = entropy.encode(bitmap, level.zstd_level)
+    if nnz * dtype.unit >= MIN_CODED:
+        inner, coded_values = _encode_dense(values, dtype, level)
+    else:
+        inner, coded_values = STORE, values
+    payload = b"".join(
+        (_SPARSE_HEAD.pack(nnz), _STREAM_HEAD.pack(coder, len(coded_bitmap)), coded_bitmap,
+         bytes((inner,)), coded_values)
+    )
+    return SPARSE, payload
 
 
 def decode_chunk(codec: int, payload, dtype: DType, out: memoryview) -> None:
@@ -67,28 +114,66 @@ def decode_chunk(codec: int, payload, dtype: DType, out: memoryview) -> None:
         if len(payload) != n:
             raise CorruptDataError(f"stored chunk holds {len(payload)} bytes, expected {n}")
         out[:] = payload
-        return
-    if codec != PLANES:
+    elif codec == PLANES:
+        _decode_planes(memoryview(payload), dtype, out)
+    elif codec == FLOAT:
+        kind = _FLOAT_KIND.get(dtype.name)
+        if kind is None:
+            raise CorruptDataError(f"float codec used for dtype {dtype.name}")
+        if not HAVE_FLOAT_KERNEL:
+            raise UnsupportedFeatureError("this build has no float kernel")
+        try:
+            _kernels.float_decode(payload, kind, out)
+        except ValueError as exc:
+            raise CorruptDataError(f"float payload: {exc}") from None
+    elif codec == SPARSE:
+        _decode_sparse(memoryview(payload), dtype, out)
+    else:
         raise UnsupportedFeatureError(f"unknown chunk codec {codec}")
+
+
+def _take_stream(payload: memoryview, pos: int, what: str) -> tuple[int, memoryview, int]:
+    if len(payload) - pos < _STREAM_HEAD.size:
+        raise CorruptDataError(f"{what} header runs past the end of the chunk payload")
+    coder, length = _STREAM_HEAD.unpack_from(payload, pos)
+    pos += _STREAM_HEAD.size
+    if length > len(payload) - pos:
+        raise CorruptDataError(f"{what} declares {length} bytes, only {len(payload) - pos} left in the payload")
+    return coder, payload[pos : pos + length], pos + length
+
+
+def _decode_planes(payload: memoryview, dtype: DType, out: memoryview) -> None:
+    n = len(out)
     m = n // dtype.unit
     planes = bytearray(n)
     view = memoryview(planes)
     pos = 0
-    payload = memoryview(payload)
     for p in range(dtype.unit):
-        if len(payload) - pos < _STREAM_HEAD.size:
-            raise CorruptDataError(f"plane {p} header runs past the end of the chunk payload")
-        coder, length = _STREAM_HEAD.unpack_from(payload, pos)
-        pos += _STREAM_HEAD.size
-        if length > len(payload) - pos:
-            raise CorruptDataError(
-                f"plane {p} declares {length} bytes, only {len(payload) - pos} left in the payload"
-            )
+        coder, data, pos = _take_stream(payload, pos, f"plane {p}")
         try:
-            entropy.decode(coder, payload[pos : pos + length], view[p * m : (p + 1) * m])
+            entropy.decode(coder, data, view[p * m : (p + 1) * m])
         except CorruptDataError as exc:
             raise CorruptDataError(f"plane {p}: {exc}") from None
-        pos += length
     if pos != len(payload):
         raise CorruptDataError(f"{len(payload) - pos} trailing bytes after the last plane")
     split.merge(planes, dtype, out)
+
+
+def _decode_sparse(payload: memoryview, dtype: DType, out: memoryview) -> None:
+    m = len(out) // dtype.unit
+    if len(payload) < _SPARSE_HEAD.size:
+        raise CorruptDataError("sparse header truncated")
+    (nnz,) = _SPARSE_HEAD.unpack_from(payload)
+    if nnz > m:
+        raise CorruptDataError(f"sparse chunk declares {nnz} non-zero values in a chunk of {m}")
+    coder, data, pos = _take_stream(payload, _SPARSE_HEAD.size, "bitmap")
+    bitmap = bytearray((m + 7) // 8)
+    entropy.decode(coder, data, memoryview(bitmap))
+    if pos >= len(payload):
+        raise CorruptDataError("sparse chunk ends before its values")
+    inner = payload[pos]
+    if inner == SPARSE:
+        raise CorruptDataError("sparse values cannot themselves be sparse")
+    values = bytearray(nnz * dtype.unit)
+    decode_chunk(inner, payload[pos + 1 :], dtype, memoryview(values))
+    sparse.merge(bitmap, values, dtype.unit, out)
