@@ -102,19 +102,20 @@ class ZipwFile:
 
     # -- decoding ------------------------------------------------------------------
     def _decode_chunk(self, entry: fmt_index.Entry, i: int, out: memoryview) -> None:
-        row = entry.chunks[i]
-        start = int(row["offset"])
-        payload = self._buf[start : start + int(row["length"])]
-        where = f"{self.name}: entry {entry.name!r} chunk {i} (payload at offset {start})"
+        start, length, codec, _, checksum = entry.chunks[i].item()
         try:
-            chain.decode_chunk(int(row["codec"]), payload, entry.dtype, out)
+            chain.decode_chunk(codec, self._buf[start : start + length], entry.dtype, out)
         except ZipWeightsError as exc:
-            raise type(exc)(f"{where}: {exc}") from None
+            raise type(exc)(f"{self._where(entry, i, start)}: {exc}") from None
         got = xxhash.xxh3_64_intdigest(out)
-        if got != int(row["checksum"]):
+        if got != checksum:
             raise ChecksumMismatchError(
-                f"{where}: checksum mismatch (expected {int(row['checksum']):016x}, got {got:016x})"
+                f"{self._where(entry, i, start)}: checksum mismatch (expected {checksum:016x}, got {got:016x})"
             )
+
+    def _where(self, entry: fmt_index.Entry, i: int, start: int) -> str:
+        what = f"tensor {entry.name!r}" if entry.kind == fmt_index.KIND_TENSOR else f"bytes at {entry.offset}"
+        return f"{self.name}: {what} chunk {i} (payload at offset {start})"
 
     def _chunk_jobs(self, entries, out: memoryview, base: int):
         """(entry, chunk, destination view) for every chunk; `out` starts at original offset `base`."""
