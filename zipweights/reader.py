@@ -7,6 +7,7 @@ is checked against its stored checksum after decoding.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import mmap
 import os
@@ -226,7 +227,7 @@ def decompress_file(
         if size == 0:
             zf.restore_into(bytearray(0), threads, check_sha256, progress)
             return dst
-        f.truncate(size)
+        _reserve(f, size)
         mm = mmap.mmap(f.fileno(), size)
         try:
             view = memoryview(mm)
@@ -238,6 +239,17 @@ def decompress_file(
         finally:
             mm.close()
     return dst
+
+
+def _reserve(f, size: int) -> None:
+    """Size the output and claim its disk space up front: a full disk then fails here
+    with a clear OSError instead of a SIGBUS while writing through the mapping."""
+    try:
+        os.posix_fallocate(f.fileno(), 0, size)
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise
+        f.truncate(size)  # no fallocate here (or the filesystem lacks it)
 
 
 def verify_file(src: str | os.PathLike, *, threads: int | None = None, progress=None) -> "ZipwFile":
