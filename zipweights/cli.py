@@ -217,6 +217,30 @@ def cmd_verify(args) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args) -> int:
+    """Time the whole job (read, code, write, from page cache) on each file, in this
+    process; medians of --runs. bench/ compares against the peers."""
+    import statistics
+    import tempfile
+
+    print(f"{'file':40} {'ratio':>7} {'compress MB/s':>14} {'decompress MB/s':>16}  (threads {args.threads}, level {args.level}, median of {args.runs})")
+    for path in args.inputs:
+        size = os.path.getsize(path)
+        with tempfile.TemporaryDirectory(prefix="zipw-bench-") as tmp:
+            packed, back = os.path.join(tmp, "x.zipw"), os.path.join(tmp, "x.out")
+            ct, dt = [], []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                stats = compress_file(path, packed, threads=args.threads, level=args.level, force=True)
+                ct.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                decompress_file(packed, back, threads=args.threads, force=True, check_sha256=not args.no_sha256)
+                dt.append(time.perf_counter() - t0)
+            print(f"{os.path.basename(path)[:40]:40} {stats.ratio:7.4f} {size / statistics.median(ct) / 1e6:14.0f} "
+                  f"{size / statistics.median(dt) / 1e6:16.0f}")
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zipw", description="Lossless compression for neural-network weights.")
     p.add_argument("--version", action="version", version=f"zipw {__version__}")
@@ -254,6 +278,13 @@ def _parser() -> argparse.ArgumentParser:
     common(v, output=False)
     v.add_argument("--original", help="also check that FILE restores exactly this file")
     v.set_defaults(func=cmd_verify)
+    b = sub.add_parser("bench", help="time compress and decompress of files (whole job, medians)")
+    b.add_argument("inputs", nargs="+", metavar="FILE")
+    b.add_argument("-T", "--threads", type=int, default=default_threads())
+    b.add_argument("-l", "--level", type=int, default=chain.DEFAULT_LEVEL)
+    b.add_argument("-r", "--runs", type=int, default=5)
+    b.add_argument("--no-sha256", action="store_true", help="decompress without the whole-file sha256 check")
+    b.set_defaults(func=cmd_bench)
     return p
 
 
@@ -267,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     except (_Usage, InvalidArgumentError, FileExistsError, FileNotFoundError, IsADirectoryError) as exc:
         print(f"zipw: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ZipWeightsError as exc:
+    except (ZipWeightsError, OSError) as exc:
         print(f"zipw: {exc}", file=sys.stderr)
         return EXIT_DATA
     except KeyboardInterrupt:
