@@ -2,8 +2,10 @@
  * GIL released around every kernel call. The kernels themselves know nothing of Python. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
 #include "planes.h"
+#include "zw.h"
 
 static int get_plane_args(PyObject *args, Py_buffer *src, Py_buffer *dst, int *itemsize,
                           int *rotate)
@@ -54,11 +56,121 @@ static PyObject *py_merge_planes(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- entropy kernels ---- */
+
+static PyObject *finish_encode(PyObject *out, size_t len, zw_err *err)
+{
+    if (len == (size_t)-1) {
+        Py_DECREF(out);
+        if (strcmp(err->msg, "out of memory") == 0) return PyErr_NoMemory();
+        PyErr_SetString(PyExc_ValueError, err->msg);
+        return NULL;
+    }
+    if (_PyBytes_Resize(&out, (Py_ssize_t)len) < 0) return NULL;
+    return out;
+}
+
+static PyObject *py_ent_encode(PyObject *self, PyObject *args)
+{
+    Py_buffer src;
+    PyObject *out;
+    size_t len;
+    zw_err err;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*:ent_encode", &src)) return NULL;
+    if ((uint64_t)src.len > ZW_MAXN) {
+        PyBuffer_Release(&src);
+        return PyErr_Format(PyExc_ValueError, "ent_encode: input too large (%zd bytes)", src.len);
+    }
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)zw_ent_bound((size_t)src.len));
+    if (!out) {
+        PyBuffer_Release(&src);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    len = zw_ent_encode(src.buf, (size_t)src.len, (uint8_t *)PyBytes_AS_STRING(out));
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&src);
+    strcpy(err.msg, "out of memory");
+    return finish_encode(out, len, &err);
+}
+
+static PyObject *py_ent_decode(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst;
+    int rc;
+    zw_err err;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*w*:ent_decode", &src, &dst)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zw_ent_decode(src.buf, (size_t)src.len, dst.buf, (size_t)dst.len, &err);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    if (rc) {
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_float_encode(PyObject *self, PyObject *args)
+{
+    Py_buffer src;
+    int kind, level;
+    PyObject *out;
+    size_t len;
+    zw_err err;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*ii:float_encode", &src, &kind, &level)) return NULL;
+    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)zw_float_bound((size_t)src.len));
+    if (!out) {
+        PyBuffer_Release(&src);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    len = zw_float_encode(src.buf, (size_t)src.len, kind, level,
+                          (uint8_t *)PyBytes_AS_STRING(out), &err);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&src);
+    return finish_encode(out, len, &err);
+}
+
+static PyObject *py_float_decode(PyObject *self, PyObject *args)
+{
+    Py_buffer src, dst;
+    int kind, rc;
+    zw_err err;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*iw*:float_decode", &src, &kind, &dst)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zw_float_decode(src.buf, (size_t)src.len, kind, dst.buf, (size_t)dst.len, &err);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    if (rc) {
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"split_planes", py_split_planes, METH_VARARGS,
      "split_planes(src, itemsize, rotate, dst): values -> byte planes, MSB plane first"},
     {"merge_planes", py_merge_planes, METH_VARARGS,
      "merge_planes(src, itemsize, rotate, dst): byte planes -> values"},
+    {"ent_encode", py_ent_encode, METH_VARARGS,
+     "ent_encode(src) -> bytes: order-0 rANS byte coder (self-contained payload)"},
+    {"ent_decode", py_ent_decode, METH_VARARGS,
+     "ent_decode(payload, dst): decode into dst (len(dst) = original length); ValueError "
+     "on corrupt input"},
+    {"float_encode", py_float_encode, METH_VARARGS,
+     "float_encode(src, kind, level) -> bytes; kind 0=BF16 1=F16 2=F32; level 0 fast, >=1 "
+     "context modelling"},
+    {"float_decode", py_float_decode, METH_VARARGS,
+     "float_decode(payload, kind, dst): decode the values into dst; ValueError on corrupt "
+     "input"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,0 +1,142 @@
+/* Generic order-0 byte coder: 32-lane rANS with a serialized frequency table, or a
+ * constant / stored fallback. Format: spec/CODERS.md, "ent payload". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "zw.h"
+
+#define ENT_STORED 0
+#define ENT_CONST 1
+#define ENT_RANS 2
+#define ENT_HDR 5
+#define BLK 64
+
+size_t zw_ent_bound(size_t n) { return n + ENT_HDR + 16; }
+
+/* Returns the payload size, or (size_t)-1 when out of memory. */
+size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out)
+{
+    uint64_t cnt[256] = {0};
+    uint8_t q[256];
+    uint16_t freq[256];
+    size_t i, distinct = 0;
+    zw_wr32(out + 1, (uint32_t)n);
+    for (i = 0; i < n; i++) cnt[src[i]]++;
+    for (i = 0; i < 256; i++) distinct += cnt[i] != 0;
+    if (distinct == 1) {
+        out[0] = ENT_CONST;
+        out[ENT_HDR] = src[0];
+        return ENT_HDR + 1;
+    }
+    if (n >= 64) {
+        uint8_t *tmp;
+        zw_esym *es = malloc(256 * sizeof *es);
+        uint16_t *sym = malloc(n * sizeof *sym);
+        size_t tlen, slen, total;
+        zw_bw w;
+        if (!es || !sym || !(tmp = malloc(4 * ZW_LANES + 2 * n + 1024))) {
+            free(es);
+            free(sym);
+            return (size_t)-1;
+        }
+        for (i = 0; i < 256; i++) q[i] = cnt[i] ? (uint8_t)zw_quantize_count(cnt[i], n) : 0;
+        zw_normalize(q, 256, freq);
+        zw_build_esym(es, freq, 256);
+        zw_bw_init(&w, tmp, 1024);
+        zw_table_write(&w, q, 8);
+        tlen = zw_bw_finish(&w);
+        for (i = 0; i < n; i++) sym[i] = src[i];
+        slen = zw_rans_encode(sym, n, es, 256, NULL, tmp + tlen);
+        total = ENT_HDR + 4 + tlen + slen;
+        if (total < ENT_HDR + n) {
+            out[0] = ENT_RANS;
+            zw_wr32(out + ENT_HDR, (uint32_t)tlen);
+            memcpy(out + ENT_HDR + 4, tmp, tlen + slen);
+        }
+        free(es);
+        free(sym);
+        free(tmp);
+        if (total < ENT_HDR + n) return total;
+    }
+    out[0] = ENT_STORED;
+    if (n) memcpy(out + ENT_HDR, src, n);
+    return ENT_HDR + n;
+}
+
+int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *e)
+{
+    uint32_t dn;
+    if (len < ENT_HDR)
+        return zw_fail(e, "payload truncated: need %d bytes of header, have %zu", ENT_HDR, len);
+    dn = zw_rd32(p + 1);
+    if ((size_t)dn != n)
+        return zw_fail(e, "size mismatch: payload holds %u bytes, destination has %zu", dn, n);
+    switch (p[0]) {
+    case ENT_STORED:
+        if (len != ENT_HDR + n) {
+            if (len < ENT_HDR + n)
+                return zw_fail(e, "payload truncated: need %zu bytes, have %zu", ENT_HDR + n,
+                               len);
+            return zw_fail(e, "trailing bytes: %zu after stored data", len - ENT_HDR - n);
+        }
+        if (n) memcpy(dst, p + ENT_HDR, n);
+        return 0;
+    case ENT_CONST:
+        if (len != ENT_HDR + 1)
+            return zw_fail(e, len < ENT_HDR + 1 ? "payload truncated: need %d bytes, have %zu"
+                                                  : "trailing bytes: need %d bytes, have %zu",
+                           ENT_HDR + 1, len);
+        memset(dst, p[ENT_HDR], n);
+        return 0;
+    case ENT_RANS: {
+        uint32_t tlen;
+        uint8_t q[256];
+        uint16_t freq[256];
+        zw_br br;
+        zw_dtab *tab;
+        zw_rdec d;
+        uint16_t tmp[ZW_LANES * BLK];
+        size_t seg = n / ZW_LANES, r = n % ZW_LANES, i0;
+        int rc = -1;
+        if (len < ENT_HDR + 4)
+            return zw_fail(e, "payload truncated: need %d bytes, have %zu", ENT_HDR + 4, len);
+        tlen = zw_rd32(p + ENT_HDR);
+        if ((uint64_t)tlen > len - ENT_HDR - 4)
+            return zw_fail(e, "payload truncated: table needs %u bytes, have %zu", tlen,
+                           len - ENT_HDR - 4);
+        br.buf = p + ENT_HDR + 4;
+        br.len = tlen;
+        br.bitpos = 0;
+        br.overrun = 0;
+        if (zw_table_read(&br, 8, q, e)) return -1;
+        if ((br.bitpos + 7) / 8 != tlen)
+            return zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
+                           (size_t)((br.bitpos + 7) / 8));
+        zw_normalize(q, 256, freq);
+        tab = malloc(sizeof *tab);
+        if (!tab) return zw_fail(e, "out of memory");
+        zw_build_dtab(tab, freq, 256, NULL);
+        if (zw_rdec_init(&d, p + ENT_HDR + 4 + tlen, len - ENT_HDR - 4 - tlen, e)) goto out;
+        for (i0 = 0; i0 < seg; i0 += BLK) {
+            int S = (int)(seg - i0 < BLK ? seg - i0 : BLK), l, s;
+            if (zw_rdec_block(&d, tab, S, tmp, e)) goto out;
+            for (l = 0; l < ZW_LANES; l++) {
+                uint8_t *o = dst + (size_t)l * seg + i0;
+                const uint16_t *t = tmp + l * S;
+                for (s = 0; s < S; s++) o[s] = (uint8_t)t[s];
+            }
+        }
+        if (r) {
+            size_t l;
+            if (zw_rdec_tail(&d, tab, (int)r, tmp, e)) goto out;
+            for (l = 0; l < r; l++) dst[ZW_LANES * seg + l] = (uint8_t)tmp[l];
+        }
+        rc = zw_rdec_finish(&d, e);
+    out:
+        free(tab);
+        return rc;
+    }
+    default:
+        return zw_fail(e, "unknown ent payload mode %d", p[0]);
+    }
+}

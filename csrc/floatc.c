@@ -1,0 +1,437 @@
+/* Whole-chunk float codec. The top 16 bits h of every value are split into a coded
+ * symbol (its top B bits: sign, exponent, leading mantissa bits), rANS-coded with up to
+ * ZW_MAXCTX tables selected by the exponent of the lane's previous value, and w = 16 - B
+ * raw bits packed LSB-first. F32 adds its two low byte planes as ent payloads.
+ * Format: spec/CODERS.md, "float payload". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log2tab.h"
+#include "zw.h"
+
+#define F_STORED 0
+#define F_CODED 1
+#define HDR 6 /* kind, mode, u32 n */
+#define BLK 64
+#define NFINE 8
+
+typedef struct {
+    int W;  /* bits per value: 16 or 32 */
+    int EB; /* exponent bits */
+    int Bmin, Bmax;
+} kindinfo;
+
+static int get_kind(int kind, kindinfo *k, zw_err *e)
+{
+    switch (kind) {
+    case 0: *k = (kindinfo){16, 8, 9, 12}; return 0;
+    case 1: *k = (kindinfo){16, 5, 6, 12}; return 0;
+    case 2: *k = (kindinfo){32, 8, 9, 12}; return 0;
+    default: return zw_fail(e, "unsupported float kind %d (0=BF16, 1=F16, 2=F32)", kind);
+    }
+}
+
+size_t zw_float_bound(size_t nbytes) { return 2 * nbytes + 262144; }
+
+static inline uint32_t hi16_at(const uint8_t *src, size_t j, int W)
+{
+    if (W == 16) return (uint32_t)src[2 * j] | ((uint32_t)src[2 * j + 1] << 8);
+    return (uint32_t)src[4 * j + 2] | ((uint32_t)src[4 * j + 3] << 8);
+}
+
+/* context of the value following a value with exponent ex, thresholds t[0..nt) ascending */
+static inline int ctx_of(int ex, const int *t, int nt)
+{
+    int c = 0, k;
+    for (k = 0; k < nt; k++) c += ex >= t[k];
+    return c;
+}
+
+static size_t stored(const uint8_t *src, size_t nbytes, size_t n, int kind, uint8_t *out)
+{
+    out[0] = (uint8_t)kind;
+    out[1] = F_STORED;
+    zw_wr32(out + 2, (uint32_t)n);
+    if (nbytes) memcpy(out + HDR, src, nbytes);
+    return HDR + nbytes;
+}
+
+size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, uint8_t *out,
+                       zw_err *e)
+{
+    kindinfo K = {0, 0, 0, 0};
+    size_t n, j, seg, r;
+    uint64_t ecnt[256] = {0};
+    int tfine[NFINE], nfine = 0; /* fine thresholds (may repeat) */
+    uint32_t *hist = NULL;       /* [NFINE][4096] */
+    uint16_t *h = NULL, *sym = NULL;
+    uint8_t *qs = NULL, *tmp = NULL;
+    zw_esym *es = NULL;
+    int emask, eshift;
+    size_t best_cost = (size_t)-1, result = (size_t)-1;
+    int bestB = 0, bestC = 0, bestT[ZW_MAXCTX], Copts[4] = {1, 2, 4, 0}, nC;
+    int B, ci;
+
+    if (get_kind(kind, &K, e)) return (size_t)-1;
+    if (nbytes % (size_t)(K.W / 8)) {
+        zw_fail(e, "source size %zu is not a multiple of the value size %d", nbytes, K.W / 8);
+        return (size_t)-1;
+    }
+    n = nbytes / (size_t)(K.W / 8);
+    if ((uint64_t)n > ZW_MAXN) {
+        zw_fail(e, "chunk too large: %zu values, at most %llu", n,
+                (unsigned long long)ZW_MAXN);
+        return (size_t)-1;
+    }
+    if (n < 256) return stored(src, nbytes, n, kind, out);
+    nC = level <= 0 ? 1 : 3;
+    seg = n / ZW_LANES;
+    r = n % ZW_LANES;
+    eshift = 15 - K.EB;
+    emask = (1 << K.EB) - 1;
+
+    h = malloc(n * sizeof *h);
+    hist = calloc((size_t)NFINE * 4096, sizeof *hist);
+    qs = malloc((size_t)ZW_MAXCTX * 4096);
+    if (!h || !hist || !qs) goto oom;
+    for (j = 0; j < n; j++) {
+        h[j] = (uint16_t)hi16_at(src, j, K.W);
+        ecnt[(h[j] >> eshift) & emask]++;
+    }
+    /* fine thresholds at the k/8 quantiles of the exponent */
+    {
+        uint64_t cum = 0;
+        int ex = 0, k;
+        for (k = 1; k < NFINE; k++) {
+            uint64_t target = (n * (uint64_t)k + NFINE - 1) / NFINE;
+            while (cum + ecnt[ex] < target) cum += ecnt[ex++];
+            /* smallest ex with cdf(ex) >= target; values >= threshold go up */
+            tfine[nfine++] = ex + 1 > emask ? emask : ex + 1;
+        }
+    }
+    /* histogram of (fine context of the lane's previous value, top 12 bits) */
+    {
+        int l;
+        size_t i;
+        for (l = 0; l < ZW_LANES; l++) {
+            const uint16_t *hl = h + (size_t)l * seg;
+            int c = 0;
+            for (i = 0; i < seg; i++) {
+                hist[(size_t)c * 4096 + (hl[i] >> 4)]++;
+                c = ctx_of((hl[i] >> eshift) & emask, tfine, nfine);
+            }
+            if ((size_t)l < r) hist[(size_t)c * 4096 + (h[ZW_LANES * seg + l] >> 4)]++;
+        }
+    }
+    /* try every (B, C) */
+    {
+        uint64_t *cnt = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *cnt);
+        uint16_t *freq = malloc(4096 * sizeof *freq);
+        uint8_t *qtry = malloc((size_t)ZW_MAXCTX * 4096);
+        if (!cnt || !freq || !qtry) {
+            free(cnt);
+            free(freq);
+            free(qtry);
+            goto oom;
+        }
+        for (B = K.Bmin; B <= K.Bmax; B++) {
+            int A = 1 << B;
+            for (ci = 0; ci < nC; ci++) {
+                int Cw = Copts[ci], t[ZW_MAXCTX], nt = 0, coarse[NFINE], f, c, s, ok = 1;
+                uint64_t bits = (uint64_t)n * (16 - B) * 65536;
+                /* coarse thresholds: every (8/Cw)-th fine one, deduplicated */
+                for (f = NFINE / Cw; f < NFINE; f += NFINE / Cw)
+                    if (!nt || tfine[f - 1] > t[nt - 1]) t[nt++] = tfine[f - 1];
+                coarse[0] = 0;
+                for (f = 1; f < NFINE; f++) coarse[f] = ctx_of(tfine[f - 1], t, nt);
+                memset(cnt, 0, (size_t)(nt + 1) * A * sizeof *cnt);
+                for (f = 0; f < NFINE; f++) {
+                    const uint32_t *hf = hist + (size_t)f * 4096;
+                    uint64_t *cf = cnt + (size_t)coarse[f] * A;
+                    for (s = 0; s < 4096; s++) cf[s >> (12 - B)] += hf[s];
+                }
+                for (c = 0; c <= nt && ok; c++) {
+                    uint64_t tot = 0;
+                    const uint64_t *cc = cnt + (size_t)c * A;
+                    uint8_t *q = qtry + (size_t)c * A;
+                    for (s = 0; s < A; s++) tot += cc[s];
+                    if (!tot) {
+                        ok = 0;
+                        break;
+                    }
+                    for (s = 0; s < A; s++) q[s] = cc[s] ? (uint8_t)zw_quantize_count(cc[s], tot) : 0;
+                    zw_normalize(q, A, freq);
+                    for (s = 0; s < A; s++)
+                        if (cc[s]) bits += cc[s] * zw_cost_tab[freq[s]];
+                    bits += (uint64_t)zw_table_bits(q, B) * 65536;
+                }
+                if (!ok) continue;
+                {
+                    size_t cost = (size_t)(bits / 65536 / 8) + (size_t)nt;
+                    if (cost < best_cost) {
+                        best_cost = cost;
+                        bestB = B;
+                        bestC = nt + 1;
+                        memcpy(bestT, t, sizeof t);
+                        memcpy(qs, qtry, (size_t)(nt + 1) * A);
+                    }
+                }
+            }
+        }
+        free(cnt);
+        free(freq);
+        free(qtry);
+    }
+    if (best_cost >= (size_t)n * 2) {
+        result = stored(src, nbytes, n, kind, out);
+        goto done;
+    }
+    {
+        int A = 1 << bestB, w = 16 - bestB, c, s;
+        uint8_t nextctx[4096];
+        uint16_t freq[4096];
+        size_t pos, tlen, restlen, slen;
+        zw_bw bw;
+        es = malloc((size_t)bestC * A * sizeof *es);
+        sym = malloc(n * sizeof *sym);
+        tmp = malloc(4 * ZW_LANES + 2 * n);
+        if (!es || !sym || !tmp) goto oom;
+        for (s = 0; s < A; s++)
+            nextctx[s] = (uint8_t)ctx_of((s >> (bestB - 1 - K.EB)) & emask, bestT, bestC - 1);
+        out[0] = (uint8_t)kind;
+        out[1] = F_CODED;
+        zw_wr32(out + 2, (uint32_t)n);
+        out[HDR] = (uint8_t)bestB;
+        out[HDR + 1] = (uint8_t)bestC;
+        for (c = 0; c < bestC - 1; c++) out[HDR + 2 + c] = (uint8_t)bestT[c];
+        pos = HDR + 2 + (size_t)(bestC - 1);
+        zw_bw_init(&bw, out + pos + 4, (size_t)-1);
+        for (c = 0; c < bestC; c++) {
+            zw_normalize(qs + (size_t)c * A, A, freq);
+            zw_build_esym(es + (size_t)c * A, freq, A);
+            zw_table_write(&bw, qs + (size_t)c * A, bestB);
+        }
+        tlen = zw_bw_finish(&bw);
+        zw_wr32(out + pos, (uint32_t)tlen);
+        pos += 4 + tlen;
+        if (K.W == 32) {
+            int pl;
+            uint8_t *plane = (uint8_t *)sym; /* borrow as scratch (n bytes) */
+            for (pl = 1; pl >= 0; pl--) {
+                size_t plen;
+                for (j = 0; j < n; j++) plane[j] = src[4 * j + pl];
+                plen = zw_ent_encode(plane, n, out + pos + 4);
+                if (plen == (size_t)-1) goto oom;
+                zw_wr32(out + pos, (uint32_t)plen);
+                pos += 4 + plen;
+            }
+        }
+        /* raw bits */
+        restlen = (n * (size_t)w + 7) / 8;
+        {
+            uint8_t *rp = out + pos;
+            uint64_t acc = 0;
+            int nacc = 0;
+            size_t o = 0;
+            uint32_t m = (1u << w) - 1;
+            for (j = 0; j < n; j++) {
+                acc |= (uint64_t)(h[j] & m) << nacc;
+                nacc += w;
+                while (nacc >= 8) {
+                    rp[o++] = (uint8_t)acc;
+                    acc >>= 8;
+                    nacc -= 8;
+                }
+            }
+            if (nacc) rp[o++] = (uint8_t)acc;
+            pos += restlen;
+        }
+        for (j = 0; j < n; j++) sym[j] = (uint16_t)(h[j] >> w);
+        slen = zw_rans_encode(sym, n, es, A, nextctx, tmp);
+        memcpy(out + pos, tmp, slen);
+        pos += slen;
+        if (pos >= HDR + nbytes)
+            result = stored(src, nbytes, n, kind, out);
+        else
+            result = pos;
+    }
+    goto done;
+oom:
+    zw_fail(e, "out of memory");
+    result = (size_t)-1;
+done:
+    free(h);
+    free(hist);
+    free(qs);
+    free(tmp);
+    free(es);
+    free(sym);
+    return result;
+}
+
+int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t nbytes,
+                    zw_err *e)
+{
+    kindinfo K = {0, 0, 0, 0};
+    size_t n, pos, seg, r, i0, restlen;
+    int B, C, w, c, A, emask, t[ZW_MAXCTX], rc = -1;
+    uint8_t q[4096], nextctx[4096];
+    uint16_t freq[4096];
+    uint16_t tmp[ZW_LANES * BLK];
+    zw_dtab *tabs = NULL;
+    uint8_t *planes = NULL;
+    const uint8_t *rest;
+    zw_rdec d;
+    zw_br br;
+    uint32_t tlen;
+
+    if (get_kind(kind, &K, e)) return -1;
+    if (nbytes % (size_t)(K.W / 8))
+        return zw_fail(e, "destination size %zu is not a multiple of the value size %d",
+                       nbytes, K.W / 8);
+    n = nbytes / (size_t)(K.W / 8);
+    if (len < HDR)
+        return zw_fail(e, "payload truncated: need %d bytes of header, have %zu", HDR, len);
+    if (p[0] != kind)
+        return zw_fail(e, "kind mismatch: payload is kind %d, caller asked for %d", p[0], kind);
+    if ((size_t)zw_rd32(p + 2) != n)
+        return zw_fail(e, "size mismatch: payload holds %u values, destination has %zu",
+                       zw_rd32(p + 2), n);
+    if (p[1] == F_STORED) {
+        if (len != HDR + nbytes)
+            return zw_fail(e, len < HDR + nbytes ? "payload truncated: need %zu bytes, have %zu"
+                                                  : "trailing bytes: need %zu bytes, have %zu",
+                           HDR + nbytes, len);
+        if (nbytes) memcpy(dst, p + HDR, nbytes);
+        return 0;
+    }
+    if (p[1] != F_CODED) return zw_fail(e, "unknown float payload mode %d", p[1]);
+    if (len < HDR + 2) return zw_fail(e, "payload truncated: need %d bytes, have %zu", HDR + 2, len);
+    B = p[HDR];
+    C = p[HDR + 1];
+    if (B < K.Bmin || B > K.Bmax) return zw_fail(e, "invalid symbol width %d", B);
+    if (C < 1 || C > ZW_MAXCTX) return zw_fail(e, "invalid context count %d", C);
+    pos = HDR + 2 + (size_t)(C - 1);
+    if (len < pos + 4) return zw_fail(e, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
+    emask = (1 << K.EB) - 1;
+    for (c = 0; c < C - 1; c++) {
+        t[c] = p[HDR + 2 + c];
+        if (t[c] > emask || (c && t[c] <= t[c - 1]))
+            return zw_fail(e, "invalid context thresholds");
+    }
+    A = 1 << B;
+    w = 16 - B;
+    tlen = zw_rd32(p + pos);
+    pos += 4;
+    if ((uint64_t)tlen > len - pos)
+        return zw_fail(e, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
+    tabs = malloc((size_t)C * sizeof *tabs);
+    if (!tabs) return zw_fail(e, "out of memory");
+    for (c = 0; c < A; c++) nextctx[c] = (uint8_t)ctx_of((c >> (B - 1 - K.EB)) & emask, t, C - 1);
+    br.buf = p + pos;
+    br.len = tlen;
+    br.bitpos = 0;
+    br.overrun = 0;
+    for (c = 0; c < C; c++) {
+        if (zw_table_read(&br, B, q, e)) goto out;
+        zw_normalize(q, A, freq);
+        zw_build_dtab(&tabs[c], freq, A, nextctx);
+    }
+    if ((br.bitpos + 7) / 8 != tlen) {
+        zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
+                (size_t)((br.bitpos + 7) / 8));
+        goto out;
+    }
+    pos += tlen;
+    if (K.W == 32) {
+        int pl;
+        planes = malloc(2 * n + 1);
+        if (!planes) {
+            zw_fail(e, "out of memory");
+            goto out;
+        }
+        for (pl = 1; pl >= 0; pl--) {
+            uint32_t plen;
+            if (len - pos < 4) {
+                zw_fail(e, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
+                goto out;
+            }
+            plen = zw_rd32(p + pos);
+            pos += 4;
+            if ((uint64_t)plen > len - pos) {
+                zw_fail(e, "payload truncated: byte plane needs %u bytes, have %zu", plen,
+                        len - pos);
+                goto out;
+            }
+            if (zw_ent_decode(p + pos, plen, planes + (size_t)(1 - pl) * n, n, e)) goto out;
+            pos += plen;
+        }
+    }
+    restlen = (n * (size_t)w + 7) / 8;
+    if (len - pos < restlen) {
+        zw_fail(e, "payload truncated: raw bits need %zu bytes, have %zu", restlen, len - pos);
+        goto out;
+    }
+    rest = p + pos;
+    pos += restlen;
+    /* the rANS stream follows the raw bits and is at least 128 bytes long, so 8-byte loads
+     * starting inside the raw bits stay inside the payload */
+    if (zw_rdec_init(&d, p + pos, len - pos, e)) goto out;
+    seg = n / ZW_LANES;
+    r = n % ZW_LANES;
+    {
+        const uint32_t m = (1u << w) - 1;
+        for (i0 = 0; i0 < seg; i0 += BLK) {
+            int S = (int)(seg - i0 < BLK ? seg - i0 : BLK), l, s;
+            if (zw_rdec_block(&d, tabs, S, tmp, e)) goto out;
+            for (l = 0; l < ZW_LANES; l++) {
+                size_t j0 = (size_t)l * seg + i0;
+                const uint16_t *tl = tmp + l * S;
+                if (K.W == 16) {
+                    uint8_t *o = dst + 2 * j0;
+                    for (s = 0; s < S; s++) {
+                        uint64_t bp = (uint64_t)(j0 + s) * w, v;
+                        uint16_t hv;
+                        memcpy(&v, rest + (bp >> 3), 8);
+                        hv = (uint16_t)((tl[s] << w) | ((v >> (bp & 7)) & m));
+                        memcpy(o + 2 * s, &hv, 2);
+                    }
+                } else {
+                    uint8_t *o = dst + 4 * j0;
+                    const uint8_t *p1 = planes + j0, *p0 = planes + n + j0;
+                    for (s = 0; s < S; s++) {
+                        uint64_t bp = (uint64_t)(j0 + s) * w, v;
+                        uint32_t hv;
+                        memcpy(&v, rest + (bp >> 3), 8);
+                        hv = ((uint32_t)((tl[s] << w) | ((v >> (bp & 7)) & m)) << 16) |
+                             ((uint32_t)p1[s] << 8) | p0[s];
+                        memcpy(o + 4 * s, &hv, 4);
+                    }
+                }
+            }
+        }
+        if (r) {
+            size_t l;
+            if (zw_rdec_tail(&d, tabs, (int)r, tmp, e)) goto out;
+            for (l = 0; l < r; l++) {
+                size_t j = ZW_LANES * seg + l;
+                uint64_t bp = (uint64_t)j * w, v;
+                uint32_t hv;
+                memcpy(&v, rest + (bp >> 3), 8);
+                hv = (uint32_t)((tmp[l] << w) | ((v >> (bp & 7)) & m));
+                if (K.W == 16) {
+                    uint16_t h16 = (uint16_t)hv;
+                    memcpy(dst + 2 * j, &h16, 2);
+                } else {
+                    hv = (hv << 16) | ((uint32_t)planes[j] << 8) | planes[n + j];
+                    memcpy(dst + 4 * j, &hv, 4);
+                }
+            }
+        }
+    }
+    rc = zw_rdec_finish(&d, e);
+out:
+    free(tabs);
+    free(planes);
+    return rc;
+}

@@ -1,0 +1,428 @@
+/* rANS core: frequency tables (quantization, normalization, serialization) and a
+ * 32-lane interleaved rANS coder with 32-bit states and 16-bit renormalization. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "zw.h"
+
+int zw_fail(zw_err *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* ---------------- quantized weights ---------------- */
+
+int zw_quantize_count(uint64_t count, uint64_t total)
+{
+    /* f16 = ideal frequency (out of 4096) with 4 fractional bits */
+    uint64_t f16 = (count * (ZW_M << 4) + total / 2) / total;
+    int q;
+    if (f16 < (32u << 4)) {
+        q = (int)((f16 + 8) >> 4);
+        return q < 1 ? 1 : q;
+    }
+    {
+        int s = 0;
+        uint64_t m;
+        while ((f16 >> (4 + s)) >= 32) s++; /* f / 2^s in [16, 32) */
+        m = (f16 + ((uint64_t)8 << s)) >> (4 + s);
+        if (m >= 32) {
+            m = 16;
+            s++;
+        }
+        q = 32 + (s - 1) * 16 + (int)(m - 16);
+        return q > ZW_QMAX ? ZW_QMAX : q;
+    }
+}
+
+uint32_t zw_qweight(int q)
+{
+    if (q < 32) return (uint32_t)q;
+    return (uint32_t)(16 + (q - 32) % 16) << (1 + (q - 32) / 16);
+}
+
+int zw_normalize(const uint8_t *q, int A, uint16_t *freq)
+{
+    uint64_t W = 0;
+    int64_t sum = 0;
+    int i, nused = 0, imax = -1;
+    uint32_t wmax = 0;
+    for (i = 0; i < A; i++)
+        if (q[i]) {
+            uint32_t w = zw_qweight(q[i]);
+            W += w;
+            nused++;
+            if (w > wmax) wmax = w, imax = i;
+        }
+    if (!nused) {
+        memset(freq, 0, (size_t)A * sizeof *freq);
+        return 0;
+    }
+    for (i = 0; i < A; i++) {
+        if (!q[i]) {
+            freq[i] = 0;
+            continue;
+        }
+        uint64_t f = ((uint64_t)zw_qweight(q[i]) * ZW_M) / W;
+        if (f < 1) f = 1;
+        freq[i] = (uint16_t)f;
+        sum += (int64_t)f;
+    }
+    if (sum < (int64_t)ZW_M) {
+        freq[imax] = (uint16_t)(freq[imax] + (ZW_M - sum));
+    } else {
+        int64_t excess = sum - ZW_M;
+        while (excess > 0) {
+            int j = 0, fm = 0;
+            for (i = 0; i < A; i++)
+                if (freq[i] > fm) fm = freq[i], j = i;
+            if (fm <= 1) break; /* impossible: nused <= 4096 */
+            int64_t d = fm / 16 > 1 ? fm / 16 : 1;
+            if (d > excess) d = excess;
+            freq[j] = (uint16_t)(fm - d);
+            excess -= d;
+        }
+    }
+    return nused;
+}
+
+/* ---------------- bit I/O (LSB first) ---------------- */
+
+void zw_bw_init(zw_bw *w, uint8_t *buf, size_t cap)
+{
+    w->buf = buf;
+    w->cap = cap;
+    w->pos = 0;
+    w->acc = 0;
+    w->nacc = 0;
+}
+
+void zw_bw_put(zw_bw *w, uint32_t v, int nb)
+{
+    if (nb <= 0) return;
+    w->acc |= (uint64_t)(v & (uint32_t)(((uint64_t)1 << nb) - 1)) << w->nacc;
+    w->nacc += nb;
+    while (w->nacc >= 8) {
+        if (w->pos < w->cap) w->buf[w->pos] = (uint8_t)w->acc;
+        w->pos++;
+        w->acc >>= 8;
+        w->nacc -= 8;
+    }
+}
+
+size_t zw_bw_finish(zw_bw *w)
+{
+    if (w->nacc > 0) zw_bw_put(w, 0, 8 - w->nacc);
+    return w->pos;
+}
+
+uint32_t zw_br_get(zw_br *r, int nb)
+{
+    uint32_t v = 0;
+    int i;
+    for (i = 0; i < nb; i++) {
+        uint64_t byte = r->bitpos >> 3;
+        if (byte >= r->len) {
+            r->overrun = 1;
+            return 0;
+        }
+        v |= (uint32_t)((r->buf[byte] >> (r->bitpos & 7)) & 1) << i;
+        r->bitpos++;
+    }
+    return v;
+}
+
+static int nbits(uint32_t v) /* floor(log2 v) for v >= 1 */
+{
+    int b = 0;
+    while (v >> (b + 1)) b++;
+    return b;
+}
+
+static void put_gamma(zw_bw *w, uint32_t v) /* v >= 1 */
+{
+    int nb = nbits(v);
+    zw_bw_put(w, 0, nb);
+    zw_bw_put(w, 1, 1);
+    zw_bw_put(w, v, nb);
+}
+
+static uint32_t get_gamma(zw_br *r)
+{
+    int nb = 0;
+    while (!zw_br_get(r, 1)) {
+        if (r->overrun || ++nb > 24) {
+            r->overrun = 1;
+            return 0;
+        }
+    }
+    return ((uint32_t)1 << nb) | zw_br_get(r, nb);
+}
+
+static uint32_t zigzag(int v) { return v >= 0 ? (uint32_t)v * 2 : (uint32_t)(-v) * 2 - 1; }
+static int unzigzag(uint32_t z) { return (z & 1) ? -(int)((z + 1) >> 1) : (int)(z >> 1); }
+
+static size_t gamma_bits(uint32_t v) { return (size_t)(2 * nbits(v) + 1); }
+
+/* Table format (per context): nused in B+1 bits, then for each used symbol in ascending
+ * order gamma(gap + 1) where gap = symbols skipped since the previous used one, and the
+ * quantized weight: the first as 8 raw bits, later ones as gamma(zigzag(q - prev_q) + 1). */
+void zw_table_write(zw_bw *w, const uint8_t *q, int B)
+{
+    int A = 1 << B, s, prev = -1, pq = 0, nused = 0;
+    for (s = 0; s < A; s++) nused += q[s] != 0;
+    zw_bw_put(w, (uint32_t)nused, B + 1);
+    for (s = 0; s < A; s++) {
+        if (!q[s]) continue;
+        put_gamma(w, (uint32_t)(s - prev));
+        if (prev < 0)
+            zw_bw_put(w, q[s], 8);
+        else
+            put_gamma(w, zigzag((int)q[s] - pq) + 1);
+        prev = s;
+        pq = q[s];
+    }
+}
+
+size_t zw_table_bits(const uint8_t *q, int B)
+{
+    int A = 1 << B, s, prev = -1, pq = 0;
+    size_t bits = (size_t)B + 1;
+    for (s = 0; s < A; s++) {
+        if (!q[s]) continue;
+        bits += gamma_bits((uint32_t)(s - prev));
+        bits += (prev < 0) ? 8 : gamma_bits(zigzag((int)q[s] - pq) + 1);
+        prev = s;
+        pq = q[s];
+    }
+    return bits;
+}
+
+int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e)
+{
+    int A = 1 << B, k, s = -1, pq = 0;
+    uint32_t nused = zw_br_get(r, B + 1);
+    memset(q, 0, (size_t)A);
+    if (r->overrun) return zw_fail(e, "payload truncated: frequency table cut short");
+    if (nused < 1 || nused > (uint32_t)A)
+        return zw_fail(e, "frequency table invalid: %u symbols in an alphabet of %d",
+                       nused, A);
+    for (k = 0; k < (int)nused; k++) {
+        uint32_t gap = get_gamma(r);
+        int v;
+        if (r->overrun) return zw_fail(e, "frequency table invalid or truncated");
+        if ((uint64_t)s + gap >= (uint64_t)A)
+            return zw_fail(e, "frequency table invalid: symbol out of range");
+        s += (int)gap;
+        if (k == 0)
+            v = (int)zw_br_get(r, 8);
+        else
+            v = pq + unzigzag(get_gamma(r) - 1);
+        if (r->overrun) return zw_fail(e, "frequency table invalid or truncated");
+        if (v < 1 || v > ZW_QMAX)
+            return zw_fail(e, "frequency table invalid: weight code %d", v);
+        q[s] = (uint8_t)v;
+        pq = v;
+    }
+    return 0;
+}
+
+void zw_build_dtab(zw_dtab *t, const uint16_t *freq, int A, const uint8_t *nextctx)
+{
+    uint32_t start = 0;
+    int s;
+    for (s = 0; s < A; s++) {
+        uint32_t f = freq[s], k;
+        if (!f) continue;
+        uint32_t fb = f | (start << 16);
+        uint16_t sy = (uint16_t)(s | ((nextctx ? nextctx[s] : 0) << 12));
+        for (k = start; k < start + f; k++) {
+            t->fb[k] = fb;
+            t->sym[k] = sy;
+        }
+        start += f;
+    }
+}
+
+void zw_build_esym(zw_esym *t, const uint16_t *freq, int A)
+{
+    uint32_t start = 0;
+    int s;
+    for (s = 0; s < A; s++) {
+        uint32_t f = freq[s];
+        zw_esym *e = &t[s];
+        if (!f) {
+            memset(e, 0, sizeof *e);
+            continue;
+        }
+        e->x_max = ((ZW_L >> ZW_PB) << 16) * f;
+        e->cmpl = (uint16_t)(ZW_M - f);
+        if (f < 2) {
+            e->rcp = ~0u;
+            e->shift = 0;
+            e->bias = start + ZW_M - 1;
+        } else {
+            uint32_t shift = 0;
+            while (f > (1u << shift)) shift++;
+            e->rcp = (uint32_t)((((uint64_t)1 << (shift + 31)) + f - 1) / f);
+            e->shift = (uint16_t)(shift - 1);
+            e->bias = start;
+        }
+        start += f;
+    }
+}
+
+/* ---------------- rANS encode ---------------- */
+
+static inline void put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+#define ENC_PUT(X, ES)                                                                   \
+    do {                                                                                 \
+        const zw_esym *es_ = (ES);                                                       \
+        uint32_t x_ = (X);                                                               \
+        if (x_ >= es_->x_max) {                                                          \
+            p -= 2;                                                                      \
+            put16(p, x_);                                                                \
+            x_ >>= 16;                                                                   \
+        }                                                                                \
+        uint32_t q_ = (uint32_t)(((uint64_t)x_ * es_->rcp) >> 32) >> es_->shift;         \
+        (X) = x_ + es_->bias + q_ * es_->cmpl;                                           \
+    } while (0)
+
+size_t zw_rans_encode(const uint16_t *sym, size_t n, const zw_esym *tabs, int A,
+                      const uint8_t *nextctx, uint8_t *out)
+{
+    size_t seg = n / ZW_LANES, r = n % ZW_LANES, i;
+    uint32_t x[ZW_LANES];
+    uint8_t *wend = out + 4 * ZW_LANES + 2 * n, *p = wend;
+    int l;
+    for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
+    for (l = (int)r - 1; l >= 0; l--) {
+        size_t j = ZW_LANES * seg + (size_t)l;
+        int ctx = (seg && nextctx) ? nextctx[sym[(size_t)l * seg + seg - 1]] : 0;
+        ENC_PUT(x[l], &tabs[(size_t)ctx * A + sym[j]]);
+    }
+    for (i = seg; i-- > 0;) {
+        for (l = ZW_LANES - 1; l >= 0; l--) {
+            size_t j = (size_t)l * seg + i;
+            int ctx = (i && nextctx) ? nextctx[sym[j - 1]] : 0;
+            ENC_PUT(x[l], &tabs[(size_t)ctx * A + sym[j]]);
+        }
+    }
+    p -= 4 * ZW_LANES;
+    for (l = 0; l < ZW_LANES; l++) zw_wr32(p + 4 * l, x[l]);
+    {
+        size_t len = (size_t)(wend - p);
+        memmove(out, p, len);
+        return len;
+    }
+}
+
+/* ---------------- rANS decode ---------------- */
+
+int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e)
+{
+    int l;
+    if (len < 4 * ZW_LANES)
+        return zw_fail(e, "payload truncated: need %d bytes of rANS states, have %zu",
+                       4 * ZW_LANES, len);
+    for (l = 0; l < ZW_LANES; l++) {
+        d->x[l] = zw_rd32(stream + 4 * l);
+        d->c[l] = 0;
+        if (d->x[l] < ZW_L || d->x[l] >= (1u << 31))
+            return zw_fail(e, "rANS state out of range");
+    }
+    d->p = stream + 4 * ZW_LANES;
+    d->end = stream + len;
+    return 0;
+}
+
+static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+
+#define DEC_ONE(l, OUT)                                                                  \
+    do {                                                                                 \
+        const zw_dtab *t_ = tp[l];                                                       \
+        uint32_t xx_ = x[l];                                                             \
+        uint32_t slot_ = xx_ & (ZW_M - 1);                                               \
+        uint32_t fb_ = t_->fb[slot_];                                                    \
+        uint32_t sy_ = t_->sym[slot_];                                                   \
+        xx_ = (fb_ & 0xffff) * (xx_ >> ZW_PB) + slot_ - (fb_ >> 16);                     \
+        tp[l] = tabs + (sy_ >> 12);                                                      \
+        (OUT) = (uint16_t)(sy_ & 0xfff);                                                 \
+        SAFE_RENORM                                                                      \
+        x[l] = xx_;                                                                      \
+    } while (0)
+
+#define LOAD_STATE                                                                       \
+    uint32_t x[ZW_LANES];                                                                \
+    const zw_dtab *tp[ZW_LANES];                                                         \
+    const uint8_t *p = d->p, *end = d->end;                                              \
+    int l;                                                                               \
+    for (l = 0; l < ZW_LANES; l++) x[l] = d->x[l], tp[l] = tabs + d->c[l];
+#define SAVE_STATE                                                                       \
+    for (l = 0; l < ZW_LANES; l++) d->x[l] = x[l], d->c[l] = (uint8_t)(tp[l] - tabs);   \
+    d->p = p;
+
+int zw_rdec_block(zw_rdec *d, const zw_dtab *restrict tabs, int S, uint16_t *restrict out,
+                  zw_err *e)
+{
+    LOAD_STATE
+    int s;
+    if ((size_t)(end - p) >= (size_t)2 * ZW_LANES * S) {
+/* Two phases per step: the table lookups of all lanes are independent; the shared
+ * stream pointer is then advanced by a cheap compare/add chain. */
+#define SAFE_RENORM
+        for (s = 0; s < S; s++) {
+            for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[l * S + s]);
+            for (l = 0; l < ZW_LANES; l++) {
+                uint32_t xx_ = x[l], w_ = ld16(p);
+                uint32_t need_ = xx_ < ZW_L, m_ = 0u - need_;
+                /* branchless: renormalization is data-dependent and unpredictable */
+                x[l] = (xx_ & ~m_) | (((xx_ << 16) | w_) & m_);
+                p += 2 * need_;
+            }
+        }
+#undef SAFE_RENORM
+    } else {
+#define SAFE_RENORM                                                                      \
+    if (xx_ < ZW_L) {                                                                    \
+        if (end - p < 2) return zw_fail(e, "payload truncated: rANS stream ends early");  \
+        xx_ = (xx_ << 16) | ld16(p);                                                     \
+        p += 2;                                                                          \
+    }
+        for (s = 0; s < S; s++)
+            for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[l * S + s]);
+    }
+    SAVE_STATE
+    return 0;
+}
+
+int zw_rdec_tail(zw_rdec *d, const zw_dtab *restrict tabs, int r, uint16_t *restrict out,
+                 zw_err *e)
+{
+    LOAD_STATE
+    for (l = 0; l < r; l++) DEC_ONE(l, out[l]);
+#undef SAFE_RENORM
+    SAVE_STATE
+    return 0;
+}
+
+int zw_rdec_finish(zw_rdec *d, zw_err *e)
+{
+    int l;
+    for (l = 0; l < ZW_LANES; l++)
+        if (d->x[l] != ZW_L) return zw_fail(e, "rANS stream corrupted: final state mismatch");
+    if (d->p != d->end)
+        return zw_fail(e, "trailing bytes: %zu unused bytes after the rANS stream",
+                       (size_t)(d->end - d->p));
+    return 0;
+}

@@ -1,0 +1,115 @@
+/* Internal API of the entropy kernels (rANS core, byte coder, float codec). Plain C, no
+ * Python. Every function is reentrant: no global mutable state. Payload formats are
+ * specified in spec/CODERS.md. */
+#ifndef ZW_H
+#define ZW_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZW_PB 12                 /* probability precision: frequencies sum to 4096 */
+#define ZW_M (1u << ZW_PB)
+#define ZW_L (1u << 15)          /* rANS state lower bound; states live in [L, 2^31) */
+#define ZW_LANES 32              /* interleaved rANS states */
+#define ZW_MAXCTX 8              /* most context tables in one float payload */
+#define ZW_MAXB 12               /* widest coded symbol, bits */
+#define ZW_QMAX 159              /* largest quantized weight code */
+#define ZW_MAXN ((uint64_t)1 << 30) /* most values in one payload */
+
+/* Error reporting: functions return 0 on success, -1 on error with a message in err. */
+typedef struct {
+    char msg[160];
+} zw_err;
+int zw_fail(zw_err *e, const char *fmt, ...);
+
+/* ---- decode tables (one per context) ---- */
+typedef struct {
+    uint32_t fb[ZW_M];  /* freq | start << 16 */
+    uint16_t sym[ZW_M]; /* symbol | next_context << 12 */
+} zw_dtab;
+
+/* ---- encode symbol info ---- */
+typedef struct {
+    uint32_t x_max, rcp, bias;
+    uint16_t cmpl, shift;
+} zw_esym;
+
+/* quantized weights <-> frequencies */
+int zw_quantize_count(uint64_t count, uint64_t total); /* -> q in 1..ZW_QMAX */
+uint32_t zw_qweight(int q);
+/* q[0..A): 0 = unused; writes freq[0..A) summing to ZW_M. Returns number used. */
+int zw_normalize(const uint8_t *q, int A, uint16_t *freq);
+
+/* ---- bit I/O ---- */
+typedef struct {
+    uint8_t *buf;
+    size_t cap, pos; /* pos in bytes of the next flush */
+    uint64_t acc;
+    int nacc;
+} zw_bw;
+void zw_bw_init(zw_bw *w, uint8_t *buf, size_t cap);
+void zw_bw_put(zw_bw *w, uint32_t v, int nb); /* nb <= 32 */
+size_t zw_bw_finish(zw_bw *w);                /* returns bytes written */
+typedef struct {
+    const uint8_t *buf;
+    size_t len;
+    uint64_t bitpos;
+    int overrun;
+} zw_br;
+uint32_t zw_br_get(zw_br *r, int nb);
+
+/* table serialization: q[0..2^B) */
+void zw_table_write(zw_bw *w, const uint8_t *q, int B);
+size_t zw_table_bits(const uint8_t *q, int B);
+int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e);
+
+/* build coder tables from frequencies. nextctx[s] (may be NULL = all 0) is the context
+ * that follows symbol s. */
+void zw_build_dtab(zw_dtab *t, const uint16_t *freq, int A, const uint8_t *nextctx);
+void zw_build_esym(zw_esym *t, const uint16_t *freq, int A);
+
+/* ---- rANS core ----
+ * Value j of n belongs to lane l = j / seg (j < 32*seg, seg = n / 32) or, for the
+ * tail j >= 32*seg, to lane j - 32*seg. Each lane codes its values in order; the context
+ * of a lane's first value is 0, of later ones nextctx[previous symbol of the lane].
+ * The stream: 32 little-endian u32 final states, then little-endian u16 words. */
+size_t zw_rans_encode(const uint16_t *sym, size_t n, const zw_esym *tabs /* [ctx][A] */, int A,
+                      const uint8_t *nextctx, uint8_t *out /* cap >= 128 + 2n */);
+
+typedef struct {
+    uint32_t x[ZW_LANES];
+    uint8_t c[ZW_LANES];
+    const uint8_t *p, *end;
+} zw_rdec;
+int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e);
+/* decode steps [i0, i0+S) of all lanes into out[l*S + s] (symbol only) */
+int zw_rdec_block(zw_rdec *d, const zw_dtab *tabs, int S, uint16_t *out, zw_err *e);
+/* decode the tail value of lanes 0..r-1 into out[l] */
+int zw_rdec_tail(zw_rdec *d, const zw_dtab *tabs, int r, uint16_t *out, zw_err *e);
+int zw_rdec_finish(zw_rdec *d, zw_err *e);
+
+/* ---- byte coder ---- */
+size_t zw_ent_bound(size_t n);
+size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out); /* out cap >= bound */
+int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *e);
+
+/* ---- float codec ---- */
+size_t zw_float_bound(size_t nbytes);
+/* returns bytes written, or (size_t)-1 with e set (bad kind / size) */
+size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, uint8_t *out,
+                       zw_err *e);
+int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t nbytes,
+                    zw_err *e);
+
+static inline uint32_t zw_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+static inline void zw_wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+#endif
