@@ -19,6 +19,7 @@ from .errors import (
 )
 from .reader import ZipwFile, decompress_file, verify_file
 from .writer import compress_file
+from .lazy import safe_open
 
 __version__ = "0.1.0"
 
@@ -37,4 +38,5 @@ __all__ = [
     "compress_file",
     "decompress_file",
     "verify_file",
+    "safe_open",
 ]

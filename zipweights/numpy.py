@@ -1,0 +1,207 @@
+"""`safetensors.numpy`, compressed: save_file / save / load_file / load.
+
+    from zipweights.numpy import save_file, load_file
+    save_file({"w": w}, "weights.safetensors.zipw", metadata={"format": "np"})
+    tensors = load_file("weights.safetensors.zipw")       # also reads plain .safetensors
+
+`save_file` writes the .zipw directly from the arrays (no uncompressed copy on disk or
+in memory); the file it restores to is byte for byte what `safetensors.numpy.save_file`
+writes for the same dict and metadata (tensor order, header JSON, padding). BF16 and
+FP8 tensors come back as ml_dtypes arrays where safetensors raises.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import sys
+from typing import Dict, Optional, Union
+
+import numpy as np
+
+from . import dtypes as zdtypes
+from ._fileio import atomic_output
+from .errors import InvalidArgumentError
+from .format import index as fmt_index
+from .lazy import SafetensorsAPIError, ZipwSafeOpen, decode_all, is_zipw_bytes, safe_open
+from .reader import ZipwFile
+
+__all__ = ["save_file", "save", "load_file", "load"]
+
+# safetensors' Dtype enum order (safetensors/src/tensor.rs): the serializer sorts
+# tensors by this rank, descending, then by name.
+_DTYPE_RANK = {
+    code: i
+    for i, code in enumerate(
+        "BOOL F4 F6_E2M3 F6_E3M2 U8 I8 F8_E5M2 F8_E4M3 F8_E8M0 F8_E4M3FNUZ F8_E5M2FNUZ "
+        "I16 U16 F16 BF16 I32 U32 F32 C64 F64 I64 U64".split()
+    )
+}
+
+_NP_CODES = {
+    "float64": "F64", "float32": "F32", "float16": "F16",
+    "int64": "I64", "uint64": "U64", "int32": "I32", "uint32": "U32",
+    "int16": "I16", "uint16": "U16", "int8": "I8", "uint8": "U8",
+    "bool": "BOOL", "complex64": "C64",
+    "bfloat16": "BF16", "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2",
+    "float8_e4m3fnuz": "F8_E4M3FNUZ", "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0",
+}
+
+
+# -- writing (shared with zipweights.torch) ------------------------------------------------
+def build_prefix(items, metadata) -> bytes:
+    """The 8 + N bytes safetensors writes for `items` [(name, code, shape, nbytes)],
+    already in file order: compact JSON as serde_json writes it (UTF-8, not escaped),
+    `__metadata__` first, padded with spaces to a multiple of 8."""
+    obj = {}
+    if metadata is not None:
+        obj["__metadata__"] = metadata
+    offset = 0
+    for name, code, shape, nbytes in items:
+        obj[name] = {"dtype": code, "shape": [int(d) for d in shape], "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def check_metadata(metadata) -> Optional[dict]:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise InvalidArgumentError("metadata must be a dict of str to str (as safetensors requires)")
+    return dict(metadata)
+
+
+def order_items(items):
+    """safetensors' order: dtype rank descending, then name (byte order of UTF-8,
+    which is code point order)."""
+    return sorted(items, key=lambda it: (-_DTYPE_RANK.get(it[1], -1), it[0]))
+
+
+def make_source(items, metadata):
+    """A writer Source over [(name, code, shape, memoryview)] (not yet ordered)."""
+    from .writer import Source, SourceEntry
+
+    items = order_items(items)
+    prefix = build_prefix([(n, c, s, len(d)) for n, c, s, d in items], check_metadata(metadata))
+    entries = [
+        SourceEntry(fmt_index.KIND_TENSOR, n, zdtypes.from_name(c), tuple(int(x) for x in s), d)
+        for n, c, s, d in items
+    ]
+    return Source(fmt_index.SOURCE_SAFETENSORS, prefix, entries)
+
+
+def write_items(items, filename, metadata, **write_kw) -> None:
+    from .writer import write
+
+    source = make_source(items, metadata)
+    with atomic_output(os.fspath(filename), force=True) as out:
+        write(source, out, **write_kw)
+
+
+def serialize_items(items, metadata, **write_kw) -> bytes:
+    from .writer import write
+
+    out = io.BytesIO()
+    write(make_source(items, metadata), out, **write_kw)
+    return out.getvalue()
+
+
+def _flatten(tensor_dict, keep):
+    if not isinstance(tensor_dict, dict):
+        raise InvalidArgumentError(f"expected a dict of str to numpy arrays, got {type(tensor_dict).__name__}")
+    items = []
+    for name, arr in tensor_dict.items():
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"tensor names must be str, got {name!r}")
+        if not isinstance(arr, np.ndarray):
+            raise InvalidArgumentError(f"key {name!r}: expected a numpy array, got {type(arr).__name__}")
+        code = _NP_CODES.get(arr.dtype.name)
+        if code is None:
+            raise InvalidArgumentError(f"key {name!r}: dtype {arr.dtype} is not supported by safetensors")
+        a = np.ascontiguousarray(arr)
+        if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and sys.byteorder == "big"):
+            a = a.byteswap().view(a.dtype.newbyteorder("<"))
+        keep.append(a)
+        data = memoryview(a.reshape(-1).view(np.uint8)) if a.size else memoryview(b"")
+        items.append((name, code, a.shape, data))
+    return items
+
+
+def save_file(
+    tensor_dict: Dict[str, np.ndarray],
+    filename: Union[str, os.PathLike],
+    metadata: Optional[Dict[str, str]] = None,
+    *,
+    level: Optional[int] = None,
+    threads: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+) -> None:
+    """Write `tensor_dict` as a compressed .zipw file (the name is yours to choose;
+    `model.safetensors.zipw` is the convention). Restores to exactly the bytes of
+    `safetensors.numpy.save_file(tensor_dict, ..., metadata)`."""
+    keep = []
+    write_items(_flatten(tensor_dict, keep), filename, metadata, **_write_kw(level, threads, chunk_size))
+
+
+def save(
+    tensor_dict: Dict[str, np.ndarray],
+    metadata: Optional[Dict[str, str]] = None,
+    *,
+    level: Optional[int] = None,
+    threads: Optional[int] = None,
+    chunk_size: Optional[int] = None,
+) -> bytes:
+    """The bytes of a .zipw file holding `tensor_dict` (see `save_file`)."""
+    keep = []
+    return serialize_items(_flatten(tensor_dict, keep), metadata, **_write_kw(level, threads, chunk_size))
+
+
+def _write_kw(level, threads, chunk_size) -> dict:
+    kw = {}
+    if level is not None:
+        kw["level"] = level
+    if threads is not None:
+        kw["threads"] = threads
+    if chunk_size is not None:
+        kw["chunk_size"] = chunk_size
+    return kw
+
+
+# -- reading ---------------------------------------------------------------------------------
+def load_file(filename: Union[str, os.PathLike], **kwargs) -> Dict[str, np.ndarray]:
+    """Every tensor of a .zipw or .safetensors file, as numpy arrays (ml_dtypes for
+    BF16 / FP8). Keyword arguments of newer safetensors (`backend=`) are accepted."""
+    with safe_open(filename, framework="np", **kwargs) as f:
+        return f.get_tensors()
+
+
+def load(data: bytes, *, threads: Optional[int] = None) -> Dict[str, np.ndarray]:
+    """Every tensor of a .zipw or .safetensors file given as bytes. The bytes are only
+    read; every array owns fresh memory."""
+    if is_zipw_bytes(data):
+        return load_zipw_bytes(data, "np", threads=threads)
+    from safetensors import deserialize
+
+    out = {}
+    for name, view in deserialize(bytes(data)):
+        _raw = np.frombuffer(view["data"], np.uint8).copy()
+        out[name] = _raw.view(_np_dtype_for(view["dtype"])).reshape(view["shape"])
+    return out
+
+
+def _np_dtype_for(code):
+    from .lazy import numpy_dtype
+
+    return numpy_dtype(code)
+
+
+def load_zipw_bytes(data, framework: str, device="cpu", threads=None) -> dict:
+    """Decode a whole .zipw held in memory into fresh tensors (the buffer is only read)."""
+    with ZipwFile(data, name="<bytes>") as zf:
+        return ZipwSafeOpen(zf, framework, device, threads=threads).get_tensors()
