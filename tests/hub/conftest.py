@@ -1,0 +1,66 @@
+"""Fixtures for the Hub tests: an olah server on loopback serving local git repos.
+
+The server is started once per session (a free port found by binding port 0 on
+127.0.0.1) and stopped at the end; every test gets its own HF_HOME / cache under
+tmp_path. huggingface_hub's HF_ENDPOINT is read at import, so the endpoint is passed
+explicitly or patched into huggingface_hub.constants.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+# before huggingface_hub is imported by anything in this session
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
+os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "30")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _server import HubServer, free_port  # noqa: E402
+
+# The port is chosen now so that anything importing huggingface_hub or transformers
+# later in this session reads a loopback HF_ENDPOINT; no test can reach another host.
+PORT = free_port()
+os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{PORT}"
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory):
+    pytest.importorskip("olah")
+    server = HubServer(str(tmp_path_factory.mktemp("hub")), port=PORT)
+    server.commit("zipw-test/ready", {"README.md": b"ready\n"})
+    server.start()
+    try:
+        server.wait_ready("zipw-test/ready")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def hf_env(hub, tmp_path, monkeypatch):
+    """Point huggingface_hub at the loopback server and a fresh cache."""
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    home = tmp_path / "hf_home"
+    cache = home / "hub"
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HOME", str(home))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(
+        constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_TOKEN", "")
+    return str(cache)

@@ -1,0 +1,414 @@
+"""Download filter: ask for X.safetensors, get it restored from X.safetensors.zipw.
+
+`hf_hub_download` and `snapshot_download` take huggingface_hub's arguments. A file the
+repo holds as is (and every file that is not a .safetensors) is served by
+huggingface_hub itself, untouched. When the repo holds only `X.safetensors.zipw`, the
+compressed file is fetched by huggingface_hub into a private temporary cache next to
+the real one, restored (every chunk checksum and the whole-file sha256 checked) into
+`blobs/<sha256 of the original>` (the LFS oid the plain file would have had), linked
+from `snapshots/<commit>/X.safetensors`, and the temporary cache is removed. From then
+on the cache looks exactly as if the plain file had been downloaded: huggingface_hub's
+own offline mode, `local_files_only`, `try_to_load_from_cache` and transformers find it.
+
+Only public huggingface_hub functions are used (hf_hub_download, snapshot_download,
+get_hf_file_metadata, hf_hub_url, get_cached_repo_tree, HfApi.repo_info) plus two
+stable helpers of `huggingface_hub.file_download` (repo_folder_name, REGEX_COMMIT_HASH),
+pinned by tests/hub/test_pins.py.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import huggingface_hub
+from huggingface_hub import constants, file_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    IncompleteSnapshotError,
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+)
+from huggingface_hub.utils import WeakFileLock, build_hf_headers, filter_repo_objects
+
+from ..errors import ZipWeightsError
+from ..reader import ZipwFile, decompress_file
+
+SUFFIX = ".zipw"
+WEIGHTS_SUFFIX = ".safetensors"
+
+# The functions as huggingface_hub ships them, taken before transparent mode can patch.
+ORIG_HF_HUB_DOWNLOAD = file_download.hf_hub_download
+ORIG_SNAPSHOT_DOWNLOAD = huggingface_hub.snapshot_download
+
+
+class HubRestoreMixin:
+    """Marks a zipweights error raised while restoring a file from a Hub repo.
+
+    The raised exception keeps its specific kind (TruncatedDataError,
+    ChecksumMismatchError, BadMagicError, ...) and gains `repo_id`, `filename` (the
+    .zipw in the repo) and `revision` (the commit)."""
+
+    repo_id: str
+    filename: str
+    revision: str
+
+
+_ERROR_TYPES: dict = {}
+
+
+def hub_error(exc: ZipWeightsError, repo_id: str, filename: str, revision: str, what: str) -> ZipWeightsError:
+    cls = _ERROR_TYPES.get(type(exc))
+    if cls is None:
+        cls = type("Hub" + type(exc).__name__, (type(exc), HubRestoreMixin), {"__module__": __name__})
+        _ERROR_TYPES[type(exc)] = cls
+    err = cls(f"{repo_id} (commit {revision}): {filename}: {what}: {exc}")
+    err.repo_id, err.filename, err.revision = repo_id, filename, revision
+    return err
+
+
+def _is_commit(revision) -> bool:
+    return isinstance(revision, str) and file_download.REGEX_COMMIT_HASH.fullmatch(revision) is not None
+
+
+def _resolved(revision):
+    """A huggingface_hub ResolvedRevision (or anything with .resolved) -> its commit."""
+    return getattr(revision, "resolved", revision)
+
+
+def _offline() -> bool:
+    return bool(huggingface_hub.is_offline_mode())
+
+
+def _write_ref(storage: str, revision: str, commit: str) -> None:
+    if revision == commit:
+        return
+    ref = os.path.join(storage, "refs", *revision.split("/"))
+    os.makedirs(os.path.dirname(ref), exist_ok=True)
+    with contextlib.suppress(OSError):
+        with open(ref) as f:
+            if f.read() == commit:
+                return
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(ref), prefix=".ref.")
+    with os.fdopen(fd, "w") as f:
+        f.write(commit)
+    os.replace(tmp, ref)
+
+
+def _link(blob: str, pointer: str) -> None:
+    """snapshots/<commit>/<file> -> ../../blobs/<sha>, as huggingface_hub links; a copy
+    where symlinks are not supported."""
+    os.makedirs(os.path.dirname(pointer), exist_ok=True)
+    rel = os.path.relpath(blob, os.path.dirname(pointer))
+    tmp = pointer + ".zipw-link"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    try:
+        os.symlink(rel, tmp)
+    except OSError:
+        shutil.copyfile(blob, tmp)
+    os.replace(tmp, pointer)
+
+
+def _names(subfolder, filename) -> str:
+    return f"{subfolder}/{filename}" if subfolder else filename
+
+
+def hf_hub_download(
+    repo_id: str,
+    filename: str,
+    *,
+    subfolder: str | None = None,
+    repo_type: str | None = None,
+    revision: str | None = None,
+    library_name: str | None = None,
+    library_version: str | None = None,
+    cache_dir: str | Path | None = None,
+    local_dir: str | Path | None = None,
+    user_agent: dict | str | None = None,
+    force_download: bool = False,
+    etag_timeout: float = constants.DEFAULT_ETAG_TIMEOUT,
+    token: bool | str | None = None,
+    local_files_only: bool = False,
+    headers: dict[str, str] | None = None,
+    endpoint: str | None = None,
+    tqdm_class=None,
+    dry_run: bool = False,
+    **kwargs,
+):
+    """huggingface_hub.hf_hub_download, restoring `X.safetensors` from
+    `X.safetensors.zipw` where the repo holds only the compressed file."""
+    http = dict(library_name=library_name, library_version=library_version, user_agent=user_agent,
+                etag_timeout=etag_timeout, token=token, headers=headers, endpoint=endpoint)
+    plain_args = dict(subfolder=subfolder, repo_type=repo_type, revision=revision, cache_dir=cache_dir,
+                      local_dir=local_dir, force_download=force_download, local_files_only=local_files_only,
+                      tqdm_class=tqdm_class, dry_run=dry_run, **http, **kwargs)
+    full = _names(subfolder, filename)
+    if not full.endswith(WEIGHTS_SUFFIX) or dry_run:
+        return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
+    try:
+        return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
+    except (RemoteEntryNotFoundError, RepositoryNotFoundError) as plain_error:
+        # (olah and some mirrors answer a missing file with RepositoryNotFoundError)
+        if isinstance(plain_error, GatedRepoError) or local_files_only or _offline():
+            raise
+        try:
+            return download_restored(
+                repo_id, full, repo_type=repo_type, revision=revision, cache_dir=cache_dir,
+                local_dir=local_dir, force_download=force_download, tqdm_class=tqdm_class, **http,
+            )
+        except (RemoteEntryNotFoundError, RepositoryNotFoundError) as zipw_error:
+            if isinstance(zipw_error, GatedRepoError):
+                raise
+            raise plain_error from None  # neither exists: huggingface_hub's own error
+
+
+def download_restored(
+    repo_id: str,
+    filename: str,
+    *,
+    repo_type: str | None = None,
+    revision: str | None = None,
+    cache_dir=None,
+    local_dir=None,
+    force_download: bool = False,
+    tqdm_class=None,
+    library_name=None,
+    library_version=None,
+    user_agent=None,
+    etag_timeout: float = constants.DEFAULT_ETAG_TIMEOUT,
+    token=None,
+    headers=None,
+    endpoint=None,
+    threads: int | None = None,
+) -> str:
+    """Fetch `filename + ".zipw"` and restore `filename` into the cache (or local_dir);
+    return its path. Raises huggingface_hub's errors when the .zipw is not there."""
+    repo_type = repo_type or "model"
+    revision = _resolved(revision) or constants.DEFAULT_REVISION
+    cache_dir = str(Path(cache_dir or constants.HF_HUB_CACHE).expanduser().resolve())
+    zname = filename + SUFFIX
+    hf_headers = build_hf_headers(token=token, library_name=library_name, library_version=library_version,
+                                  user_agent=user_agent, headers=headers)
+    url = huggingface_hub.hf_hub_url(repo_id, zname, repo_type=repo_type, revision=revision, endpoint=endpoint)
+    meta = huggingface_hub.get_hf_file_metadata(url, token=token, timeout=etag_timeout, headers=hf_headers,
+                                                endpoint=endpoint)
+    commit, zetag = meta.commit_hash, meta.etag
+    if not commit or not zetag:
+        raise huggingface_hub.errors.FileMetadataError(f"{url}: no commit or etag in the response")
+    rel = os.path.join(*filename.split("/"))
+    folder = file_download.repo_folder_name(repo_id=repo_id, repo_type=repo_type)
+    storage = os.path.join(cache_dir, folder)
+    fetch = dict(repo_type=repo_type, revision=commit, library_name=library_name, library_version=library_version,
+                 user_agent=user_agent, etag_timeout=etag_timeout, token=token, headers=headers,
+                 endpoint=endpoint, tqdm_class=tqdm_class)
+
+    if local_dir is not None:
+        local_dir = str(Path(local_dir).expanduser().resolve())
+        dest = os.path.join(local_dir, rel)
+        meta_dir = os.path.join(local_dir, ".cache", "huggingface")
+        record = os.path.join(meta_dir, "download", rel + ".zipw-restored.json")
+        if not force_download and os.path.isfile(dest):
+            with contextlib.suppress(OSError, ValueError):
+                with open(record) as f:
+                    if json.load(f).get("zipw_etag") == zetag:
+                        return dest
+        os.makedirs(meta_dir, exist_ok=True)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=meta_dir, prefix=".zipw-") as tmp:
+            zpath = ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch)
+            sha = _restore(zpath, dest, repo_id, zname, commit, threads)
+        os.makedirs(os.path.dirname(record), exist_ok=True)
+        with open(record + ".tmp", "w") as f:
+            json.dump({"commit": commit, "zipw_etag": zetag, "sha256": sha}, f)
+        os.replace(record + ".tmp", record)
+        return dest
+
+    pointer = os.path.join(storage, "snapshots", commit, rel)
+    if os.path.exists(pointer) and not force_download:
+        _write_ref(storage, revision, commit)
+        return pointer
+    # the .zipw seen before (at this or another commit): its original may be cached already
+    record = os.path.join(storage, ".zipw-etags", zetag)
+    sha = None
+    with contextlib.suppress(OSError):
+        with open(record) as f:
+            sha = f.read().strip()
+    blob = os.path.join(storage, "blobs", sha) if sha else None
+    if blob is None or force_download or not os.path.isfile(blob):
+        os.makedirs(os.path.join(storage, "blobs"), exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".zipw-tmp-") as tmp:
+            zpath = ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch)
+            try:
+                with ZipwFile(zpath) as zf:
+                    sha = zf.original_sha256
+            except ZipWeightsError as exc:
+                raise hub_error(exc, repo_id, zname, commit, f"cannot restore {filename}") from exc
+            blob = os.path.join(storage, "blobs", sha)
+            lock = os.path.join(cache_dir, ".locks", folder, f"{sha}.lock")
+            os.makedirs(os.path.dirname(lock), exist_ok=True)
+            with WeakFileLock(lock):
+                if force_download or not os.path.isfile(blob):
+                    _restore(zpath, blob, repo_id, zname, commit, threads)
+        os.makedirs(os.path.dirname(record), exist_ok=True)
+        with open(record + ".tmp", "w") as f:
+            f.write(sha)
+        os.replace(record + ".tmp", record)
+    _link(blob, pointer)
+    _write_ref(storage, revision, commit)
+    with contextlib.suppress(FileNotFoundError):  # huggingface_hub's "this file does not exist" mark
+        os.unlink(os.path.join(storage, ".no_exist", commit, rel))
+    return pointer
+
+
+def _restore(zpath: str, dest: str, repo_id: str, zname: str, commit: str, threads) -> str:
+    """Restore `zpath` into `dest` (temp file + rename: `dest` appears only complete and
+    checked against the sha256 the .zipw records); return that sha256."""
+    try:
+        with ZipwFile(zpath) as zf:
+            sha = zf.original_sha256
+        decompress_file(zpath, dest, threads=threads, force=True)
+    except ZipWeightsError as exc:
+        raise hub_error(exc, repo_id, zname, commit, f"cannot restore {zname[: -len(SUFFIX)]}") from exc
+    return sha
+
+
+# -- snapshots ------------------------------------------------------------------------
+def _virtual(paths) -> list[str]:
+    """Files a compressed repo stands for: X.safetensors for every X.safetensors.zipw
+    whose plain file is not there itself."""
+    have = set(paths)
+    return [p[: -len(SUFFIX)] for p in paths
+            if p.endswith(WEIGHTS_SUFFIX + SUFFIX) and p[: -len(SUFFIX)] not in have]
+
+
+def _missing_restored(tree_paths, base_dir, allow_patterns, ignore_patterns) -> list[str]:
+    have = set(tree_paths)
+    expected = [p for p in have if not p.endswith(WEIGHTS_SUFFIX + SUFFIX)] + _virtual(have)
+    wanted = filter_repo_objects(items=expected, allow_patterns=allow_patterns, ignore_patterns=ignore_patterns)
+    return [p for p in wanted if not os.path.isfile(os.path.join(base_dir, *p.split("/")))]
+
+
+def _ignore_zipw(ignore_patterns):
+    if ignore_patterns is None:
+        extra = []
+    elif isinstance(ignore_patterns, str):
+        extra = [ignore_patterns]
+    else:
+        extra = list(ignore_patterns)
+    return extra + ["*" + WEIGHTS_SUFFIX + SUFFIX]
+
+
+def snapshot_download(
+    repo_id: str,
+    *,
+    repo_type: str | None = None,
+    revision: str | None = None,
+    cache_dir: str | Path | None = None,
+    local_dir: str | Path | None = None,
+    library_name: str | None = None,
+    library_version: str | None = None,
+    user_agent: dict | str | None = None,
+    etag_timeout: float = constants.DEFAULT_ETAG_TIMEOUT,
+    force_download: bool = False,
+    token: bool | str | None = None,
+    local_files_only: bool = False,
+    allow_patterns: list[str] | str | None = None,
+    ignore_patterns: list[str] | str | None = None,
+    max_workers: int = 8,
+    tqdm_class=None,
+    headers: dict[str, str] | None = None,
+    endpoint: str | None = None,
+    dry_run: bool = False,
+    **kwargs,
+):
+    """huggingface_hub.snapshot_download, with every X.safetensors.zipw of the repo
+    restored as X.safetensors (patterns match the restored names; the .zipw files
+    themselves are not downloaded). A repo without .zipw files is served as
+    huggingface_hub serves it."""
+    http = dict(library_name=library_name, library_version=library_version, user_agent=user_agent,
+                etag_timeout=etag_timeout, token=token, headers=headers, endpoint=endpoint)
+    common = dict(repo_type=repo_type, cache_dir=cache_dir, local_dir=local_dir, force_download=force_download,
+                  max_workers=max_workers, tqdm_class=tqdm_class, **http, **kwargs)
+    if dry_run:
+        return ORIG_SNAPSHOT_DOWNLOAD(repo_id, revision=revision, local_files_only=local_files_only,
+                                      allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
+                                      dry_run=True, **common)
+    repo_type_ = repo_type or "model"
+    cache_dir_ = str(Path(cache_dir or constants.HF_HUB_CACHE).expanduser().resolve())
+    storage = os.path.join(cache_dir_, file_download.repo_folder_name(repo_id=repo_id, repo_type=repo_type_))
+    revision = _resolved(revision) or constants.DEFAULT_REVISION
+
+    if local_files_only or _offline():
+        try:
+            return ORIG_SNAPSHOT_DOWNLOAD(repo_id, revision=revision, local_files_only=local_files_only,
+                                          allow_patterns=allow_patterns, ignore_patterns=ignore_patterns, **common)
+        except IncompleteSnapshotError as exc:
+            # missing from huggingface_hub's view: the .zipw names; complete if their restored files are there
+            base = exc.snapshot_path
+            commit = os.path.basename(base) if local_dir is None else _local_commit(storage, revision)
+            try:
+                tree = huggingface_hub.get_cached_repo_tree(repo_id, repo_type=repo_type_, revision=commit,
+                                                            cache_dir=cache_dir_, local_dir=local_dir)
+            except Exception:
+                raise exc from None
+            if _missing_restored([f.path for f in tree], base, allow_patterns, ignore_patterns):
+                raise
+            return base
+
+    commit = revision
+    if not _is_commit(revision):
+        api = huggingface_hub.HfApi(endpoint=endpoint, token=token, library_name=library_name,
+                                    library_version=library_version, user_agent=user_agent, headers=headers)
+        try:
+            commit = api.repo_info(repo_id, repo_type=repo_type_, revision=revision).sha
+        except (RepositoryNotFoundError, huggingface_hub.errors.RevisionNotFoundError):
+            raise
+        except Exception:
+            # no connection, Hub down, ...: huggingface_hub's own fallback to the cache
+            return snapshot_download(repo_id, revision=revision, local_files_only=True,
+                                     allow_patterns=allow_patterns, ignore_patterns=ignore_patterns, **common)
+    path = ORIG_SNAPSHOT_DOWNLOAD(repo_id, revision=commit, allow_patterns=allow_patterns,
+                                  ignore_patterns=_ignore_zipw(ignore_patterns), **common)
+    if local_dir is None:
+        _write_ref(storage, revision, commit)
+    else:
+        _write_local_commit(storage, revision, commit)
+    tree = huggingface_hub.get_cached_repo_tree(repo_id, repo_type=repo_type_, revision=commit,
+                                                cache_dir=cache_dir_, local_dir=local_dir)
+    todo = list(filter_repo_objects(items=_virtual([f.path for f in tree]), allow_patterns=allow_patterns,
+                                    ignore_patterns=ignore_patterns))
+
+    def one(name):
+        return download_restored(repo_id, name, repo_type=repo_type_, revision=commit, cache_dir=cache_dir_,
+                                 local_dir=local_dir, force_download=force_download, **http)
+
+    if todo:
+        workers = max(1, min(max_workers, len(todo), 4))
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            for f in [pool.submit(one, n) for n in todo]:
+                f.result()
+    if local_dir is None:
+        path = os.path.join(storage, "snapshots", commit)
+        os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _write_local_commit(storage: str, revision: str, commit: str) -> None:
+    # huggingface_hub records refs in the main cache for local_dir downloads too
+    with contextlib.suppress(OSError):
+        _write_ref(storage, revision, commit)
+
+
+def _local_commit(storage: str, revision: str):
+    if _is_commit(revision):
+        return revision
+    with contextlib.suppress(OSError):
+        with open(os.path.join(storage, "refs", *revision.split("/"))) as f:
+            return f.read().strip()
+    return revision
