@@ -20,6 +20,7 @@ from .errors import (
 from .reader import ZipwFile, decompress_file, verify_file
 from .writer import compress_file
 from .lazy import safe_open
+from .transparent import disable, enable, enabled, is_enabled
 
 __version__ = "0.1.0"
 
@@ -39,4 +40,8 @@ __all__ = [
     "decompress_file",
     "verify_file",
     "safe_open",
+    "enable",
+    "disable",
+    "enabled",
+    "is_enabled",
 ]

@@ -289,19 +289,6 @@ class ZipwSlice:
     def get_dtype(self) -> str:
         return self._info.dtype_name
 
-    @property
-    def shape(self):
-        return list(self._info.shape)
-
-    @property
-    def dtype(self) -> str:
-        return self._info.dtype_name
-
-    def __len__(self) -> int:
-        if not self._info.shape:
-            raise TypeError("len() of a 0-d tensor")
-        return self._info.shape[0]
-
     def _decode_span(self, start: int, stop: int) -> np.ndarray:
         """Entry bytes [start, stop) in a fresh uint8 array, decoding only the chunks
         that overlap them."""
