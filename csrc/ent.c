@@ -46,7 +46,7 @@ size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out)
         zw_table_write(&w, q, 8);
         tlen = zw_bw_finish(&w);
         for (i = 0; i < n; i++) sym[i] = src[i];
-        slen = zw_rans_encode(sym, n, es, 256, NULL, tmp + tlen);
+        slen = zw_rans_encode(sym, NULL, n, es, 256, tmp + tlen);
         total = ENT_HDR + 4 + tlen + slen;
         if (total < ENT_HDR + n) {
             out[0] = ENT_RANS;
@@ -95,8 +95,8 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
         zw_br br;
         zw_dtab *tab;
         zw_rdec d;
-        uint16_t tmp[ZW_LANES * BLK];
-        size_t seg = n / ZW_LANES, r = n % ZW_LANES, i0;
+        uint16_t tmp[ZW_LANES * BLK > 256 ? ZW_LANES * BLK : 256];
+        size_t seg = zw_seg_len(n), r = n - ZW_LANES * seg, i0;
         int rc = -1;
         if (len < ENT_HDR + 4)
             return zw_fail(e, "payload truncated: need %d bytes, have %zu", ENT_HDR + 4, len);

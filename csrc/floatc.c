@@ -60,7 +60,9 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                        zw_err *e)
 {
     kindinfo K = {0, 0, 0, 0};
-    size_t n, j, seg, r;
+    size_t n, j, seg;
+    uint8_t *fctx = NULL;
+    int bestCoarse[NFINE];
     uint64_t ecnt[256] = {0};
     int tfine[NFINE], nfine = 0; /* fine thresholds (may repeat) */
     uint32_t *hist = NULL;       /* [NFINE][4096] */
@@ -85,8 +87,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     }
     if (n < 256) return stored(src, nbytes, n, kind, out);
     nC = level <= 0 ? 1 : 3;
-    seg = n / ZW_LANES;
-    r = n % ZW_LANES;
+    seg = zw_seg_len(n);
     eshift = 15 - K.EB;
     emask = (1 << K.EB) - 1;
 
@@ -109,19 +110,35 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             tfine[nfine++] = ex + 1 > emask ? emask : ex + 1;
         }
     }
-    /* histogram of (fine context of the lane's previous value, top 12 bits) */
+    /* fine context of every value (from the exponent of its lane's previous value, see
+     * zw_seg_len for the lane layout), and the histogram of (fine context, top 12 bits) */
+    fctx = malloc(n);
+    if (!fctx) goto oom;
     {
         int l;
-        size_t i;
+        size_t i, t, tail = n - ZW_LANES * seg;
         for (l = 0; l < ZW_LANES; l++) {
             const uint16_t *hl = h + (size_t)l * seg;
+            uint8_t *fl = fctx + (size_t)l * seg;
             int c = 0;
             for (i = 0; i < seg; i++) {
-                hist[(size_t)c * 4096 + (hl[i] >> 4)]++;
+                fl[i] = (uint8_t)c;
                 c = ctx_of((hl[i] >> eshift) & emask, tfine, nfine);
             }
-            if ((size_t)l < r) hist[(size_t)c * 4096 + (h[ZW_LANES * seg + l] >> 4)]++;
         }
+        for (t = 0; t < tail; t++) {
+            size_t j = ZW_LANES * seg + t, pj;
+            if (t >= ZW_LANES)
+                pj = j - ZW_LANES;
+            else if (seg)
+                pj = t * seg + seg - 1;
+            else {
+                fctx[j] = 0;
+                continue;
+            }
+            fctx[j] = (uint8_t)ctx_of((h[pj] >> eshift) & emask, tfine, nfine);
+        }
+        for (j = 0; j < n; j++) hist[(size_t)fctx[j] * 4096 + (h[j] >> 4)]++;
     }
     /* try every (B, C) */
     {
@@ -173,6 +190,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                         bestB = B;
                         bestC = nt + 1;
                         memcpy(bestT, t, sizeof t);
+                        memcpy(bestCoarse, coarse, sizeof coarse);
                         memcpy(qs, qtry, (size_t)(nt + 1) * A);
                     }
                 }
@@ -187,8 +205,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         goto done;
     }
     {
-        int A = 1 << bestB, w = 16 - bestB, c, s;
-        uint8_t nextctx[4096];
+        int A = 1 << bestB, w = 16 - bestB, c;
         uint16_t freq[4096];
         size_t pos, tlen, restlen, slen;
         zw_bw bw;
@@ -196,8 +213,6 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         sym = malloc(n * sizeof *sym);
         tmp = malloc(4 * ZW_LANES + 2 * n);
         if (!es || !sym || !tmp) goto oom;
-        for (s = 0; s < A; s++)
-            nextctx[s] = (uint8_t)ctx_of((s >> (bestB - 1 - K.EB)) & emask, bestT, bestC - 1);
         out[0] = (uint8_t)kind;
         out[1] = F_CODED;
         zw_wr32(out + 2, (uint32_t)n);
@@ -246,8 +261,11 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             if (nacc) rp[o++] = (uint8_t)acc;
             pos += restlen;
         }
-        for (j = 0; j < n; j++) sym[j] = (uint16_t)(h[j] >> w);
-        slen = zw_rans_encode(sym, n, es, A, nextctx, tmp);
+        for (j = 0; j < n; j++) {
+            sym[j] = (uint16_t)(h[j] >> w);
+            fctx[j] = (uint8_t)bestCoarse[fctx[j]];
+        }
+        slen = zw_rans_encode(sym, fctx, n, es, A, tmp);
         memcpy(out + pos, tmp, slen);
         pos += slen;
         if (pos >= HDR + nbytes)
@@ -261,6 +279,7 @@ oom:
     result = (size_t)-1;
 done:
     free(h);
+    free(fctx);
     free(hist);
     free(qs);
     free(tmp);
@@ -277,7 +296,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     int B, C, w, c, A, emask, t[ZW_MAXCTX], rc = -1;
     uint8_t q[4096], nextctx[4096];
     uint16_t freq[4096];
-    uint16_t tmp[ZW_LANES * BLK];
+    uint16_t tmp[ZW_LANES * BLK > 256 ? ZW_LANES * BLK : 256];
     zw_dtab *tabs = NULL;
     uint8_t *planes = NULL;
     const uint8_t *rest;
@@ -377,8 +396,8 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     /* the rANS stream follows the raw bits and is at least 128 bytes long, so 8-byte loads
      * starting inside the raw bits stay inside the payload */
     if (zw_rdec_init(&d, p + pos, len - pos, e)) goto out;
-    seg = n / ZW_LANES;
-    r = n % ZW_LANES;
+    seg = zw_seg_len(n);
+    r = n - ZW_LANES * seg;
     {
         const uint32_t m = (1u << w) - 1;
         for (i0 = 0; i0 < seg; i0 += BLK) {

@@ -298,24 +298,22 @@ static inline void put16(uint8_t *p, uint32_t v)
         (X) = x_ + es_->bias + q_ * es_->cmpl;                                           \
     } while (0)
 
-size_t zw_rans_encode(const uint16_t *sym, size_t n, const zw_esym *tabs, int A,
-                      const uint8_t *nextctx, uint8_t *out)
+size_t zw_rans_encode(const uint16_t *sym, const uint8_t *ctx, size_t n, const zw_esym *tabs,
+                      int A, uint8_t *out)
 {
-    size_t seg = n / ZW_LANES, r = n % ZW_LANES, i;
+    size_t seg = zw_seg_len(n), tail = n - ZW_LANES * seg, i, t;
     uint32_t x[ZW_LANES];
     uint8_t *wend = out + 4 * ZW_LANES + 2 * n, *p = wend;
     int l;
     for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
-    for (l = (int)r - 1; l >= 0; l--) {
-        size_t j = ZW_LANES * seg + (size_t)l;
-        int ctx = (seg && nextctx) ? nextctx[sym[(size_t)l * seg + seg - 1]] : 0;
-        ENC_PUT(x[l], &tabs[(size_t)ctx * A + sym[j]]);
+    for (t = tail; t-- > 0;) {
+        size_t j = ZW_LANES * seg + t;
+        ENC_PUT(x[t % ZW_LANES], &tabs[(size_t)(ctx ? ctx[j] : 0) * A + sym[j]]);
     }
     for (i = seg; i-- > 0;) {
         for (l = ZW_LANES - 1; l >= 0; l--) {
             size_t j = (size_t)l * seg + i;
-            int ctx = (i && nextctx) ? nextctx[sym[j - 1]] : 0;
-            ENC_PUT(x[l], &tabs[(size_t)ctx * A + sym[j]]);
+            ENC_PUT(x[l], &tabs[(size_t)(ctx ? ctx[j] : 0) * A + sym[j]]);
         }
     }
     p -= 4 * ZW_LANES;
@@ -410,7 +408,11 @@ int zw_rdec_tail(zw_rdec *d, const zw_dtab *restrict tabs, int r, uint16_t *rest
                  zw_err *e)
 {
     LOAD_STATE
-    for (l = 0; l < r; l++) DEC_ONE(l, out[l]);
+    int t;
+    for (t = 0; t < r; t++) {
+        l = t % ZW_LANES;
+        DEC_ONE(l, out[t]);
+    }
 #undef SAFE_RENORM
     SAVE_STATE
     return 0;

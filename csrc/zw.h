@@ -68,12 +68,15 @@ void zw_build_dtab(zw_dtab *t, const uint16_t *freq, int A, const uint8_t *nextc
 void zw_build_esym(zw_esym *t, const uint16_t *freq, int A);
 
 /* ---- rANS core ----
- * Value j of n belongs to lane l = j / seg (j < 32*seg, seg = n / 32) or, for the
- * tail j >= 32*seg, to lane j - 32*seg. Each lane codes its values in order; the context
- * of a lane's first value is 0, of later ones nextctx[previous symbol of the lane].
- * The stream: 32 little-endian u32 final states, then little-endian u16 words. */
-size_t zw_rans_encode(const uint16_t *sym, size_t n, const zw_esym *tabs /* [ctx][A] */, int A,
-                      const uint8_t *nextctx, uint8_t *out /* cap >= 128 + 2n */);
+ * Layout of n values: seg = zw_seg_len(n) (a multiple of 8); value j < 32*seg belongs to
+ * lane j / seg; the tail value j = 32*seg + t (t < 256) belongs to lane t % 32. Each
+ * lane codes its values in increasing j. Decoding order: steps i = 0..seg-1, each step
+ * lanes 0..31 (value l*seg + i), then the tail values in increasing t. ctx[j] is the
+ * context (table index) of value j (NULL = all 0). The stream: 32 little-endian u32 final
+ * states, then little-endian u16 renormalization words in decoding order. */
+static inline size_t zw_seg_len(size_t n) { return (n / (8 * ZW_LANES)) * 8; }
+size_t zw_rans_encode(const uint16_t *sym, const uint8_t *ctx, size_t n, const zw_esym *tabs,
+                      int A, uint8_t *out /* cap >= 128 + 2n */);
 
 typedef struct {
     uint32_t x[ZW_LANES];
@@ -83,7 +86,7 @@ typedef struct {
 int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e);
 /* decode steps [i0, i0+S) of all lanes into out[l*S + s] (symbol only) */
 int zw_rdec_block(zw_rdec *d, const zw_dtab *tabs, int S, uint16_t *out, zw_err *e);
-/* decode the tail value of lanes 0..r-1 into out[l] */
+/* decode the r tail values (value t in lane t % 32) into out[t] */
 int zw_rdec_tail(zw_rdec *d, const zw_dtab *tabs, int r, uint16_t *out, zw_err *e);
 int zw_rdec_finish(zw_rdec *d, zw_err *e);
 
