@@ -103,8 +103,11 @@ class Cache:
             with open(CACHE_FILE) as f:
                 self.data = json.load(f)
 
-    def get(self, key):
-        return self.data.get(key) if self.use else None
+    def get(self, key, runs=0):
+        r = self.data.get(key) if self.use else None
+        if r is not None and r.get("ok") and len(r["dec_s"]) < runs:
+            return None     # cached with fewer runs than asked for
+        return r
 
     def put(self, key, value, persist=True):
         self.data[key] = value
@@ -143,7 +146,7 @@ def measure(comp, decomp, src_sha, runs, comp_runs):
         return {"ok": False, "error": "compressed size changed between runs"}
     for p in (cpath, dpath):
         os.remove(p)
-    return {"ok": True, "size": size, "comp_s": ct, "dec_s": dt,
+    return {"ok": True, "size": size, "comp_s": ct, "dec_s": dt, "load1": os.getloadavg()[0],
             "when": datetime.datetime.now().isoformat(timespec="seconds")}
 
 
@@ -184,7 +187,7 @@ def main():
         for p in peers:
             for t in ([min(threads)] if p.slow else threads):
                 key = f"{f['sha']}|{p.name}|{p.version}|{t}"
-                r = cache.get(key)
+                r = cache.get(key, args.runs)
                 if r is None:
                     log(f"{n}  {p.name} {p.version}  threads={t} ...")
                     r = measure(lambda dst: p.compress_file(f["path"], dst, t),
@@ -201,7 +204,7 @@ def main():
                 bsha = sha256_file(bpath)
                 for t in threads:
                     key = f"{f['sha']}|{bsha}|{p.name}-delta|{p.version}|{t}"
-                    r = cache.get(key)
+                    r = cache.get(key, args.runs)
                     if r is None:
                         log(f"{n}  {p.name} delta vs {base}  threads={t} ...")
                         r = measure(lambda dst: p.compress_delta_file(f["path"], bpath, dst, t),
@@ -277,6 +280,10 @@ def render(args, files, peers, results, threads):
                 if r and r["ok"] and len(r[kind]) >= 3:
                     spreads.append((max(r[kind]) - min(r[kind])) / statistics.median(r[kind]))
         lines.append("| " + " | ".join(row) + " |")
+    loads = sorted(r["load1"] for r in results.values() if r.get("ok") and "load1" in r)
+    if loads:
+        lines += ["", f"Load average (1 min) at the end of each measurement: median "
+                  f"{statistics.median(loads):.1f}, max {loads[-1]:.1f} on {os.cpu_count()} cores."]
     if spreads:
         spreads.sort()
         lines += ["", f"Noise: (max-min)/median over the runs of each timed cell: median "
