@@ -11,5 +11,18 @@ Signatures are huggingface_hub's. See download.py, upload.py, transparent.py, mi
 """
 
 from .download import HubRestoreMixin, download_restored, hf_hub_download, snapshot_download
+from .transparent import disable, enable, is_enabled
+from .upload import create_commit, upload_file, upload_folder
 
-__all__ = ["HubRestoreMixin", "download_restored", "hf_hub_download", "snapshot_download"]
+__all__ = [
+    "HubRestoreMixin",
+    "create_commit",
+    "disable",
+    "download_restored",
+    "enable",
+    "hf_hub_download",
+    "is_enabled",
+    "snapshot_download",
+    "upload_file",
+    "upload_folder",
+]
