@@ -64,3 +64,57 @@ def hf_env(hub, tmp_path, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_TOKEN", "")
     return str(cache)
+
+
+class CommitCapture:
+    """The upload boundary. No local Hub server accepts uploads (olah answers 405), so
+    HfApi.create_commit is replaced: the operations huggingface_hub was handed are
+    recorded, and their files are committed into the git repo that olah serves, from
+    where the tests download them back over HTTP. Everything before create_commit
+    (our compression, huggingface_hub's own operation building) runs for real;
+    huggingface_hub's preupload/LFS/xet transport does not."""
+
+    def __init__(self, hub):
+        self.hub = hub
+        self.commits = []  # (repo_id, [operation, ...])
+
+    def create_commit(self, api, repo_id, operations, *, commit_message="", **kwargs):
+        from huggingface_hub import CommitInfo, CommitOperationAdd, CommitOperationDelete
+
+        ops = list(operations)
+        self.commits.append((repo_id, ops))
+        files, delete = {}, []
+        for op in ops:
+            if isinstance(op, CommitOperationAdd):
+                src = op.path_or_fileobj
+                if isinstance(src, (bytes, bytearray)):
+                    files[op.path_in_repo] = bytes(src)
+                elif hasattr(src, "read"):
+                    src.seek(0)
+                    files[op.path_in_repo] = src.read()
+                else:
+                    files[op.path_in_repo] = str(src)
+            elif isinstance(op, CommitOperationDelete):
+                delete.append(op.path_in_repo)
+        sha = self.hub.commit(repo_id, files, message=commit_message or "upload", delete=delete)
+        return CommitInfo(commit_url=f"{self.hub.endpoint}/{repo_id}/commit/{sha}", commit_message=commit_message,
+                          commit_description="", oid=sha, pr_url=None)
+
+    @property
+    def paths(self):
+        return [op.path_in_repo for _, ops in self.commits for op in ops]
+
+
+@pytest.fixture
+def capture(hub, monkeypatch):
+    from huggingface_hub import HfApi
+
+    cap = CommitCapture(hub)
+
+    def create_commit(self, repo_id, operations, **kwargs):
+        return cap.create_commit(self, repo_id, operations, **kwargs)
+
+    monkeypatch.setattr(HfApi, "create_commit", create_commit)
+    monkeypatch.setattr(HfApi, "_validate_yaml", lambda self, *a, **k: None)  # olah has no /api/validate-yaml
+    monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **k: None, raising=False)
+    return cap

@@ -46,6 +46,15 @@ def is_enabled() -> bool:
     return bool(_PATCHES)
 
 
+def replaced(owner, name: str):
+    """What enable() found at owner.name (the value disable() puts back), or None."""
+    with _LOCK:
+        for o, n, had, old in _PATCHES:
+            if o is owner and n == name and had:
+                return old
+    return None
+
+
 def _set(owner, name: str, value) -> None:
     d = owner.__dict__
     _PATCHES.append((owner, name, name in d, d.get(name)))

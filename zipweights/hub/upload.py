@@ -35,7 +35,9 @@ def _orig(name: str):
     from . import transparent
 
     current = getattr(HfApi, name)
-    return ORIG[name] if transparent.is_ours(current) else current
+    if not transparent.is_ours(current):
+        return current
+    return transparent.replaced(HfApi, name) or ORIG[name]
 
 
 def _is_weights(path_in_repo: str) -> bool:
