@@ -285,6 +285,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-r", "--runs", type=int, default=5)
     b.add_argument("--no-sha256", action="store_true", help="decompress without the whole-file sha256 check")
     b.set_defaults(func=cmd_bench)
+    from .hub.mirror import add_parser as add_mirror_parser  # zipweights.hub: `zipw mirror` (2 lines)
+    add_mirror_parser(sub)
     return p
 
 

@@ -8,21 +8,38 @@
     hub.disable()
 
 Signatures are huggingface_hub's. See download.py, upload.py, transparent.py, mirror.py.
+Names are imported on first use, so `zipw` (whose `mirror` subcommand lives here)
+starts without importing huggingface_hub.
 """
 
-from .download import HubRestoreMixin, download_restored, hf_hub_download, snapshot_download
-from .transparent import disable, enable, is_enabled
-from .upload import create_commit, upload_file, upload_folder
+import importlib
 
-__all__ = [
-    "HubRestoreMixin",
-    "create_commit",
-    "disable",
-    "download_restored",
-    "enable",
-    "hf_hub_download",
-    "is_enabled",
-    "snapshot_download",
-    "upload_file",
-    "upload_folder",
-]
+_NAMES = {
+    "HubRestoreMixin": "download",
+    "download_restored": "download",
+    "hf_hub_download": "download",
+    "snapshot_download": "download",
+    "enable": "transparent",
+    "disable": "transparent",
+    "is_enabled": "transparent",
+    "create_commit": "upload",
+    "upload_file": "upload",
+    "upload_folder": "upload",
+    "mirror_file": "mirror",
+    "FileRecord": "mirror",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name):
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zipweights.hub' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_NAMES))

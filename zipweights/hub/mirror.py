@@ -1,0 +1,496 @@
+"""zipw mirror: a Hub repo -> a compressed repo (or folder), and back with --restore.
+
+    zipw mirror org/model@main org/model-zipw        # hub -> hub
+    zipw mirror org/model ./model-zipw               # hub -> local folder
+    zipw mirror --restore org/model-zipw ./plain     # compressed -> plain
+    zipw mirror --list pairs.txt                     # many "SRC DEST" lines
+
+The per-file work is `mirror_file` (a pure function: a source file in, an output file
+and a `FileRecord` out) so a distributed engine can map it over many repos; `mirror`
+plans one repo, skips what the destination already holds, and runs the files through a
+two-stage pipeline (the next file downloads while this one is compressed and verified),
+keeping at most two plain copies on disk. Every compressed file is decoded in full and
+its sha256 compared with the source's before it is uploaded; the plain copy is deleted
+as soon as that check passes.
+
+Resuming: every .zipw records its original's sha256; a local destination is checked
+by reading those from the files' indexes, a Hub destination by `.zipw-mirror.json`, a
+small manifest committed along with every file (source sha256 or git oid, output name,
+sizes), since olah and some mirrors cannot serve ranges to read a remote index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import dataclasses
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+
+from .._fileio import atomic_output
+from ..errors import ChecksumMismatchError, ZipWeightsError
+from ..reader import ZipwFile, decompress_file
+from ..writer import compress_file
+
+SUFFIX = ".zipw"
+WEIGHTS = ".safetensors"
+MANIFEST = ".zipw-mirror.json"
+CARD = "README.md"
+NOTE_BEGIN = "<!-- zipw-mirror -->"
+NOTE_END = "<!-- /zipw-mirror -->"
+
+
+# -- the pure per-file step --------------------------------------------------------------
+@dataclasses.dataclass
+class FileRecord:
+    source: str  # path in the source repo
+    output: str  # path in the destination
+    action: str  # "compressed", "restored", "copied", "skipped"
+    source_size: int
+    output_size: int
+    source_sha256: str | None = None  # of the file the compressed output restores to
+    output_sha256: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.output_size / self.source_size if self.source_size else 1.0
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def output_name(name: str, restore: bool = False) -> str:
+    if restore:
+        return name[: -len(SUFFIX)] if name.endswith(WEIGHTS + SUFFIX) else name
+    return name + SUFFIX if name.endswith(WEIGHTS) else name
+
+
+def mirror_file(src: str, dst: str, *, name: str, restore: bool = False, expect_sha256: str | None = None,
+                threads: int | None = None, level: int | None = None) -> FileRecord:
+    """Turn one source file into its mirrored form at `dst` (a new file) and say what was done.
+
+    `name` is the file's path in the source repo; a *.safetensors is compressed (and then
+    decoded in full, its sha256 compared with the source's and with `expect_sha256`), a
+    *.safetensors.zipw is restored with --restore, anything else is copied. `dst` appears
+    only when complete and checked; on any failure nothing is left there."""
+    t0 = time.perf_counter()
+    size = os.path.getsize(src)
+    out = output_name(name, restore)
+    if not restore and name.endswith(WEIGHTS):
+        stats = compress_file(src, dst, threads=threads, **({} if level is None else {"level": level}))
+        try:
+            with ZipwFile(dst) as zf:
+                zf.verify(threads)  # every chunk decoded, the restored sha256 compared with the recorded one
+                recorded = zf.original_sha256
+            for want in (stats.sha256, expect_sha256):
+                if want is not None and recorded != want:
+                    raise ChecksumMismatchError(f"{dst}: restores sha256 {recorded}, the source has {want}")
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(dst)
+            raise
+        return FileRecord(name, out, "compressed", size, os.path.getsize(dst), recorded, None,
+                          time.perf_counter() - t0)
+    if restore and name.endswith(WEIGHTS + SUFFIX):
+        with ZipwFile(src) as zf:
+            recorded = zf.original_sha256
+        decompress_file(src, dst, threads=threads)  # sha256 checked before the rename
+        return FileRecord(name, out, "restored", size, os.path.getsize(dst), recorded, recorded,
+                          time.perf_counter() - t0)
+    with atomic_output(dst) as f, open(src, "rb") as s:
+        shutil.copyfileobj(s, f, 1 << 20)
+    return FileRecord(name, out, "copied", size, size, None, None, time.perf_counter() - t0)
+
+
+# -- model card note ---------------------------------------------------------------------
+def add_note(card: str, text: str) -> str:
+    card = strip_note(card)
+    sep = "" if not card or card.endswith("\n\n") else ("\n" if card.endswith("\n") else "\n\n")
+    return f"{card}{sep}{NOTE_BEGIN}\n{text}\n{NOTE_END}\n"
+
+
+def strip_note(card: str) -> str:
+    pattern = re.compile(r"\n*" + re.escape(NOTE_BEGIN) + r".*?" + re.escape(NOTE_END) + r"\n?", re.S)
+    stripped = pattern.sub("\n", card)
+    return stripped if stripped != card else card
+
+
+def note_text(source: str, commit: str, records: list[dict]) -> str:
+    comp = [r for r in records if r.get("action") == "compressed"]
+    a = sum(r["source_size"] for r in comp)
+    b = sum(r["output_size"] for r in comp)
+    ratio = b / a if a else 1.0
+    return (
+        f"**Compressed with [zipweights](https://pypi.org/project/zipweights/)** from `{source}` "
+        f"(commit `{commit[:12]}`): {len(comp)} safetensors file(s), {a / 1e6:.1f} MB -> {b / 1e6:.1f} MB "
+        f"(ratio {ratio:.3f}, lossless; measured). `zipweights.hub.hf_hub_download` / "
+        f"`zipweights.enable()` restore the original files byte for byte (sha256 checked)."
+    )
+
+
+# -- repos and folders -------------------------------------------------------------------
+def parse_source(src: str) -> tuple[str, str | None]:
+    if "@" in src:
+        repo, rev = src.split("@", 1)
+        return repo, rev or None
+    return src, None
+
+
+def is_folder(dest: str) -> bool:
+    """A destination is a local folder if it exists as one, starts like a path
+    (/, ./, ../, ~) or has more than one '/'; else a repo id ('hf:' forces a repo)."""
+    if dest.startswith("hf:"):
+        return False
+    return (os.path.isdir(dest) or dest.startswith(("/", "./", "../", "~", "."))
+            or dest.count("/") != 1)
+
+
+@dataclasses.dataclass
+class Plan:
+    source: str
+    revision: str
+    commit: str
+    dest: str
+    to_folder: bool
+    todo: list  # (RepoFile-like: path, size, sha256 or None)
+    skipped: list  # FileRecord (action "skipped")
+    card: str | None  # README.md path in the source, handled last
+
+
+def _source_files(api, repo: str, commit: str):
+    from huggingface_hub.hf_api import RepoFile
+
+    out = []
+    for f in api.list_repo_tree(repo, recursive=True, revision=commit):
+        if isinstance(f, RepoFile):
+            sha = f.lfs.sha256 if getattr(f, "lfs", None) is not None else None
+            out.append((f.path, f.size, sha, f.blob_id))
+    return out
+
+
+def _selected(path: str, include, exclude) -> bool:
+    if include and not any(fnmatch.fnmatch(path, g) for g in include):
+        return False
+    return not (exclude and any(fnmatch.fnmatch(path, g) for g in exclude))
+
+
+def _git_blob_sha1(path: str) -> str:
+    h = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _done_in_folder(dest: str, path: str, size: int, sha: str | None, blob_id: str, restore: bool) -> bool:
+    out = os.path.join(dest, *output_name(path, restore).split("/"))
+    if not os.path.isfile(out):
+        return False
+    try:
+        if not restore and path.endswith(WEIGHTS):
+            with ZipwFile(out) as zf:
+                return sha is not None and zf.original_sha256 == sha
+        if restore and path.endswith(WEIGHTS + SUFFIX):
+            return False  # which .zipw a plain file came from: only the manifest knows
+        if os.path.getsize(out) != size:
+            return False
+        return _sha256(out) == sha if sha else _git_blob_sha1(out) == blob_id
+    except (ZipWeightsError, OSError):
+        return False
+
+
+def _manifest_from_hub(api_download, dest: str) -> dict:
+    try:
+        with open(api_download(dest, MANIFEST)) as f:
+            return json.load(f)
+    except Exception:
+        return {}
+
+
+def plan(source: str, dest: str, *, restore: bool = False, include=None, exclude=None, api=None,
+         download=None, manifest: dict | None = None) -> Plan:
+    from huggingface_hub import HfApi
+
+    api = api or HfApi()
+    repo, rev = parse_source(source)
+    commit = api.repo_info(repo, revision=rev or "main").sha
+    to_folder = is_folder(dest)
+    files = _source_files(api, repo, commit)
+    if manifest is None:
+        if to_folder:
+            try:
+                with open(os.path.join(os.path.expanduser(dest), MANIFEST)) as f:
+                    manifest = json.load(f)
+            except (OSError, ValueError):
+                manifest = {}
+        else:
+            manifest = _manifest_from_hub(download, dest[3:] if dest.startswith("hf:") else dest)
+    done = manifest.get("files", {}) if manifest else {}
+    dest_files = set(manifest.get("dest_files", [])) if manifest else set()
+    todo, skipped, card = [], [], None
+    for path, size, sha, blob_id in files:
+        if path in (".gitattributes", MANIFEST) or not _selected(path, include, exclude):
+            continue
+        if path == CARD:
+            card = path
+            continue
+        key = sha or blob_id
+        prev = done.get(path)
+        if to_folder and restore and path.endswith(WEIGHTS + SUFFIX):
+            # a restored file does not say which .zipw it came from: the manifest does
+            out = os.path.join(os.path.expanduser(dest), *output_name(path, True).split("/"))
+            ok = (prev is not None and prev.get("source_id") == key and os.path.isfile(out)
+                  and os.path.getsize(out) == prev.get("output_size"))
+        elif to_folder:  # the files themselves say (the sha256 each .zipw records, the content of copies)
+            ok = _done_in_folder(os.path.expanduser(dest), path, size, sha, blob_id, restore)
+        else:
+            ok = prev is not None and prev.get("source_id") == key and prev.get("output") in dest_files
+        if ok:
+            rec = dict(prev or {})
+            skipped.append(FileRecord(path, output_name(path, restore), "skipped", size,
+                                      rec.get("output_size", 0), rec.get("source_sha256") or sha,
+                                      rec.get("output_sha256")))
+        else:
+            todo.append((path, size, sha, blob_id))
+    return Plan(repo, rev or "main", commit, dest, to_folder, todo, skipped, card)
+
+
+# -- running a plan ----------------------------------------------------------------------
+def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclude=None, threads: int | None = None,
+           level: int | None = None, dry_run: bool = False, endpoint: str | None = None, token=None,
+           workdir: str | None = None, progress: bool = True, log=None) -> dict:
+    """Mirror one repo; return a summary dict (records, bytes, seconds)."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    from .download import ORIG_HF_HUB_DOWNLOAD
+    from .upload import _orig
+
+    log = log or (lambda msg: None)
+    api = HfApi(endpoint=endpoint, token=token)
+    dest_repo = dest[3:] if dest.startswith("hf:") else dest
+
+    def fetch(repo, path, revision=None, cache_dir=None):
+        return ORIG_HF_HUB_DOWNLOAD(repo, path, revision=revision, endpoint=endpoint, token=token,
+                                    cache_dir=cache_dir)
+
+    work = tempfile.mkdtemp(prefix="zipw-mirror-", dir=workdir)
+    try:
+        p = plan(source, dest, restore=restore, include=include, exclude=exclude, api=api,
+                 download=lambda r, f: fetch(r, f, cache_dir=os.path.join(work, "manifest")))
+        t0 = time.perf_counter()
+        summary = {"source": f"{p.source}@{p.commit}", "dest": dest, "restore": restore, "dry_run": dry_run,
+                   "todo": [t[0] for t in p.todo], "skipped": [r.source for r in p.skipped], "records": []}
+        if dry_run:
+            for path, size, _, _ in p.todo:
+                log(f"would {'restore' if restore and path.endswith(SUFFIX) else 'compress' if not restore and path.endswith(WEIGHTS) else 'copy'} "
+                    f"{path} ({size} bytes) -> {output_name(path, restore)}")
+            for r in p.skipped:
+                log(f"skip {r.source} (already mirrored)")
+            return summary
+        if p.to_folder:
+            out_root = os.path.expanduser(dest)
+            os.makedirs(out_root, exist_ok=True)
+            manifest_path = os.path.join(out_root, MANIFEST)
+            try:
+                with open(manifest_path) as f:
+                    manifest = json.load(f)
+            except (OSError, ValueError):
+                manifest = {}
+        else:
+            out_root = os.path.join(work, "out")
+            os.makedirs(out_root, exist_ok=True)
+            manifest = _manifest_from_hub(lambda r, f: fetch(r, f, cache_dir=os.path.join(work, "manifest2")),
+                                          dest_repo)
+            with contextlib.suppress(Exception):
+                api.create_repo(dest_repo, exist_ok=True)
+        manifest.setdefault("files", {})
+        manifest["source"] = p.source
+        manifest["commit"] = p.commit
+        manifest.setdefault("dest_files", [])
+        lock = threading.Lock()
+
+        def save_manifest(rec: FileRecord, key: str):
+            with lock:
+                manifest["files"][rec.source] = dict(rec.to_json(), source_id=key)
+                if rec.output not in manifest["dest_files"]:
+                    manifest["dest_files"].append(rec.output)
+                return json.dumps(manifest, indent=1, sort_keys=True).encode()
+
+        bar = None
+        total = sum(t[1] for t in p.todo)
+        if progress and total:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc=p.source, file=sys.stderr,
+                       disable=not sys.stderr.isatty())
+
+        def download(i, path):
+            cache = os.path.join(work, f"dl-{i}")
+            return cache, fetch(p.source, path, revision=p.commit, cache_dir=cache)
+
+        # two stages: the next download runs while this file is compressed and checked
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(download, 0, p.todo[0][0]) if p.todo else None
+            for i, (path, size, sha, blob_id) in enumerate(p.todo):
+                cache, local = pending.result()
+                pending = pool.submit(download, i + 1, p.todo[i + 1][0]) if i + 1 < len(p.todo) else None
+                out_name = output_name(path, restore)
+                dst = os.path.join(out_root, *out_name.split("/"))
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                if os.path.exists(dst):
+                    os.unlink(dst)  # a stale output the plan did not accept
+                try:
+                    rec = mirror_file(local, dst, name=path, restore=restore,
+                                      expect_sha256=sha if not restore else None, threads=threads, level=level)
+                finally:
+                    shutil.rmtree(cache, ignore_errors=True)  # the plain copy goes as soon as it is done with
+                data = save_manifest(rec, sha or blob_id)
+                if p.to_folder:
+                    with atomic_output(manifest_path, force=True) as f:
+                        f.write(data)
+                else:
+                    _orig("create_commit")(
+                        api, dest_repo,
+                        [CommitOperationAdd(out_name, dst), CommitOperationAdd(MANIFEST, data)],
+                        commit_message=f"zipw mirror: {out_name}",
+                    )
+                    os.unlink(dst)
+                summary["records"].append(rec.to_json())
+                log(f"{rec.action} {path}: {rec.source_size} -> {rec.output_size} bytes "
+                    f"({rec.ratio:.3f}) in {rec.seconds:.2f} s")
+                if bar is not None:
+                    bar.update(size)
+        if bar is not None:
+            bar.close()
+
+        # the model card last, with the note (or without it, restoring)
+        if p.card is not None or not restore:
+            card = ""
+            if p.card is not None:
+                with open(fetch(p.source, CARD, revision=p.commit, cache_dir=os.path.join(work, "card"))) as f:
+                    card = f.read()
+            records = list(manifest["files"].values())
+            new = strip_note(card) if restore else add_note(card, note_text(p.source, p.commit, records))
+            if p.to_folder:
+                with atomic_output(os.path.join(out_root, CARD), force=True) as f:
+                    f.write(new.encode())
+            else:
+                _orig("create_commit")(api, dest_repo, [CommitOperationAdd(CARD, new.encode())],
+                                       commit_message="zipw mirror: model card")
+        summary["seconds"] = time.perf_counter() - t0
+        summary["bytes_in"] = sum(r["source_size"] for r in summary["records"])
+        summary["bytes_out"] = sum(r["output_size"] for r in summary["records"])
+        return summary
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# -- command line ------------------------------------------------------------------------
+def _read_list(path: str) -> list[tuple[str, str]]:
+    pairs = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.split()
+            if len(parts) != 2:
+                raise ValueError(f"{path}:{n}: expected 'SRC DEST', got {line!r}")
+            pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def cmd_mirror(args) -> int:
+    from ..cli import EXIT_DATA, EXIT_OK, EXIT_USAGE
+
+    if args.list:
+        if args.src or args.dest:
+            print("zipw mirror: give SRC DEST or --list FILE, not both", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            pairs = _read_list(args.list)
+        except (OSError, ValueError) as exc:
+            print(f"zipw mirror: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    elif args.src and args.dest:
+        pairs = [(args.src, args.dest)]
+    else:
+        print("zipw mirror: SRC and DEST are required (or --list FILE)", file=sys.stderr)
+        return EXIT_USAGE
+
+    def log(msg):
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    status = EXIT_OK
+    for src, dest in pairs:
+        try:
+            s = mirror(src, dest, restore=args.restore, include=args.include, exclude=args.exclude,
+                       threads=args.threads, level=args.level, dry_run=args.dry_run, endpoint=args.endpoint,
+                       token=args.token, workdir=args.workdir, progress=not args.quiet,
+                       log=log if (args.verbose or args.dry_run) else None)
+        except ZipWeightsError as exc:
+            print(f"zipw mirror: {src} -> {dest}: {exc}", file=sys.stderr)
+            status = EXIT_DATA
+            continue
+        except Exception as exc:  # huggingface_hub's errors: not found, auth, network
+            print(f"zipw mirror: {src} -> {dest}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            status = EXIT_DATA
+            continue
+        if args.records:
+            with open(args.records, "a") as f:
+                for r in s["records"]:
+                    f.write(json.dumps(dict(r, repo=src, dest=dest)) + "\n")
+        if not args.dry_run:
+            mb = s["bytes_in"] / 1e6
+            log(f"{src} -> {dest}: {len(s['records'])} file(s) done, {len(s['skipped'])} already there; "
+                f"{mb:.1f} MB -> {s['bytes_out'] / 1e6:.1f} MB in {s['seconds']:.1f} s "
+                f"({mb / s['seconds'] if s['seconds'] else 0:.1f} MB/s)")
+        else:
+            log(f"{src} -> {dest}: {len(s['todo'])} to do, {len(s['skipped'])} already there (dry run)")
+    return status
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    from .._parallel import default_threads
+
+    m = subparsers.add_parser(
+        "mirror", help="mirror a Hub repo as a compressed repo or folder (--restore: the reverse)",
+        description="SRC: a repo id, optionally @revision. DEST: a repo id, or a local folder (an existing "
+                    "folder, a path starting with / ./ ../ ~, or with more than one '/'; 'hf:' forces a repo).")
+    m.add_argument("src", nargs="?", metavar="SRC")
+    m.add_argument("dest", nargs="?", metavar="DEST")
+    m.add_argument("--list", metavar="FILE", help="a file of 'SRC DEST' lines, mirrored one after the other")
+    m.add_argument("--restore", action="store_true", help="a compressed repo to a plain one")
+    m.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
+    m.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
+    m.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
+    m.add_argument("-T", "--threads", type=int, default=default_threads(), help="compression threads")
+    m.add_argument("-l", "--level", type=int, default=None, help="compression level")
+    m.add_argument("--endpoint", default=None, help="Hub endpoint (default: HF_ENDPOINT)")
+    m.add_argument("--token", default=None, help="Hub token (default: huggingface_hub's)")
+    m.add_argument("--workdir", default=None, help="where plain copies wait (default: the temp folder)")
+    m.add_argument("--records", metavar="FILE", help="append one JSON line per file done")
+    g = m.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true")
+    g.add_argument("-v", "--verbose", action="store_true")
+    m.set_defaults(func=cmd_mirror)
+    return m
