@@ -237,7 +237,10 @@ def decompress_file(
                 view.release()
             mm.flush()
         finally:
-            mm.close()
+            try:
+                mm.close()
+            except BufferError:  # a traceback still holds a view; the map goes with it
+                pass
     return dst
 
 

@@ -217,5 +217,8 @@ def compress_file(
             view.release()
     finally:
         if isinstance(buf, mmap.mmap):
-            buf.close()
+            try:
+                buf.close()
+            except BufferError:  # a traceback still holds a view; the map goes with it
+                pass
     return stats

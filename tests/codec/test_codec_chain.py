@@ -40,7 +40,7 @@ f64_bug = pytest.mark.xfail(
 
 
 def _dtype_param(d):
-    return pytest.param(d, id=d.name, marks=[f64_bug] if d.name == "F64" else [])
+    return pytest.param(d, id=d.name, marks=[])
 
 
 ALL_DTYPES = sorted(dtypes.BY_ID.values(), key=lambda d: d.id)
@@ -122,7 +122,7 @@ def test_round_trip_per_dtype_any_bytes(dt, data):
         assert reference_decode_planes(payload, dt.unit, dt.rotate, len(raw)) == raw
 
 
-@pytest.mark.parametrize("name", ["BF16", "F16", "F32", pytest.param("F64", marks=f64_bug), "C64"])
+@pytest.mark.parametrize("name", ["BF16", "F16", "F32", "F64", "C64"])
 def test_float_special_values_round_trip(name):
     dt = dtypes.BY_NAME[name]
     specials = {
@@ -292,11 +292,6 @@ def test_zstd_plane_body_corrupt_every_byte(good_f32):
             assert isinstance(exc, CorruptDataError), repr(exc)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: chain.decode_chunk does not check that a PLANES chunk's length is a multiple of "
-    "the dtype unit (spec 7.2); the kernel's merge then raises a bare ValueError",
-)
 def test_planes_chunk_length_not_multiple_of_unit():
     payload = _planes_payload([(0, bytes(2))] * 4)
     with pytest.raises(CorruptDataError):

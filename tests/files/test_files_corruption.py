@@ -98,12 +98,6 @@ def test_every_prefix_of_small_file(small_real):
             zipweights.ZipwFile(z[:k])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: container.read_header raises BadMagicError for a file of 1-7 bytes that is a "
-    "prefix of the magic; a truncated .zipw must be TruncatedDataError (check `MAGIC.startswith(data)` "
-    "before the magic comparison)",
-)
 def test_prefix_of_magic_is_truncated(small_real):
     z = small_real["zipw"]
     for k in range(1, 8):

@@ -492,12 +492,6 @@ def test_wrong_original_sha256(sample, craft):
             zf.verify(threads=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: format/index.py decode() does not check that a blob entry's length is a multiple "
-    "of its dtype's split unit (spec 7.2 requires n % u == 0 for PLANES); a crafted blob F32 entry "
-    "of 70 bytes makes reading raise a bare ValueError from the merge kernel",
-)
 @pytest.mark.parametrize("codec", [chain.PLANES, chain.SPARSE])
 def test_blob_entry_length_not_multiple_of_unit(codec):
     # A hand-made file: one U32 blob entry of 70 bytes (17.5 values) whose only chunk is

@@ -23,7 +23,7 @@ SPARSE = 3  # bitmap of non-zero values + the non-zero values, coded densely
 NAMES = {STORE: "store", PLANES: "planes", FLOAT: "float", SPARSE: "sparse"}
 
 # Float kinds the fused coder takes, by dtype name.
-_FLOAT_KIND = {"BF16": 0, "F16": 1, "F32": 2, "F64": 3, "C64": 2}
+_FLOAT_KIND = {"BF16": 0, "F16": 1, "F32": 2, "C64": 2}
 HAVE_FLOAT_KERNEL = hasattr(_kernels, "float_encode")
 
 _STREAM_HEAD = struct.Struct("<BI")  # coder id, payload length
@@ -69,7 +69,7 @@ def _encode_dense(data, dtype: DType, level: Level) -> tuple[int, bytes]:
     best = (STORE, None)
     best_len = n
     kind = float_kind(dtype)
-    if kind is not None and n % (8 if kind == 3 else 4 if kind == 2 else 2) == 0:
+    if kind is not None and n % (4 if kind == 2 else 2) == 0:
         payload = _kernels.float_encode(data, kind, level.level)
         if len(payload) < best_len:
             best, best_len = (FLOAT, payload), len(payload)
@@ -110,6 +110,8 @@ def _encode_sparse(data, dtype: DType, level: Level) -> tuple[int, bytes]:
 def decode_chunk(codec: int, payload, dtype: DType, out: memoryview) -> None:
     """Decode `payload` into `out` (exactly the chunk's original size)."""
     n = len(out)
+    if n % dtype.unit:
+        raise CorruptDataError(f"chunk of {n} bytes is not a whole number of {dtype.unit}-byte units")
     if codec == STORE:
         if len(payload) != n:
             raise CorruptDataError(f"stored chunk holds {len(payload)} bytes, expected {n}")

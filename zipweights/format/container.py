@@ -36,6 +36,8 @@ def write_header() -> bytes:
 
 def read_header(data: bytes, where: str) -> int:
     """Check the file header; return the format version."""
+    if 0 < len(data) < len(MAGIC) and MAGIC.startswith(bytes(data)):
+        raise TruncatedDataError(f"{where}: file truncated inside the magic ({len(data)} bytes)")
     if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
         raise BadMagicError(
             f"{where}: not a zipweights file (expected magic {MAGIC!r}, found {bytes(data[:8])!r})"

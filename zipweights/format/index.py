@@ -153,6 +153,8 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
         if length > size - offset:
             raise CorruptDataError(f"{label}: {length} bytes at {offset} run past the original size {size}")
         expected_offset = offset + length
+        if length % dt.unit:
+            raise CorruptDataError(f"{label}: {length} bytes is not a whole number of {dt.unit}-byte {dt.name} units")
         if kind == KIND_TENSOR and dt is not dtypes.OPAQUE:
             numel = 1
             for d in shape:
