@@ -124,7 +124,7 @@ def _flatten(tensor_dict, keep):
         code = _NP_CODES.get(arr.dtype.name)
         if code is None:
             raise InvalidArgumentError(f"key {name!r}: dtype {arr.dtype} is not supported by safetensors")
-        a = np.ascontiguousarray(arr)
+        a = arr if arr.flags.c_contiguous else np.array(arr, order="C")  # (ascontiguousarray makes 0-d 1-d)
         if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and sys.byteorder == "big"):
             a = a.byteswap().view(a.dtype.newbyteorder("<"))
         keep.append(a)

@@ -140,7 +140,7 @@ def load(data: bytes, *, threads: Optional[int] = None) -> Dict[str, torch.Tenso
         return load_zipw_bytes(data, "pt", threads=threads)
     import safetensors.torch as st_torch
 
-    return st_torch.load(data)
+    return st_torch.load(data if isinstance(data, bytes) else bytes(data))
 
 
 def save_model(

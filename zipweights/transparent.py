@@ -248,32 +248,50 @@ def _patch_transformers(state: dict) -> None:
 
 
 class _PostImportHook(importlib.abc.MetaPathFinder):
-    """Patches transformers.modeling_utils right after it is imported (while enabled)."""
+    """Calls `callback(module)` right after the module `name` is executed (while this
+    hook is in sys.meta_path). It asks the other finders for the spec (so other hooks,
+    such as zipweights.hub's, still see the import) and wraps the loader it gets."""
 
-    def find_spec(self, name, path, target=None):
-        if name != _TRANSFORMERS_MODULE:
+    _busy = threading.local()
+
+    def __init__(self, name: str, callback):
+        self.name, self.callback = name, callback
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != self.name or getattr(self._busy, "on", False):
             return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        self._busy.on = True
+        try:
+            spec = None
+            for finder in list(sys.meta_path):
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    break
+        finally:
+            self._busy.on = False
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        loader = spec.loader
-        hook = self
-
-        class _Loader(importlib.abc.Loader):
-            def create_module(self, spec):
-                return loader.create_module(spec)
-
-            def exec_module(self, module):
-                loader.exec_module(module)
-                with _lock:
-                    if _state is not None and _state.get("hook") is hook:
-                        _patch_transformers(_state)
-
-            def __getattr__(self, attr):
-                return getattr(loader, attr)
-
-        spec.loader = _Loader()
+        spec.loader = _HookLoader(spec.loader, self)
         return spec
+
+
+class _HookLoader(importlib.abc.Loader):
+    def __init__(self, inner, hook):
+        self.inner, self.hook = inner, hook
+
+    def create_module(self, spec):
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module):
+        self.inner.exec_module(module)
+        with _lock:
+            if _state is not None and self.hook in _state.get("hooks", ()):
+                self.hook.callback(module)
+
+    def __getattr__(self, attr):  # get_source, get_resource_reader, ... of the real loader
+        return getattr(self.inner, attr)
 
 
 # -- the switch ------------------------------------------------------------------------------------
@@ -289,60 +307,22 @@ def enable() -> None:
         forward = {orig[k]: wrappers[k] for k in orig}
         state = {"orig": orig, "wrappers": wrappers, "forward": forward, "record": [], "from_pretrained": None}
         _swap_everywhere(forward, state["record"])
-        # safetensors.torch imported later (it imports torch): patch it when it arrives
-        if "torch.load_file" not in orig:
-            state["pending_torch"] = True
         _patch_transformers(state)
+        hooks = []
+        # safetensors.torch imports torch, which enable() must not do: if it is imported
+        # later, patch it as it arrives; transformers likewise.
+        if "torch.load_file" not in orig:
+            hooks.append(_PostImportHook("safetensors.torch", lambda m: _patch_safetensors_torch(_state, m)))
         if state["from_pretrained"] is None:
-            hook = _PostImportHook()
-            sys.meta_path.insert(0, hook)
-            state["hook"] = hook
-        else:
-            state["hook"] = None
+            hooks.append(_PostImportHook(_TRANSFORMERS_MODULE, lambda m: _patch_transformers(_state)))
+        for h in hooks:
+            sys.meta_path.insert(0, h)
+        state["hooks"] = hooks
+        _state = state
         hub = _hub()
         if hub is not None:
             hub.enable()
         state["hub"] = hub
-        _state = state
-        _late_torch_hook_install(state)
-
-
-def _late_torch_hook_install(state) -> None:
-    """safetensors.torch is not imported by enable() (that would import torch); if
-    it is imported later, its load_file/load must still learn about .zipw. A small
-    post-import hook patches it when it loads."""
-    if not state.get("pending_torch"):
-        return
-
-    class _TorchHook(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name != "safetensors.torch":
-                return None
-            spec = importlib.machinery.PathFinder.find_spec(name, path)
-            if spec is None or spec.loader is None:
-                return spec
-            loader = spec.loader
-            me = self
-
-            class _Loader(importlib.abc.Loader):
-                def create_module(self, spec):
-                    return loader.create_module(spec)
-
-                def exec_module(self, module):
-                    loader.exec_module(module)
-                    with _lock:
-                        if _state is not None and _state.get("torch_hook") is me:
-                            _patch_safetensors_torch(_state, module)
-
-                def __getattr__(self, attr):
-                    return getattr(loader, attr)
-
-            spec.loader = _Loader()
-            return spec
-
-    hook = _TorchHook()
-    sys.meta_path.insert(0, hook)
-    state["torch_hook"] = hook
 
 
 def _patch_safetensors_torch(state, module) -> None:
@@ -362,9 +342,8 @@ def disable() -> None:
         state, _state = _state, None
         if state is None:
             return
-        for key in ("hook", "torch_hook"):
-            h = state.get(key)
-            if h is not None and h in sys.meta_path:
+        for h in state.get("hooks", ()):
+            if h in sys.meta_path:
                 sys.meta_path.remove(h)
         if state.get("from_pretrained") is not None:
             cls, original = state["from_pretrained"]
