@@ -93,10 +93,11 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
         uint8_t q[256];
         uint16_t freq[256];
         zw_br br;
-        zw_dtab *tab;
+        zw_dtabs tab = {NULL};
         zw_rdec d;
-        uint16_t tmp[ZW_LANES * BLK > 256 ? ZW_LANES * BLK : 256];
+        uint16_t tmp[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
         size_t seg = zw_seg_len(n), r = n - ZW_LANES * seg, i0;
+        int avx2 = zw_have_avx2();
         int rc = -1;
         if (len < ENT_HDR + 4)
             return zw_fail(e, "payload truncated: need %d bytes, have %zu", ENT_HDR + 4, len);
@@ -113,27 +114,30 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
             return zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
                            (size_t)((br.bitpos + 7) / 8));
         zw_normalize(q, 256, freq);
-        tab = malloc(sizeof *tab);
-        if (!tab) return zw_fail(e, "out of memory");
-        zw_build_dtab(tab, freq, 256, NULL);
+        if (zw_dtabs_alloc(&tab, 1)) return zw_fail(e, "out of memory");
+        zw_build_dtab(&tab, 0, freq, 256, NULL);
         if (zw_rdec_init(&d, p + ENT_HDR + 4 + tlen, len - ENT_HDR - 4 - tlen, e)) goto out;
         for (i0 = 0; i0 < seg; i0 += BLK) {
             int S = (int)(seg - i0 < BLK ? seg - i0 : BLK), l, s;
-            if (zw_rdec_block(&d, tab, S, tmp, e)) goto out;
+            if (zw_rdec_block(&d, &tab, S, tmp, e)) goto out;
+            if (avx2) {
+                zw_merge8_avx2(tmp, S, seg, i0, dst);
+                continue;
+            }
             for (l = 0; l < ZW_LANES; l++) {
                 uint8_t *o = dst + (size_t)l * seg + i0;
-                const uint16_t *t = tmp + l * S;
-                for (s = 0; s < S; s++) o[s] = (uint8_t)t[s];
+                const uint16_t *t = tmp + l;
+                for (s = 0; s < S; s++) o[s] = (uint8_t)t[s * ZW_LANES];
             }
         }
         if (r) {
             size_t l;
-            if (zw_rdec_tail(&d, tab, (int)r, tmp, e)) goto out;
+            if (zw_rdec_tail(&d, &tab, (int)r, tmp, e)) goto out;
             for (l = 0; l < r; l++) dst[ZW_LANES * seg + l] = (uint8_t)tmp[l];
         }
         rc = zw_rdec_finish(&d, e);
     out:
-        free(tab);
+        zw_dtabs_free(&tab);
         return rc;
     }
     default:

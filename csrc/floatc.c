@@ -95,9 +95,17 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     hist = calloc((size_t)NFINE * 4096, sizeof *hist);
     qs = malloc((size_t)ZW_MAXCTX * 4096);
     if (!h || !hist || !qs) goto oom;
-    for (j = 0; j < n; j++) {
-        h[j] = (uint16_t)hi16_at(src, j, K.W);
-        ecnt[(h[j] >> eshift) & emask]++;
+    {
+        /* four sub-histograms: consecutive increments of one counter would serialize */
+        uint32_t ec4[4][256];
+        size_t n4 = n & ~(size_t)3;
+        int k;
+        memset(ec4, 0, sizeof ec4);
+        for (j = 0; j < n; j++) h[j] = (uint16_t)hi16_at(src, j, K.W);
+        for (j = 0; j < n4; j += 4)
+            for (k = 0; k < 4; k++) ec4[k][(h[j + k] >> eshift) & emask]++;
+        for (; j < n; j++) ec4[0][(h[j] >> eshift) & emask]++;
+        for (k = 0; k < 256; k++) ecnt[k] = (uint64_t)ec4[0][k] + ec4[1][k] + ec4[2][k] + ec4[3][k];
     }
     /* fine thresholds at the k/8 quantiles of the exponent */
     {
@@ -117,13 +125,15 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     {
         int l;
         size_t i, t, tail = n - ZW_LANES * seg;
+        uint8_t flut[256];
+        for (l = 0; l <= emask; l++) flut[l] = (uint8_t)ctx_of(l, tfine, nfine);
         for (l = 0; l < ZW_LANES; l++) {
             const uint16_t *hl = h + (size_t)l * seg;
             uint8_t *fl = fctx + (size_t)l * seg;
             int c = 0;
             for (i = 0; i < seg; i++) {
                 fl[i] = (uint8_t)c;
-                c = ctx_of((hl[i] >> eshift) & emask, tfine, nfine);
+                c = flut[(hl[i] >> eshift) & emask];
             }
         }
         for (t = 0; t < tail; t++) {
@@ -136,7 +146,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 fctx[j] = 0;
                 continue;
             }
-            fctx[j] = (uint8_t)ctx_of((h[pj] >> eshift) & emask, tfine, nfine);
+            fctx[j] = flut[(h[pj] >> eshift) & emask];
         }
         for (j = 0; j < n; j++) hist[(size_t)fctx[j] * 4096 + (h[j] >> 4)]++;
     }
@@ -151,21 +161,38 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             free(qtry);
             goto oom;
         }
-        for (B = K.Bmin; B <= K.Bmax; B++) {
-            int A = 1 << B;
-            for (ci = 0; ci < nC; ci++) {
-                int Cw = Copts[ci], t[ZW_MAXCTX], nt = 0, coarse[NFINE], f, c, s, ok = 1;
+        uint64_t *c12 = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *c12);
+        if (!c12) {
+            free(cnt);
+            free(freq);
+            free(qtry);
+            goto oom;
+        }
+        for (ci = 0; ci < nC; ci++) {
+            int Cw = Copts[ci], t[ZW_MAXCTX], nt = 0, coarse[NFINE], f, s;
+            /* coarse thresholds: every (8/Cw)-th fine one, deduplicated */
+            for (f = NFINE / Cw; f < NFINE; f += NFINE / Cw)
+                if (!nt || tfine[f - 1] > t[nt - 1]) t[nt++] = tfine[f - 1];
+            coarse[0] = 0;
+            for (f = 1; f < NFINE; f++) coarse[f] = ctx_of(tfine[f - 1], t, nt);
+            memset(c12, 0, (size_t)(nt + 1) * 4096 * sizeof *c12);
+            for (f = 0; f < NFINE; f++) {
+                const uint32_t *hf = hist + (size_t)f * 4096;
+                uint64_t *cf = c12 + (size_t)coarse[f] * 4096;
+                for (s = 0; s < 4096; s++) cf[s] += hf[s];
+            }
+            for (B = K.Bmin; B <= K.Bmax; B++) {
+                int A = 1 << B, c, ok = 1, sh = 12 - B;
                 uint64_t bits = (uint64_t)n * (16 - B) * 65536;
-                /* coarse thresholds: every (8/Cw)-th fine one, deduplicated */
-                for (f = NFINE / Cw; f < NFINE; f += NFINE / Cw)
-                    if (!nt || tfine[f - 1] > t[nt - 1]) t[nt++] = tfine[f - 1];
-                coarse[0] = 0;
-                for (f = 1; f < NFINE; f++) coarse[f] = ctx_of(tfine[f - 1], t, nt);
-                memset(cnt, 0, (size_t)(nt + 1) * A * sizeof *cnt);
-                for (f = 0; f < NFINE; f++) {
-                    const uint32_t *hf = hist + (size_t)f * 4096;
-                    uint64_t *cf = cnt + (size_t)coarse[f] * A;
-                    for (s = 0; s < 4096; s++) cf[s >> (12 - B)] += hf[s];
+                for (c = 0; c <= nt; c++) {
+                    const uint64_t *cf = c12 + (size_t)c * 4096;
+                    uint64_t *cc = cnt + (size_t)c * A;
+                    for (s = 0; s < A; s++) {
+                        uint64_t acc = 0;
+                        int k;
+                        for (k = 0; k < (1 << sh); k++) acc += cf[(s << sh) + k];
+                        cc[s] = acc;
+                    }
                 }
                 for (c = 0; c <= nt && ok; c++) {
                     uint64_t tot = 0;
@@ -196,6 +223,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 }
             }
         }
+        free(c12);
         free(cnt);
         free(freq);
         free(qtry);
@@ -245,20 +273,31 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         restlen = (n * (size_t)w + 7) / 8;
         {
             uint8_t *rp = out + pos;
-            uint64_t acc = 0;
-            int nacc = 0;
-            size_t o = 0;
-            uint32_t m = (1u << w) - 1;
-            for (j = 0; j < n; j++) {
-                acc |= (uint64_t)(h[j] & m) << nacc;
-                nacc += w;
-                while (nacc >= 8) {
-                    rp[o++] = (uint8_t)acc;
-                    acc >>= 8;
-                    nacc -= 8;
-                }
+            uint64_t m = (1u << w) - 1;
+            size_t n8 = w <= 8 ? n / 8 * 8 : 0, o = 0; /* 8 fields fit 64 bits */
+            /* 8 values = w bytes; the 8-byte store may spill past the w bytes, into space
+             * that the next group (or the rANS stream copied later) overwrites */
+            for (j = 0; j < n8; j += 8) {
+                uint64_t acc = 0;
+                int k;
+                for (k = 0; k < 8; k++) acc |= (h[j + k] & m) << (k * w);
+                memcpy(rp + o, &acc, 8);
+                o += (size_t)w;
             }
-            if (nacc) rp[o++] = (uint8_t)acc;
+            {
+                uint64_t acc = 0;
+                int nacc = 0;
+                for (; j < n; j++) {
+                    acc |= (h[j] & m) << nacc;
+                    nacc += w;
+                    while (nacc >= 8) {
+                        rp[o++] = (uint8_t)acc;
+                        acc >>= 8;
+                        nacc -= 8;
+                    }
+                }
+                if (nacc) rp[o++] = (uint8_t)acc;
+            }
             pos += restlen;
         }
         for (j = 0; j < n; j++) {
@@ -296,8 +335,9 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     int B, C, w, c, A, emask, t[ZW_MAXCTX], rc = -1;
     uint8_t q[4096], nextctx[4096];
     uint16_t freq[4096];
-    uint16_t tmp[ZW_LANES * BLK > 256 ? ZW_LANES * BLK : 256];
-    zw_dtab *tabs = NULL;
+    uint16_t tmp[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
+    zw_dtabs tabs = {NULL};
+    int avx2 = zw_have_avx2();
     uint8_t *planes = NULL;
     const uint8_t *rest;
     zw_rdec d;
@@ -344,8 +384,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     pos += 4;
     if ((uint64_t)tlen > len - pos)
         return zw_fail(e, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
-    tabs = malloc((size_t)C * sizeof *tabs);
-    if (!tabs) return zw_fail(e, "out of memory");
+    if (zw_dtabs_alloc(&tabs, C)) return zw_fail(e, "out of memory");
     for (c = 0; c < A; c++) nextctx[c] = (uint8_t)ctx_of((c >> (B - 1 - K.EB)) & emask, t, C - 1);
     br.buf = p + pos;
     br.len = tlen;
@@ -354,7 +393,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     for (c = 0; c < C; c++) {
         if (zw_table_read(&br, B, q, e)) goto out;
         zw_normalize(q, A, freq);
-        zw_build_dtab(&tabs[c], freq, A, nextctx);
+        zw_build_dtab(&tabs, c, freq, A, nextctx);
     }
     if ((br.bitpos + 7) / 8 != tlen) {
         zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
@@ -402,17 +441,24 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
         const uint32_t m = (1u << w) - 1;
         for (i0 = 0; i0 < seg; i0 += BLK) {
             int S = (int)(seg - i0 < BLK ? seg - i0 : BLK), l, s;
-            if (zw_rdec_block(&d, tabs, S, tmp, e)) goto out;
+            if (zw_rdec_block(&d, &tabs, S, tmp, e)) goto out;
+            if (avx2) {
+                if (K.W == 16)
+                    zw_merge16_avx2(tmp, S, seg, i0, rest, w, dst);
+                else
+                    zw_merge32_avx2(tmp, S, seg, i0, rest, w, planes, planes + n, dst);
+                continue;
+            }
             for (l = 0; l < ZW_LANES; l++) {
                 size_t j0 = (size_t)l * seg + i0;
-                const uint16_t *tl = tmp + l * S;
+                const uint16_t *tl = tmp + l;
                 if (K.W == 16) {
                     uint8_t *o = dst + 2 * j0;
                     for (s = 0; s < S; s++) {
                         uint64_t bp = (uint64_t)(j0 + s) * w, v;
                         uint16_t hv;
                         memcpy(&v, rest + (bp >> 3), 8);
-                        hv = (uint16_t)((tl[s] << w) | ((v >> (bp & 7)) & m));
+                        hv = (uint16_t)((tl[s * ZW_LANES] << w) | ((v >> (bp & 7)) & m));
                         memcpy(o + 2 * s, &hv, 2);
                     }
                 } else {
@@ -422,7 +468,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
                         uint64_t bp = (uint64_t)(j0 + s) * w, v;
                         uint32_t hv;
                         memcpy(&v, rest + (bp >> 3), 8);
-                        hv = ((uint32_t)((tl[s] << w) | ((v >> (bp & 7)) & m)) << 16) |
+                        hv = ((uint32_t)((tl[s * ZW_LANES] << w) | ((v >> (bp & 7)) & m)) << 16) |
                              ((uint32_t)p1[s] << 8) | p0[s];
                         memcpy(o + 4 * s, &hv, 4);
                     }
@@ -431,7 +477,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
         }
         if (r) {
             size_t l;
-            if (zw_rdec_tail(&d, tabs, (int)r, tmp, e)) goto out;
+            if (zw_rdec_tail(&d, &tabs, (int)r, tmp, e)) goto out;
             for (l = 0; l < r; l++) {
                 size_t j = ZW_LANES * seg + l;
                 uint64_t bp = (uint64_t)j * w, v;
@@ -450,7 +496,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     }
     rc = zw_rdec_finish(&d, e);
 out:
-    free(tabs);
+    zw_dtabs_free(&tabs);
     free(planes);
     return rc;
 }

@@ -2,6 +2,7 @@
  * 32-lane interleaved rANS coder with 32-bit states and 16-bit renormalization. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zw.h"
@@ -232,19 +233,29 @@ int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e)
     return 0;
 }
 
-void zw_build_dtab(zw_dtab *t, const uint16_t *freq, int A, const uint8_t *nextctx)
+int zw_dtabs_alloc(zw_dtabs *t, int C)
+{
+    t->e = malloc((size_t)C * ZW_M * sizeof *t->e);
+    return t->e ? 0 : -1;
+}
+
+void zw_dtabs_free(zw_dtabs *t)
+{
+    free(t->e);
+    t->e = NULL;
+}
+
+void zw_build_dtab(zw_dtabs *t, int c, const uint16_t *freq, int A, const uint8_t *nextctx)
 {
     uint32_t start = 0;
+    uint64_t *et = t->e + (size_t)c * ZW_M;
     int s;
     for (s = 0; s < A; s++) {
         uint32_t f = freq[s], k;
         if (!f) continue;
-        uint32_t fb = f | (start << 16);
-        uint16_t sy = (uint16_t)(s | ((nextctx ? nextctx[s] : 0) << 12));
-        for (k = start; k < start + f; k++) {
-            t->fb[k] = fb;
-            t->sym[k] = sy;
-        }
+        uint64_t ent = (uint64_t)(f | (start << 16)) |
+                       ((uint64_t)(s | ((nextctx ? nextctx[s] : 0) << 12)) << 32);
+        for (k = start; k < start + f; k++) et[k] = ent;
         start += f;
     }
 }
@@ -285,15 +296,16 @@ static inline void put16(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 8);
 }
 
+/* branchless renormalization: the word is always stored, the pointer only moves when
+ * it is needed (the slot below p is always inside the output buffer) */
 #define ENC_PUT(X, ES)                                                                   \
     do {                                                                                 \
         const zw_esym *es_ = (ES);                                                       \
         uint32_t x_ = (X);                                                               \
-        if (x_ >= es_->x_max) {                                                          \
-            p -= 2;                                                                      \
-            put16(p, x_);                                                                \
-            x_ >>= 16;                                                                   \
-        }                                                                                \
+        uint32_t need_ = x_ >= es_->x_max;                                               \
+        put16(p - 2, x_);                                                                \
+        p -= 2 * need_;                                                                  \
+        x_ = need_ ? x_ >> 16 : x_;                                                      \
         uint32_t q_ = (uint32_t)(((uint64_t)x_ * es_->rcp) >> 32) >> es_->shift;         \
         (X) = x_ + es_->bias + q_ * es_->cmpl;                                           \
     } while (0)
@@ -335,7 +347,7 @@ int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e)
                        4 * ZW_LANES, len);
     for (l = 0; l < ZW_LANES; l++) {
         d->x[l] = zw_rd32(stream + 4 * l);
-        d->c[l] = 0;
+        d->base[l] = 0;
         if (d->x[l] < ZW_L || d->x[l] >= (1u << 31))
             return zw_fail(e, "rANS state out of range");
     }
@@ -348,70 +360,73 @@ static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32
 
 #define DEC_ONE(l, OUT)                                                                  \
     do {                                                                                 \
-        const zw_dtab *t_ = tp[l];                                                       \
         uint32_t xx_ = x[l];                                                             \
         uint32_t slot_ = xx_ & (ZW_M - 1);                                               \
-        uint32_t fb_ = t_->fb[slot_];                                                    \
-        uint32_t sy_ = t_->sym[slot_];                                                   \
+        uint64_t en_ = et[base[l] + slot_];                                              \
+        uint32_t fb_ = (uint32_t)en_, sy_ = (uint32_t)(en_ >> 32);                       \
         xx_ = (fb_ & 0xffff) * (xx_ >> ZW_PB) + slot_ - (fb_ >> 16);                     \
-        tp[l] = tabs + (sy_ >> 12);                                                      \
+        base[l] = sy_ & 0xF000;                                                          \
         (OUT) = (uint16_t)(sy_ & 0xfff);                                                 \
         SAFE_RENORM                                                                      \
         x[l] = xx_;                                                                      \
     } while (0)
 
 #define LOAD_STATE                                                                       \
-    uint32_t x[ZW_LANES];                                                                \
-    const zw_dtab *tp[ZW_LANES];                                                         \
+    uint32_t x[ZW_LANES], base[ZW_LANES];                                                \
+    const uint64_t *restrict et = t->e;                                                  \
     const uint8_t *p = d->p, *end = d->end;                                              \
     int l;                                                                               \
-    for (l = 0; l < ZW_LANES; l++) x[l] = d->x[l], tp[l] = tabs + d->c[l];
+    for (l = 0; l < ZW_LANES; l++) x[l] = d->x[l], base[l] = d->base[l];
 #define SAVE_STATE                                                                       \
-    for (l = 0; l < ZW_LANES; l++) d->x[l] = x[l], d->c[l] = (uint8_t)(tp[l] - tabs);   \
+    for (l = 0; l < ZW_LANES; l++) d->x[l] = x[l], d->base[l] = base[l];                 \
     d->p = p;
 
-int zw_rdec_block(zw_rdec *d, const zw_dtab *restrict tabs, int S, uint16_t *restrict out,
-                  zw_err *e)
+int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, zw_err *e)
 {
-    LOAD_STATE
-    int s;
-    if ((size_t)(end - p) >= (size_t)2 * ZW_LANES * S) {
+    if ((size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES * S + 16 && zw_have_avx2()) {
+        zw_rdec_block_avx2(d, t, S, out);
+        return 0;
+    }
+    {
+        LOAD_STATE
+        int s;
+        if ((size_t)(end - p) >= (size_t)2 * ZW_LANES * S) {
 /* Two phases per step: the table lookups of all lanes are independent; the shared
  * stream pointer is then advanced by a cheap compare/add chain. */
 #define SAFE_RENORM
-        for (s = 0; s < S; s++) {
-            for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[l * S + s]);
-            for (l = 0; l < ZW_LANES; l++) {
-                uint32_t xx_ = x[l], w_ = ld16(p);
-                uint32_t need_ = xx_ < ZW_L, m_ = 0u - need_;
-                /* branchless: renormalization is data-dependent and unpredictable */
-                x[l] = (xx_ & ~m_) | (((xx_ << 16) | w_) & m_);
-                p += 2 * need_;
+            for (s = 0; s < S; s++) {
+                for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[s * ZW_LANES + l]);
+                for (l = 0; l < ZW_LANES; l++) {
+                    uint32_t xx_ = x[l], w_ = ld16(p);
+                    uint32_t need_ = xx_ < ZW_L, m_ = 0u - need_;
+                    /* branchless: renormalization is data-dependent and unpredictable */
+                    x[l] = (xx_ & ~m_) | (((xx_ << 16) | w_) & m_);
+                    p += 2 * need_;
+                }
             }
-        }
 #undef SAFE_RENORM
-    } else {
+        } else {
 #define SAFE_RENORM                                                                      \
     if (xx_ < ZW_L) {                                                                    \
         if (end - p < 2) return zw_fail(e, "payload truncated: rANS stream ends early");  \
         xx_ = (xx_ << 16) | ld16(p);                                                     \
         p += 2;                                                                          \
     }
-        for (s = 0; s < S; s++)
-            for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[l * S + s]);
+            for (s = 0; s < S; s++)
+                for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[s * ZW_LANES + l]);
+        }
+        SAVE_STATE
     }
-    SAVE_STATE
     return 0;
 }
 
-int zw_rdec_tail(zw_rdec *d, const zw_dtab *restrict tabs, int r, uint16_t *restrict out,
-                 zw_err *e)
+int zw_rdec_tail(zw_rdec *d, const zw_dtabs *t, int r, uint16_t *restrict out, zw_err *e)
 {
     LOAD_STATE
-    int t;
-    for (t = 0; t < r; t++) {
-        l = t % ZW_LANES;
-        DEC_ONE(l, out[t]);
+    int k;
+    for (k = 0; k < r; k++) {
+        l = k % ZW_LANES;
+        DEC_ONE(l, out[k]);
     }
 #undef SAFE_RENORM
     SAVE_STATE

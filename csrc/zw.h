@@ -21,11 +21,14 @@ typedef struct {
 } zw_err;
 int zw_fail(zw_err *e, const char *fmt, ...);
 
-/* ---- decode tables (one per context) ---- */
+/* ---- decode tables: context c owns slots [c*4096, (c+1)*4096) of both arrays ---- */
 typedef struct {
-    uint32_t fb[ZW_M];  /* freq | start << 16 */
-    uint16_t sym[ZW_M]; /* symbol | next_context << 12 */
-} zw_dtab;
+    /* low 32 bits: freq | start << 16; high 32 bits: symbol | next_context << 12 (so the
+     * next lane base = (entry >> 32) & 0xF000) */
+    uint64_t *e;
+} zw_dtabs;
+int zw_dtabs_alloc(zw_dtabs *t, int C);
+void zw_dtabs_free(zw_dtabs *t);
 
 /* ---- encode symbol info ---- */
 typedef struct {
@@ -64,30 +67,30 @@ int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e);
 
 /* build coder tables from frequencies. nextctx[s] (may be NULL = all 0) is the context
  * that follows symbol s. */
-void zw_build_dtab(zw_dtab *t, const uint16_t *freq, int A, const uint8_t *nextctx);
+void zw_build_dtab(zw_dtabs *t, int c, const uint16_t *freq, int A, const uint8_t *nextctx);
 void zw_build_esym(zw_esym *t, const uint16_t *freq, int A);
 
 /* ---- rANS core ----
- * Layout of n values: seg = zw_seg_len(n) (a multiple of 8); value j < 32*seg belongs to
- * lane j / seg; the tail value j = 32*seg + t (t < 256) belongs to lane t % 32. Each
+ * Layout of n values: seg = zw_seg_len(n) (a multiple of 16); value j < 32*seg belongs to
+ * lane j / seg; the tail value j = 32*seg + t (t < 512) belongs to lane t % 32. Each
  * lane codes its values in increasing j. Decoding order: steps i = 0..seg-1, each step
  * lanes 0..31 (value l*seg + i), then the tail values in increasing t. ctx[j] is the
  * context (table index) of value j (NULL = all 0). The stream: 32 little-endian u32 final
  * states, then little-endian u16 renormalization words in decoding order. */
-static inline size_t zw_seg_len(size_t n) { return (n / (8 * ZW_LANES)) * 8; }
+static inline size_t zw_seg_len(size_t n) { return (n / (16 * ZW_LANES)) * 16; }
 size_t zw_rans_encode(const uint16_t *sym, const uint8_t *ctx, size_t n, const zw_esym *tabs,
                       int A, uint8_t *out /* cap >= 128 + 2n */);
 
 typedef struct {
     uint32_t x[ZW_LANES];
-    uint8_t c[ZW_LANES];
+    uint32_t base[ZW_LANES]; /* context * 4096 */
     const uint8_t *p, *end;
 } zw_rdec;
 int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e);
-/* decode steps [i0, i0+S) of all lanes into out[l*S + s] (symbol only) */
-int zw_rdec_block(zw_rdec *d, const zw_dtab *tabs, int S, uint16_t *out, zw_err *e);
+/* decode steps [i0, i0+S) of all lanes into out[s*32 + l] (symbol only; step-major) */
+int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out, zw_err *e);
 /* decode the r tail values (value t in lane t % 32) into out[t] */
-int zw_rdec_tail(zw_rdec *d, const zw_dtab *tabs, int r, uint16_t *out, zw_err *e);
+int zw_rdec_tail(zw_rdec *d, const zw_dtabs *t, int r, uint16_t *out, zw_err *e);
 int zw_rdec_finish(zw_rdec *d, zw_err *e);
 
 /* ---- byte coder ---- */
@@ -115,4 +118,16 @@ static inline void zw_wr32(uint8_t *p, uint32_t v)
     p[2] = (uint8_t)(v >> 16);
     p[3] = (uint8_t)(v >> 24);
 }
+/* ---- AVX2 paths (csrc/avx2.c), chosen at run time; identical results ---- */
+int zw_have_avx2(void);
+/* fast path only: the caller guarantees end - p >= 64*S + 16 */
+void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out);
+/* tmp: S x 32 step-major symbols (S multiple of 16) of steps [i0, i0+S); writes the values
+ * l*seg + i0 + s. merge16: 16-bit values (sym << w | w raw bits from rest); merge32 adds
+ * the two low byte planes; merge8: bytes. */
+void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                     int w, uint8_t *dst);
+void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                     int w, const uint8_t *p1, const uint8_t *p0, uint8_t *dst);
+void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst);
 #endif

@@ -12,6 +12,7 @@ int main(int argc, char **argv)
 {
     FILE *f = fopen(argv[1], "rb");
     int kind = atoi(argv[2]), level = atoi(argv[3]), reps = argc > 4 ? atoi(argv[4]) : 50, i;
+    int ereps = argc > 5 ? atoi(argv[5]) : reps;
     size_t n, len;
     uint8_t *src, *out, *dst;
     double t[1000];
@@ -19,9 +20,9 @@ int main(int argc, char **argv)
     fseek(f, 0, SEEK_END); n = (size_t)ftell(f); fseek(f, 0, SEEK_SET);
     src = malloc(n); dst = malloc(n); out = malloc(zw_float_bound(n));
     if (fread(src, 1, n, f) != n) return 1;
-    for (i = 0; i < reps && i < 1000; i++) { double t0 = now(); len = zw_float_encode(src, n, kind, level, out, &e); t[i] = now() - t0; }
-    qsort(t, (size_t)(reps < 1000 ? reps : 1000), sizeof *t, cmpd);
-    printf("ratio %.4f B=%d C=%d enc %.0f MB/s", (double)len / n, out[6], out[7], n / t[reps / 2] / 1e6);
+    for (i = 0; i < ereps && i < 1000; i++) { double t0 = now(); len = zw_float_encode(src, n, kind, level, out, &e); t[i] = now() - t0; }
+    qsort(t, (size_t)(ereps < 1000 ? ereps : 1000), sizeof *t, cmpd);
+    printf("ratio %.4f B=%d C=%d enc %.0f MB/s", (double)len / n, out[6], out[7], n / t[ereps / 2] / 1e6);
     for (i = 0; i < reps && i < 1000; i++) { double t0 = now(); if (zw_float_decode(out, len, kind, dst, n, &e)) { printf("ERR %s\n", e.msg); return 1; } t[i] = now() - t0; }
     qsort(t, (size_t)(reps < 1000 ? reps : 1000), sizeof *t, cmpd);
     printf("  dec %.0f MB/s (best %.0f)  %s\n", n / t[reps / 2] / 1e6, n / t[0] / 1e6, memcmp(src, dst, n) ? "MISMATCH" : "ok");

@@ -179,6 +179,18 @@ def test_float_argument_errors():
         K.float_decode(p, 9, bytearray(len(data)))
 
 
+def test_scalar_and_simd_paths_agree(monkeypatch):
+    # ZW_NO_SIMD=1 forces the portable decoders; both must give the same bytes
+    rows = rng.standard_normal((200, 300)) * np.exp(rng.uniform(-4, 1, (200, 1)))
+    ent_src = np.minimum(rng.geometric(0.2, 70_001), 255).astype(np.uint8).tobytes()
+    for simd in ("0", "1"):
+        monkeypatch.setenv("ZW_NO_SIMD", simd)
+        ent_rt(ent_src)
+        for kind in (BF16, F16, F32):
+            for n in (60_000, 60_000 + 511, 60_000 + 17):
+                float_rt(rows.astype(DT[kind]).tobytes()[: n * ISZ[kind]], kind)
+
+
 def test_float_real_like_tensor_shapes():
     # rows of different scales (like a real weight matrix) exercise the contexts
     rows = rng.standard_normal((300, 384)) * np.exp(rng.uniform(-4, 1, (300, 1)))

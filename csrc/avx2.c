@@ -1,0 +1,249 @@
+/* AVX2 versions of the rANS block decoder and of the merges. Compiled with per-function
+ * target attributes, so the extension stays portable; zw_have_avx2() picks them at run
+ * time. Their output is bit-identical to the scalar code in rans.c / floatc.c / ent.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "zw.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+int zw_have_avx2(void)
+{
+#ifdef ZW_NO_SIMD /* test builds of the scalar paths */
+    return 0;
+#endif
+    {
+        /* ZW_NO_SIMD=1 in the environment forces the scalar paths (tests compare both) */
+        const char *v = getenv("ZW_NO_SIMD");
+        if (v && v[0] == '1') return 0;
+    }
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+}
+
+#define T __attribute__((target("avx2,popcnt")))
+
+T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
+{
+    /* lut[m][k]: for lane k that renormalizes under mask m, the index of its word among
+     * the words consumed by the vector (rank of bit k in m) */
+    uint32_t lut[256][8];
+    __m256i x[4], base[4];
+    const long long *et = (const long long *)t->e;
+    const uint8_t *p = d->p;
+    const __m256i slotmask = _mm256_set1_epi32(ZW_M - 1), lo16 = _mm256_set1_epi32(0xffff),
+                  symmask = _mm256_set1_epi32(0xfff), ctxmask = _mm256_set1_epi32(0xF000),
+                  Lv = _mm256_set1_epi32((int)ZW_L);
+    int m, k, v, s;
+    for (m = 0; m < 256; m++) {
+        int r = 0;
+        for (k = 0; k < 8; k++) {
+            lut[m][k] = (uint32_t)r;
+            r += (m >> k) & 1;
+        }
+    }
+    for (v = 0; v < 4; v++) {
+        x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));
+        base[v] = _mm256_loadu_si256((const __m256i *)(d->base + 8 * v));
+    }
+    for (s = 0; s < S; s++) {
+        __m256i sv[4];
+        for (v = 0; v < 4; v++) {
+            __m256i slot = _mm256_and_si256(x[v], slotmask);
+            __m256i idx = _mm256_add_epi32(base[v], slot);
+            /* two 4-wide 64-bit gathers (half the loads of two 8-wide 32-bit ones); idx is
+             * pre-permuted so the dword shuffles below come out in lane order */
+            __m256i ip = _mm256_permute4x64_epi64(idx, 0xD8);
+            __m256 g0 = _mm256_castsi256_ps(
+                _mm256_i32gather_epi64(et, _mm256_castsi256_si128(ip), 8));
+            __m256 g1 = _mm256_castsi256_ps(
+                _mm256_i32gather_epi64(et, _mm256_extracti128_si256(ip, 1), 8));
+            __m256i f = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(2, 0, 2, 0)));
+            __m256i e = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(3, 1, 3, 1)));
+            __m256i freq = _mm256_and_si256(f, lo16), start = _mm256_srli_epi32(f, 16);
+            x[v] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x[v], ZW_PB)),
+                                    _mm256_sub_epi32(slot, start));
+            base[v] = _mm256_and_si256(e, ctxmask);
+            sv[v] = _mm256_and_si256(e, symmask);
+        }
+        for (v = 0; v < 4; v++) {
+            __m256i need = _mm256_cmpgt_epi32(Lv, x[v]);
+            int mk = _mm256_movemask_ps(_mm256_castsi256_ps(need));
+            __m256i words = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+            __m256i perm = _mm256_loadu_si256((const __m256i *)lut[mk]);
+            __m256i w = _mm256_permutevar8x32_epi32(words, perm);
+            __m256i nx = _mm256_or_si256(_mm256_slli_epi32(x[v], 16), w);
+            x[v] = _mm256_blendv_epi8(x[v], nx, need);
+            p += 2 * _mm_popcnt_u32((unsigned)mk);
+        }
+        {
+            __m256i a = _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[0], sv[1]), 0xD8);
+            __m256i b = _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[2], sv[3]), 0xD8);
+            _mm256_storeu_si256((__m256i *)(out + s * 32), a);
+            _mm256_storeu_si256((__m256i *)(out + s * 32 + 16), b);
+        }
+    }
+    for (v = 0; v < 4; v++) {
+        _mm256_storeu_si256((__m256i *)(d->x + 8 * v), x[v]);
+        _mm256_storeu_si256((__m256i *)(d->base + 8 * v), base[v]);
+    }
+    d->p = p;
+}
+
+/* rows r[0..16) (row = step, 16 lanes each) -> r[k] = lane k's 16 steps */
+T static inline void transpose16(__m256i *r)
+{
+    __m256i a[16], b[16], c[16];
+    int i;
+    for (i = 0; i < 16; i += 2) {
+        a[i] = _mm256_unpacklo_epi16(r[i], r[i + 1]);
+        a[i + 1] = _mm256_unpackhi_epi16(r[i], r[i + 1]);
+    }
+    for (i = 0; i < 16; i += 4) {
+        b[i] = _mm256_unpacklo_epi32(a[i], a[i + 2]);
+        b[i + 1] = _mm256_unpackhi_epi32(a[i], a[i + 2]);
+        b[i + 2] = _mm256_unpacklo_epi32(a[i + 1], a[i + 3]);
+        b[i + 3] = _mm256_unpackhi_epi32(a[i + 1], a[i + 3]);
+    }
+    for (i = 0; i < 16; i += 8) {
+        c[i] = _mm256_unpacklo_epi64(b[i], b[i + 4]);
+        c[i + 1] = _mm256_unpackhi_epi64(b[i], b[i + 4]);
+        c[i + 2] = _mm256_unpacklo_epi64(b[i + 1], b[i + 5]);
+        c[i + 3] = _mm256_unpackhi_epi64(b[i + 1], b[i + 5]);
+        c[i + 4] = _mm256_unpacklo_epi64(b[i + 2], b[i + 6]);
+        c[i + 5] = _mm256_unpackhi_epi64(b[i + 2], b[i + 6]);
+        c[i + 6] = _mm256_unpacklo_epi64(b[i + 3], b[i + 7]);
+        c[i + 7] = _mm256_unpackhi_epi64(b[i + 3], b[i + 7]);
+    }
+    for (i = 0; i < 8; i++) {
+        r[i] = _mm256_permute2x128_si256(c[i], c[i + 8], 0x20);
+        r[i + 8] = _mm256_permute2x128_si256(c[i], c[i + 8], 0x31);
+    }
+}
+
+typedef struct {
+    __m256i shuf, shift, mask;
+    int w;
+} restctx;
+
+T static inline restctx rest_init(int w)
+{
+    restctx rc;
+    uint8_t sh[32];
+    uint32_t shv[8];
+    int k, b;
+    for (k = 0; k < 8; k++) {
+        int bit = k * w;
+        for (b = 0; b < 4; b++) sh[4 * k + b] = b < 3 ? (uint8_t)((bit >> 3) + b) : 0x80;
+        shv[k] = (uint32_t)(bit & 7);
+    }
+    /* pshufb indexes within each 128-bit half; both halves hold the same 16 bytes */
+    rc.shuf = _mm256_loadu_si256((const __m256i *)sh);
+    rc.shift = _mm256_loadu_si256((const __m256i *)shv);
+    rc.mask = _mm256_set1_epi32((1 << w) - 1);
+    rc.w = w;
+    return rc;
+}
+
+/* the 16 raw fields of values j..j+15 (j a multiple of 8) as 16 u16 */
+T static inline __m256i rest16(const restctx *rc, const uint8_t *rest, size_t j)
+{
+    size_t off = (j >> 3) * (size_t)rc->w;
+    __m256i b0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(rest + off)));
+    __m256i b1 =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(rest + off + rc->w)));
+    __m256i v0 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(b0, rc->shuf), rc->shift),
+                                  rc->mask);
+    __m256i v1 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(b1, rc->shuf), rc->shift),
+                                  rc->mask);
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(v0, v1), 0xD8);
+}
+
+T void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                       int w, uint8_t *dst)
+{
+    restctx rc = rest_init(w);
+    __m128i wc = _mm_cvtsi32_si128(w);
+    __m256i r[16];
+    int g, s0, k;
+    for (s0 = 0; s0 < S; s0 += 16)
+        for (g = 0; g < 2; g++) {
+            for (k = 0; k < 16; k++)
+                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * 32 + 16 * g));
+            transpose16(r);
+            for (k = 0; k < 16; k++) {
+                size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
+                __m256i v = _mm256_or_si256(_mm256_sll_epi16(r[k], wc), rest16(&rc, rest, j));
+                _mm256_storeu_si256((__m256i *)(dst + 2 * j), v);
+            }
+        }
+}
+
+T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                       int w, const uint8_t *p1, const uint8_t *p0, uint8_t *dst)
+{
+    restctx rc = rest_init(w);
+    __m128i wc = _mm_cvtsi32_si128(w);
+    __m256i r[16];
+    int g, s0, k;
+    for (s0 = 0; s0 < S; s0 += 16)
+        for (g = 0; g < 2; g++) {
+            for (k = 0; k < 16; k++)
+                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * 32 + 16 * g));
+            transpose16(r);
+            for (k = 0; k < 16; k++) {
+                size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
+                __m256i hi = _mm256_or_si256(_mm256_sll_epi16(r[k], wc), rest16(&rc, rest, j));
+                __m256i lo = _mm256_or_si256(
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p0 + j))),
+                    _mm256_slli_epi16(
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p1 + j))), 8));
+                __m256i a = _mm256_unpacklo_epi16(lo, hi), b = _mm256_unpackhi_epi16(lo, hi);
+                _mm256_storeu_si256((__m256i *)(dst + 4 * j),
+                                    _mm256_permute2x128_si256(a, b, 0x20));
+                _mm256_storeu_si256((__m256i *)(dst + 4 * j + 32),
+                                    _mm256_permute2x128_si256(a, b, 0x31));
+            }
+        }
+}
+
+T void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst)
+{
+    __m256i r[16];
+    int g, s0, k;
+    for (s0 = 0; s0 < S; s0 += 16)
+        for (g = 0; g < 2; g++) {
+            for (k = 0; k < 16; k++)
+                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * 32 + 16 * g));
+            transpose16(r);
+            for (k = 0; k < 16; k++) {
+                size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
+                __m128i b = _mm_packus_epi16(_mm256_castsi256_si128(r[k]),
+                                             _mm256_extracti128_si256(r[k], 1));
+                _mm_storeu_si128((__m128i *)(dst + j), b);
+            }
+        }
+}
+
+#else /* no x86: scalar paths only */
+int zw_have_avx2(void) { return 0; }
+void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
+{
+    (void)d, (void)t, (void)S, (void)out;
+}
+void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                     int w, uint8_t *dst)
+{
+    (void)tmp, (void)S, (void)seg, (void)i0, (void)rest, (void)w, (void)dst;
+}
+void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                     int w, const uint8_t *p1, const uint8_t *p0, uint8_t *dst)
+{
+    (void)tmp, (void)S, (void)seg, (void)i0, (void)rest, (void)w, (void)p1, (void)p0, (void)dst;
+}
+void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst)
+{
+    (void)tmp, (void)S, (void)seg, (void)i0, (void)dst;
+}
+#endif
