@@ -159,6 +159,20 @@ def _check_sub_byte(code: str, name: str) -> None:
         raise SafetensorsAPIError(f"tensor {name!r}: sub-byte dtype {code} cannot be returned as a tensor")
 
 
+class _Info:
+    __slots__ = ("name", "dtype_name", "shape", "entry")
+
+    def __init__(self, name, dtype_name, shape, entry):
+        self.name, self.dtype_name, self.shape, self.entry = name, dtype_name, tuple(shape), entry
+
+
+def _threads_for(entry, threads):
+    """One chunk needs no thread pool (starting one costs more than small tensors)."""
+    if threads:
+        return threads
+    return 1 if len(entry.chunks) <= 1 else None
+
+
 # -- the open file --------------------------------------------------------------------
 class ZipwSafeOpen:
     """An opened .zipw file with the methods of `safetensors.safe_open`."""
@@ -173,16 +187,32 @@ class ZipwSafeOpen:
         try:
             if zf.index.source_kind != fmt_index.SOURCE_SAFETENSORS:
                 raise SafetensorsAPIError(f"{zf.name}: was not compressed from a safetensors file")
-            header = safetensors_header.parse(zf.index.prefix, zf.original_size, zf.name)
+            infos = {}
+            opaque = False
+            for e in zf.entries:
+                if e.kind != fmt_index.KIND_TENSOR:
+                    continue
+                opaque |= e.dtype is zdtypes.OPAQUE
+                infos[e.name] = _Info(e.name, e.dtype.name, e.shape, e)
         except BaseException:
             if own:
                 zf.close()
             raise
         self._zf = zf
         self._name = zf.name
-        self._header = header
-        self._infos = {t.name: t for t in header.tensors}
-        self._offset_keys = [t.name for t in header.tensors]  # sorted by offset
+        self._header = None  # the safetensors JSON, parsed when first needed
+        self._infos = infos
+        self._offset_keys = list(infos)  # entries tile the original in offset order
+        if opaque:  # dtype names the table does not know are only in the JSON
+            for t in self._parsed_header().tensors:
+                if infos[t.name].dtype_name == "OPAQUE":
+                    infos[t.name] = _Info(t.name, t.dtype_name, t.shape, infos[t.name].entry)
+
+    def _parsed_header(self):
+        if self._header is None:
+            zf = self._file()
+            self._header = safetensors_header.parse(zf.index.prefix, zf.original_size, zf.name)
+        return self._header
 
     # context manager ------------------------------------------------------------------
     def __enter__(self):
@@ -212,7 +242,7 @@ class ZipwSafeOpen:
 
     def metadata(self):
         self._file()
-        md = self._header.metadata
+        md = self._parsed_header().metadata
         return dict(md) if md is not None else None
 
     def _lookup(self, name: str):
@@ -220,7 +250,7 @@ class ZipwSafeOpen:
         info = self._infos.get(name)
         if info is None:
             raise SafetensorsAPIError(f"File does not contain tensor {name}")
-        return zf, info, zf.tensor(name)
+        return zf, info, info.entry
 
     # tensors ---------------------------------------------------------------------------
     def get_tensor(self, name: str):
@@ -228,7 +258,7 @@ class ZipwSafeOpen:
         _check_sub_byte(info.dtype_name, name)
         raw = self._wrap.empty(entry.length)
         if entry.length:
-            zf.read_into(entry, raw, threads=self._threads)
+            zf.read_into(entry, raw, threads=_threads_for(entry, self._threads))
         return self._wrap.make(raw, info.dtype_name, info.shape)
 
     def get_slice(self, name: str) -> "ZipwSlice":
@@ -242,7 +272,7 @@ class ZipwSafeOpen:
         for name in self._offset_keys:
             info = self._infos[name]
             _check_sub_byte(info.dtype_name, name)
-            items.append((name, info, zf.tensor(name), self._wrap.empty(info.end - info.begin)))
+            items.append((name, info, info.entry, self._wrap.empty(info.entry.length)))
         decode_all(zf, [(entry, raw) for _, _, entry, raw in items], self._threads)
         return {name: self._wrap.make(raw, info.dtype_name, info.shape) for name, info, _, raw in items}
 
@@ -299,7 +329,8 @@ class ZipwSlice:
         lo = first * size
         hi = min((last + 1) * size, entry.length)
         buf = np.empty(hi - lo, np.uint8)
-        self._zf.read_into(entry, buf, threads=self._threads, chunks=list(range(first, last + 1)))
+        threads = self._threads or (1 if first == last else None)
+        self._zf.read_into(entry, buf, threads=threads, chunks=list(range(first, last + 1)))
         if lo == start and hi == stop:
             return buf
         return buf[start - lo : stop - lo].copy()  # do not keep the rest of the chunks alive
