@@ -118,3 +118,28 @@ def capture(hub, monkeypatch):
     monkeypatch.setattr(HfApi, "_validate_yaml", lambda self, *a, **k: None)  # olah has no /api/validate-yaml
     monkeypatch.setattr(HfApi, "create_repo", lambda self, repo_id, **k: None, raising=False)
     return cap
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Every connection these tests open goes to 127.0.0.1 (olah itself runs offline)."""
+    import socket
+
+    real_connect = socket.socket.connect
+    real_getaddrinfo = socket.getaddrinfo
+
+    def _check(host):
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise AssertionError(f"a test tried to reach {host!r}; only loopback is allowed")
+
+    def connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            _check(address[0])
+        return real_connect(self, address)
+
+    def getaddrinfo(host, *a, **k):
+        _check(host.decode() if isinstance(host, bytes) else host)
+        return real_getaddrinfo(host, *a, **k)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

@@ -53,3 +53,12 @@ def test_transformers_binds_download_functions_at_import():
     assert th.snapshot_download in (download.ORIG_SNAPSHOT_DOWNLOAD, download.snapshot_download)
     src = inspect.getsource(th.cached_files)
     assert "hf_hub_download(" in src and "snapshot_download(" in src
+
+
+def test_the_suite_cannot_leave_loopback():
+    import socket
+
+    import pytest
+
+    with pytest.raises(AssertionError, match="only loopback"):
+        socket.create_connection(("huggingface.co", 443), timeout=1)
