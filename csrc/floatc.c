@@ -13,7 +13,7 @@
 #define F_CODED 1
 #define HDR 6 /* kind, mode, u32 n */
 #define BLK 64
-#define NFINE 8
+#define NFINE 32
 
 typedef struct {
     int W;  /* bits per value: 16 or 32 */
@@ -64,14 +64,15 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     uint8_t *fctx = NULL;
     int bestCoarse[NFINE];
     uint64_t ecnt[256] = {0};
-    int tfine[NFINE], nfine = 0; /* fine thresholds (may repeat) */
+    int lo = 0; /* fine window */
+    int opt[8][ZW_MAXCTX], optn[8], nopt = 0;
     uint32_t *hist = NULL;       /* [NFINE][4096] */
     uint16_t *h = NULL, *sym = NULL;
     uint8_t *qs = NULL, *tmp = NULL;
     zw_esym *es = NULL;
     int emask, eshift;
     size_t best_cost = (size_t)-1, result = (size_t)-1;
-    int bestB = 0, bestC = 0, bestT[ZW_MAXCTX], Copts[4] = {1, 2, 4, 0}, nC;
+    int bestB = 0, bestC = 0, bestT[ZW_MAXCTX];
     int B, ci;
 
     if (get_kind(kind, &K, e)) return (size_t)-1;
@@ -86,7 +87,6 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         return (size_t)-1;
     }
     if (n < 256) return stored(src, nbytes, n, kind, out);
-    nC = level <= 0 ? 1 : 3;
     seg = zw_seg_len(n);
     eshift = 15 - K.EB;
     emask = (1 << K.EB) - 1;
@@ -107,15 +107,18 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         for (; j < n; j++) ec4[0][(h[j] >> eshift) & emask]++;
         for (k = 0; k < 256; k++) ecnt[k] = (uint64_t)ec4[0][k] + ec4[1][k] + ec4[2][k] + ec4[3][k];
     }
-    /* fine thresholds at the k/8 quantiles of the exponent */
+    /* fine bins: 0 = exponent < lo, k = exponent lo + k - 1 (k = 1..30), 31 = exponent
+     * >= lo + 30, where [lo, lo + 30) is the heaviest window of 30 exponents. Every
+     * candidate context split below is a union of fine bins. */
     {
-        uint64_t cum = 0;
-        int ex = 0, k;
-        for (k = 1; k < NFINE; k++) {
-            uint64_t target = (n * (uint64_t)k + NFINE - 1) / NFINE;
-            while (cum + ecnt[ex] < target) cum += ecnt[ex++];
-            /* smallest ex with cdf(ex) >= target; values >= threshold go up */
-            tfine[nfine++] = ex + 1 > emask ? emask : ex + 1;
+        uint64_t best = 0, m = 0;
+        int k, hi = emask + 1 - 30 < 0 ? 0 : emask + 1 - 30;
+        lo = 0;
+        for (k = 0; k < 30 && k <= emask; k++) m += ecnt[k];
+        best = m;
+        for (k = 1; k <= hi; k++) {
+            m += (k + 29 <= emask ? ecnt[k + 29] : 0) - ecnt[k - 1];
+            if (m > best) best = m, lo = k;
         }
     }
     /* fine context of every value (from the exponent of its lane's previous value, see
@@ -126,7 +129,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         int l;
         size_t i, t, tail = n - ZW_LANES * seg;
         uint8_t flut[256];
-        for (l = 0; l <= emask; l++) flut[l] = (uint8_t)ctx_of(l, tfine, nfine);
+        for (l = 0; l <= emask; l++) flut[l] = (uint8_t)(l < lo ? 0 : l - lo + 1 > NFINE - 1 ? NFINE - 1 : l - lo + 1);
         for (l = 0; l < ZW_LANES; l++) {
             const uint16_t *hl = h + (size_t)l * seg;
             uint8_t *fl = fctx + (size_t)l * seg;
@@ -168,13 +171,44 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             free(qtry);
             goto oom;
         }
-        for (ci = 0; ci < nC; ci++) {
-            int Cw = Copts[ci], t[ZW_MAXCTX], nt = 0, coarse[NFINE], f, s;
-            /* coarse thresholds: every (8/Cw)-th fine one, deduplicated */
-            for (f = NFINE / Cw; f < NFINE; f += NFINE / Cw)
-                if (!nt || tfine[f - 1] > t[nt - 1]) t[nt++] = tfine[f - 1];
+        /* candidate context splits (threshold lists, strictly increasing, inside the fine
+         * window): none; quantiles of the exponent (2 and 4 contexts); the heaviest
+         * window of k single exponents plus "below" and "above" (k + 2 contexts) */
+        optn[nopt++] = 0;
+        if (level >= 1) {
+            int qn, k, ks[3] = {2, 6, 14}, nk = level >= 2 ? 3 : 2;
+            for (qn = 2; qn <= 4; qn += 2) {
+                uint64_t cum = 0;
+                int ex = 0, nt = 0;
+                for (k = 1; k < qn; k++) {
+                    uint64_t target = (n * (uint64_t)k + qn - 1) / qn;
+                    int th;
+                    while (cum + ecnt[ex] < target) cum += ecnt[ex++];
+                    th = ex + 1;
+                    if (th < lo) th = lo;
+                    if (th > lo + 30) th = lo + 30;
+                    if (!nt || th > opt[nopt][nt - 1]) opt[nopt][nt++] = th;
+                }
+                optn[nopt++] = nt;
+            }
+            for (k = 0; k < nk; k++) {
+                int len = ks[k], a, besta = lo, i;
+                uint64_t m, bm;
+                for (m = 0, i = 0; i < len; i++) m += ecnt[lo + i];
+                bm = m;
+                for (a = lo + 1; a + len <= lo + 30; a++) {
+                    m += ecnt[a + len - 1] - ecnt[a - 1];
+                    if (m > bm) bm = m, besta = a;
+                }
+                for (i = 0; i <= len; i++) opt[nopt][i] = besta + i;
+                optn[nopt++] = len + 1;
+            }
+        }
+        for (ci = 0; ci < nopt; ci++) {
+            int t[ZW_MAXCTX], nt = optn[ci], coarse[NFINE], f, s;
+            memcpy(t, opt[ci], sizeof t);
             coarse[0] = 0;
-            for (f = 1; f < NFINE; f++) coarse[f] = ctx_of(tfine[f - 1], t, nt);
+            for (f = 1; f < NFINE; f++) coarse[f] = ctx_of(lo + f - 1, t, nt);
             memset(c12, 0, (size_t)(nt + 1) * 4096 * sizeof *c12);
             for (f = 0; f < NFINE; f++) {
                 const uint32_t *hf = hist + (size_t)f * 4096;

@@ -10,7 +10,7 @@
 #define ZW_M (1u << ZW_PB)
 #define ZW_L (1u << 15)          /* rANS state lower bound; states live in [L, 2^31) */
 #define ZW_LANES 32              /* interleaved rANS states */
-#define ZW_MAXCTX 8              /* most context tables in one float payload */
+#define ZW_MAXCTX 16             /* most context tables in one float payload */
 #define ZW_MAXB 12               /* widest coded symbol, bits */
 #define ZW_QMAX 159              /* largest quantized weight code */
 #define ZW_MAXN ((uint64_t)1 << 30) /* most values in one payload */
