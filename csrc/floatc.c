@@ -56,24 +56,57 @@ static size_t stored(const uint8_t *src, size_t nbytes, size_t n, int kind, uint
     return HDR + nbytes;
 }
 
+/* ---------------------------------------------------------------- encoder */
+
+static inline uint32_t ldh(const uint8_t *hb, size_t j)
+{
+    return (uint32_t)hb[2 * j] | ((uint32_t)hb[2 * j + 1] << 8);
+}
+
+static int nbits_(uint32_t v)
+{
+    int b = 0;
+    while (v >> (b + 1)) b++;
+    return b;
+}
+
+/* bits of one serialized table over the used symbols sy[0..m) (ascending) with codes q */
+static uint64_t table_bits_list(const uint16_t *sy, const uint8_t *q, int m, int B)
+{
+    uint64_t bits = (uint64_t)B + 1;
+    int k, prev = -1, pq = 0;
+    for (k = 0; k < m; k++) {
+        bits += 2 * nbits_((uint32_t)(sy[k] - prev)) + 1;
+        if (k == 0)
+            bits += 8;
+        else {
+            int d = (int)q[k] - pq;
+            uint32_t z = d >= 0 ? (uint32_t)d * 2 : (uint32_t)(-d) * 2 - 1;
+            bits += 2 * nbits_(z + 1) + 1;
+        }
+        prev = sy[k];
+        pq = q[k];
+    }
+    return bits;
+}
+
 size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, uint8_t *out,
                        zw_err *e)
 {
     kindinfo K = {0, 0, 0, 0};
-    size_t n, j, seg;
-    uint8_t *fctx = NULL;
-    int bestCoarse[NFINE];
+    size_t n, j, seg, tail;
     uint64_t ecnt[256] = {0};
-    int lo = 0; /* fine window */
-    int opt[8][ZW_MAXCTX], optn[8], nopt = 0;
-    uint32_t *hist = NULL;       /* [NFINE][4096] */
-    uint16_t *h = NULL, *sym = NULL;
-    uint8_t *qs = NULL, *tmp = NULL;
+    int lo = 0, opt[8][ZW_MAXCTX], optn[8], nopt = 0, emask, eshift;
+    uint8_t flut[256];
+    uint32_t *hist = NULL; /* [NFINE][4096] */
+    uint8_t *hcopy = NULL, *tmp = NULL, *qs = NULL;
+    const uint8_t *hb;
     zw_esym *es = NULL;
-    int emask, eshift;
+    uint16_t U12[4096];
+    int nu12 = 0;
+    uint64_t *c12 = NULL, *cB = NULL;
     size_t best_cost = (size_t)-1, result = (size_t)-1;
     int bestB = 0, bestC = 0, bestT[ZW_MAXCTX];
-    int B, ci;
 
     if (get_kind(kind, &K, e)) return (size_t)-1;
     if (nbytes % (size_t)(K.W / 8)) {
@@ -88,193 +121,204 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     }
     if (n < 256) return stored(src, nbytes, n, kind, out);
     seg = zw_seg_len(n);
+    tail = n - ZW_LANES * seg;
     eshift = 15 - K.EB;
     emask = (1 << K.EB) - 1;
 
-    h = malloc(n * sizeof *h);
+    if (K.W == 32) {
+        hcopy = malloc(2 * n);
+        if (!hcopy) goto oom;
+        for (j = 0; j < n; j++) {
+            hcopy[2 * j] = src[4 * j + 2];
+            hcopy[2 * j + 1] = src[4 * j + 3];
+        }
+        hb = hcopy;
+    } else {
+        hb = src;
+    }
     hist = calloc((size_t)NFINE * 4096, sizeof *hist);
     qs = malloc((size_t)ZW_MAXCTX * 4096);
-    if (!h || !hist || !qs) goto oom;
+    c12 = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *c12);
+    cB = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *cB);
+    if (!hist || !qs || !c12 || !cB) goto oom;
     {
         /* four sub-histograms: consecutive increments of one counter would serialize */
         uint32_t ec4[4][256];
         size_t n4 = n & ~(size_t)3;
         int k;
         memset(ec4, 0, sizeof ec4);
-        for (j = 0; j < n; j++) h[j] = (uint16_t)hi16_at(src, j, K.W);
         for (j = 0; j < n4; j += 4)
-            for (k = 0; k < 4; k++) ec4[k][(h[j + k] >> eshift) & emask]++;
-        for (; j < n; j++) ec4[0][(h[j] >> eshift) & emask]++;
+            for (k = 0; k < 4; k++) ec4[k][(ldh(hb, j + k) >> eshift) & emask]++;
+        for (; j < n; j++) ec4[0][(ldh(hb, j) >> eshift) & emask]++;
         for (k = 0; k < 256; k++) ecnt[k] = (uint64_t)ec4[0][k] + ec4[1][k] + ec4[2][k] + ec4[3][k];
     }
     /* fine bins: 0 = exponent < lo, k = exponent lo + k - 1 (k = 1..30), 31 = exponent
      * >= lo + 30, where [lo, lo + 30) is the heaviest window of 30 exponents. Every
      * candidate context split below is a union of fine bins. */
     {
-        uint64_t best = 0, m = 0;
+        uint64_t best, m = 0;
         int k, hi = emask + 1 - 30 < 0 ? 0 : emask + 1 - 30;
-        lo = 0;
         for (k = 0; k < 30 && k <= emask; k++) m += ecnt[k];
         best = m;
         for (k = 1; k <= hi; k++) {
             m += (k + 29 <= emask ? ecnt[k + 29] : 0) - ecnt[k - 1];
             if (m > best) best = m, lo = k;
         }
+        for (k = 0; k <= emask; k++)
+            flut[k] = (uint8_t)(k < lo ? 0 : k - lo + 1 > NFINE - 1 ? NFINE - 1 : k - lo + 1);
     }
-    /* fine context of every value (from the exponent of its lane's previous value, see
-     * zw_seg_len for the lane layout), and the histogram of (fine context, top 12 bits) */
-    fctx = malloc(n);
-    if (!fctx) goto oom;
+    /* histogram of (fine bin of the exponent of the lane's previous value, top 12 bits);
+     * the lane layout is described at zw_seg_len */
     {
         int l;
-        size_t i, t, tail = n - ZW_LANES * seg;
-        uint8_t flut[256];
-        for (l = 0; l <= emask; l++) flut[l] = (uint8_t)(l < lo ? 0 : l - lo + 1 > NFINE - 1 ? NFINE - 1 : l - lo + 1);
+        size_t i, t;
         for (l = 0; l < ZW_LANES; l++) {
-            const uint16_t *hl = h + (size_t)l * seg;
-            uint8_t *fl = fctx + (size_t)l * seg;
-            int c = 0;
+            size_t j0 = (size_t)l * seg;
+            uint32_t c = 0;
             for (i = 0; i < seg; i++) {
-                fl[i] = (uint8_t)c;
-                c = flut[(hl[i] >> eshift) & emask];
+                uint32_t v = ldh(hb, j0 + i);
+                hist[c * 4096 + (v >> 4)]++;
+                c = flut[(v >> eshift) & emask];
             }
         }
         for (t = 0; t < tail; t++) {
-            size_t j = ZW_LANES * seg + t, pj;
+            size_t jj = ZW_LANES * seg + t;
+            uint32_t c = 0;
             if (t >= ZW_LANES)
-                pj = j - ZW_LANES;
+                c = flut[(ldh(hb, jj - ZW_LANES) >> eshift) & emask];
             else if (seg)
-                pj = t * seg + seg - 1;
-            else {
-                fctx[j] = 0;
-                continue;
-            }
-            fctx[j] = flut[(h[pj] >> eshift) & emask];
+                c = flut[(ldh(hb, t * seg + seg - 1) >> eshift) & emask];
+            hist[c * 4096 + (ldh(hb, jj) >> 4)]++;
         }
-        for (j = 0; j < n; j++) hist[(size_t)fctx[j] * 4096 + (h[j] >> 4)]++;
     }
-    /* try every (B, C) */
+    /* the used 12-bit symbols */
     {
-        uint64_t *cnt = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *cnt);
-        uint16_t *freq = malloc(4096 * sizeof *freq);
-        uint8_t *qtry = malloc((size_t)ZW_MAXCTX * 4096);
-        if (!cnt || !freq || !qtry) {
-            free(cnt);
-            free(freq);
-            free(qtry);
-            goto oom;
-        }
-        uint64_t *c12 = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *c12);
-        if (!c12) {
-            free(cnt);
-            free(freq);
-            free(qtry);
-            goto oom;
-        }
-        /* candidate context splits (threshold lists, strictly increasing, inside the fine
-         * window): none; quantiles of the exponent (2 and 4 contexts); the heaviest
-         * window of k single exponents plus "below" and "above" (k + 2 contexts) */
-        optn[nopt++] = 0;
-        if (level >= 1) {
-            int qn, k, ks[3] = {2, 6, 14}, nk = level >= 2 ? 3 : 2;
-            for (qn = 2; qn <= 4; qn += 2) {
-                uint64_t cum = 0;
-                int ex = 0, nt = 0;
-                for (k = 1; k < qn; k++) {
-                    uint64_t target = (n * (uint64_t)k + qn - 1) / qn;
-                    int th;
-                    while (cum + ecnt[ex] < target) cum += ecnt[ex++];
-                    th = ex + 1;
-                    if (th < lo) th = lo;
-                    if (th > lo + 30) th = lo + 30;
-                    if (!nt || th > opt[nopt][nt - 1]) opt[nopt][nt++] = th;
-                }
-                optn[nopt++] = nt;
+        int s, f;
+        uint32_t any[4096];
+        memcpy(any, hist, sizeof any);
+        for (f = 1; f < NFINE; f++)
+            for (s = 0; s < 4096; s++) any[s] |= hist[(size_t)f * 4096 + s];
+        for (s = 0; s < 4096; s++)
+            if (any[s]) U12[nu12++] = (uint16_t)s;
+    }
+    /* candidate context splits (threshold lists, strictly increasing, inside the fine
+     * window): none; quantiles of the exponent (2 and 4 contexts); the heaviest window
+     * of k single exponents plus "below" and "above" (k + 2 contexts) */
+    optn[nopt++] = 0;
+    if (level >= 1) {
+        int qn, k, ks[3] = {2, 6, 14}, nk = level >= 2 ? 3 : 2;
+        for (qn = 2; qn <= 4; qn += 2) {
+            uint64_t cum = 0;
+            int ex = 0, nt = 0;
+            for (k = 1; k < qn; k++) {
+                uint64_t target = (n * (uint64_t)k + qn - 1) / qn;
+                int th;
+                while (cum + ecnt[ex] < target) cum += ecnt[ex++];
+                th = ex + 1;
+                if (th < lo) th = lo;
+                if (th > lo + 30) th = lo + 30;
+                if (!nt || th > opt[nopt][nt - 1]) opt[nopt][nt++] = th;
             }
-            for (k = 0; k < nk; k++) {
-                int len = ks[k], a, besta = lo, i;
-                uint64_t m, bm;
-                for (m = 0, i = 0; i < len; i++) m += ecnt[lo + i];
-                bm = m;
-                for (a = lo + 1; a + len <= lo + 30; a++) {
-                    m += ecnt[a + len - 1] - ecnt[a - 1];
-                    if (m > bm) bm = m, besta = a;
-                }
-                for (i = 0; i <= len; i++) opt[nopt][i] = besta + i;
-                optn[nopt++] = len + 1;
-            }
+            optn[nopt++] = nt;
         }
-        for (ci = 0; ci < nopt; ci++) {
-            int t[ZW_MAXCTX], nt = optn[ci], coarse[NFINE], f, s;
-            memcpy(t, opt[ci], sizeof t);
+        for (k = 0; k < nk; k++) {
+            int len = ks[k], a, besta = lo, i;
+            uint64_t m, bm;
+            for (m = 0, i = 0; i < len; i++) m += ecnt[lo + i];
+            bm = m;
+            for (a = lo + 1; a + len <= lo + 30; a++) {
+                m += ecnt[a + len - 1] - ecnt[a - 1];
+                if (m > bm) bm = m, besta = a;
+            }
+            for (i = 0; i <= len; i++) opt[nopt][i] = besta + i;
+            optn[nopt++] = len + 1;
+        }
+    }
+    /* evaluate every (split, B) on the sparse list of used symbols */
+    {
+        int oi, B;
+        uint16_t UB[4096], mapB[4096], syc[4096];
+        uint8_t qc[4096];
+        uint16_t fc[4096];
+        for (oi = 0; oi < nopt; oi++) {
+            int t[ZW_MAXCTX], nt = optn[oi], coarse[NFINE], f, k, C = nt + 1;
+            memcpy(t, opt[oi], sizeof t);
             coarse[0] = 0;
             for (f = 1; f < NFINE; f++) coarse[f] = ctx_of(lo + f - 1, t, nt);
-            memset(c12, 0, (size_t)(nt + 1) * 4096 * sizeof *c12);
+            memset(c12, 0, (size_t)C * nu12 * sizeof *c12);
             for (f = 0; f < NFINE; f++) {
                 const uint32_t *hf = hist + (size_t)f * 4096;
-                uint64_t *cf = c12 + (size_t)coarse[f] * 4096;
-                for (s = 0; s < 4096; s++) cf[s] += hf[s];
+                uint64_t *cf = c12 + (size_t)coarse[f] * nu12;
+                for (k = 0; k < nu12; k++) cf[k] += hf[U12[k]];
             }
             for (B = K.Bmin; B <= K.Bmax; B++) {
-                int A = 1 << B, c, ok = 1, sh = 12 - B;
+                int sh = 12 - B, nub = 0, c, ok = 1;
                 uint64_t bits = (uint64_t)n * (16 - B) * 65536;
-                for (c = 0; c <= nt; c++) {
-                    const uint64_t *cf = c12 + (size_t)c * 4096;
-                    uint64_t *cc = cnt + (size_t)c * A;
-                    for (s = 0; s < A; s++) {
-                        uint64_t acc = 0;
-                        int k;
-                        for (k = 0; k < (1 << sh); k++) acc += cf[(s << sh) + k];
-                        cc[s] = acc;
-                    }
+                for (k = 0; k < nu12; k++) {
+                    uint16_t s = (uint16_t)(U12[k] >> sh);
+                    if (!nub || UB[nub - 1] != s) UB[nub++] = s;
+                    mapB[k] = (uint16_t)(nub - 1);
                 }
-                for (c = 0; c <= nt && ok; c++) {
+                memset(cB, 0, (size_t)C * nub * sizeof *cB);
+                for (c = 0; c < C; c++)
+                    for (k = 0; k < nu12; k++) cB[(size_t)c * nub + mapB[k]] += c12[(size_t)c * nu12 + k];
+                for (c = 0; c < C && ok; c++) {
+                    const uint64_t *cc = cB + (size_t)c * nub;
                     uint64_t tot = 0;
-                    const uint64_t *cc = cnt + (size_t)c * A;
-                    uint8_t *q = qtry + (size_t)c * A;
-                    for (s = 0; s < A; s++) tot += cc[s];
+                    int m = 0;
+                    for (k = 0; k < nub; k++) tot += cc[k];
                     if (!tot) {
                         ok = 0;
                         break;
                     }
-                    for (s = 0; s < A; s++) q[s] = cc[s] ? (uint8_t)zw_quantize_count(cc[s], tot) : 0;
-                    zw_normalize(q, A, freq);
-                    for (s = 0; s < A; s++)
-                        if (cc[s]) bits += cc[s] * zw_cost_tab[freq[s]];
-                    bits += (uint64_t)zw_table_bits(q, B) * 65536;
+                    for (k = 0; k < nub; k++)
+                        if (cc[k]) {
+                            syc[m] = UB[k];
+                            qc[m++] = (uint8_t)zw_quantize_count(cc[k], tot);
+                        }
+                    zw_normalize_list(qc, m, fc);
+                    for (k = 0, m = 0; k < nub; k++)
+                        if (cc[k]) bits += cc[k] * zw_cost_tab[fc[m++]];
+                    bits += table_bits_list(syc, qc, m, B) * 65536;
                 }
                 if (!ok) continue;
                 {
                     size_t cost = (size_t)(bits / 65536 / 8) + (size_t)nt;
                     if (cost < best_cost) {
+                        int A = 1 << B;
                         best_cost = cost;
                         bestB = B;
-                        bestC = nt + 1;
+                        bestC = C;
                         memcpy(bestT, t, sizeof t);
-                        memcpy(bestCoarse, coarse, sizeof coarse);
-                        memcpy(qs, qtry, (size_t)(nt + 1) * A);
+                        memset(qs, 0, (size_t)C * A);
+                        for (c = 0; c < C; c++) {
+                            const uint64_t *cc = cB + (size_t)c * nub;
+                            uint64_t tot = 0;
+                            for (k = 0; k < nub; k++) tot += cc[k];
+                            for (k = 0; k < nub; k++)
+                                if (cc[k])
+                                    qs[(size_t)c * A + UB[k]] = (uint8_t)zw_quantize_count(cc[k], tot);
+                        }
                     }
                 }
             }
         }
-        free(c12);
-        free(cnt);
-        free(freq);
-        free(qtry);
     }
     if (best_cost >= (size_t)n * 2) {
         result = stored(src, nbytes, n, kind, out);
         goto done;
     }
     {
-        int A = 1 << bestB, w = 16 - bestB, c;
+        int A = 1 << bestB, w = 16 - bestB, c, l;
         uint16_t freq[4096];
-        size_t pos, tlen, restlen, slen;
+        uint8_t cl[256];
+        size_t pos, tlen, restlen, slen, i, t;
+        uint32_t x[ZW_LANES];
+        uint8_t *wend, *p;
         zw_bw bw;
         es = malloc((size_t)bestC * A * sizeof *es);
-        sym = malloc(n * sizeof *sym);
-        tmp = malloc(4 * ZW_LANES + 2 * n);
-        if (!es || !sym || !tmp) goto oom;
+        tmp = malloc(4 * ZW_LANES + 2 * n + 2);
+        if (!es || !tmp) goto oom;
         out[0] = (uint8_t)kind;
         out[1] = F_CODED;
         zw_wr32(out + 2, (uint32_t)n);
@@ -293,7 +337,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         pos += 4 + tlen;
         if (K.W == 32) {
             int pl;
-            uint8_t *plane = (uint8_t *)sym; /* borrow as scratch (n bytes) */
+            uint8_t *plane = tmp; /* scratch (n bytes) before the rANS stream uses it */
             for (pl = 1; pl >= 0; pl--) {
                 size_t plen;
                 for (j = 0; j < n; j++) plane[j] = src[4 * j + pl];
@@ -303,7 +347,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 pos += 4 + plen;
             }
         }
-        /* raw bits */
+        /* raw bits, LSB first */
         restlen = (n * (size_t)w + 7) / 8;
         {
             uint8_t *rp = out + pos;
@@ -314,7 +358,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             for (j = 0; j < n8; j += 8) {
                 uint64_t acc = 0;
                 int k;
-                for (k = 0; k < 8; k++) acc |= (h[j + k] & m) << (k * w);
+                for (k = 0; k < 8; k++) acc |= (ldh(hb, j + k) & m) << (k * w);
                 memcpy(rp + o, &acc, 8);
                 o += (size_t)w;
             }
@@ -322,7 +366,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 uint64_t acc = 0;
                 int nacc = 0;
                 for (; j < n; j++) {
-                    acc |= (h[j] & m) << nacc;
+                    acc |= (ldh(hb, j) & m) << nacc;
                     nacc += w;
                     while (nacc >= 8) {
                         rp[o++] = (uint8_t)acc;
@@ -334,12 +378,32 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             }
             pos += restlen;
         }
-        for (j = 0; j < n; j++) {
-            sym[j] = (uint16_t)(h[j] >> w);
-            fctx[j] = (uint8_t)bestCoarse[fctx[j]];
+        /* rANS, in reverse decoding order; the context of a value comes from the exponent
+         * of the previous value of its lane */
+        for (c = 0; c <= emask; c++) cl[c] = (uint8_t)ctx_of(c, bestT, bestC - 1);
+        for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
+        wend = tmp + 4 * ZW_LANES + 2 * n + 2;
+        p = wend;
+        for (t = tail; t-- > 0;) {
+            size_t jj = ZW_LANES * seg + t;
+            uint32_t cx = 0;
+            if (t >= ZW_LANES)
+                cx = cl[(ldh(hb, jj - ZW_LANES) >> eshift) & emask];
+            else if (seg)
+                cx = cl[(ldh(hb, t * seg + seg - 1) >> eshift) & emask];
+            ENC_PUT(x[t % ZW_LANES], &es[cx * A + (ldh(hb, jj) >> w)]);
         }
-        slen = zw_rans_encode(sym, fctx, n, es, A, tmp);
-        memcpy(out + pos, tmp, slen);
+        for (i = seg; i-- > 0;) {
+            for (l = ZW_LANES - 1; l >= 0; l--) {
+                size_t jj = (size_t)l * seg + i;
+                uint32_t cx = i ? cl[(ldh(hb, jj - 1) >> eshift) & emask] : 0;
+                ENC_PUT(x[l], &es[cx * A + (ldh(hb, jj) >> w)]);
+            }
+        }
+        p -= 4 * ZW_LANES;
+        for (l = 0; l < ZW_LANES; l++) zw_wr32(p + 4 * l, x[l]);
+        slen = (size_t)(wend - p);
+        memcpy(out + pos, p, slen);
         pos += slen;
         if (pos >= HDR + nbytes)
             result = stored(src, nbytes, n, kind, out);
@@ -351,13 +415,13 @@ oom:
     zw_fail(e, "out of memory");
     result = (size_t)-1;
 done:
-    free(h);
-    free(fctx);
+    free(hcopy);
     free(hist);
     free(qs);
+    free(c12);
+    free(cB);
     free(tmp);
     free(es);
-    free(sym);
     return result;
 }
 

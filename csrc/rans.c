@@ -47,28 +47,19 @@ uint32_t zw_qweight(int q)
     return (uint32_t)(16 + (q - 32) % 16) << (1 + (q - 32) / 16);
 }
 
-int zw_normalize(const uint8_t *q, int A, uint16_t *freq)
+void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq)
 {
     uint64_t W = 0;
     int64_t sum = 0;
-    int i, nused = 0, imax = -1;
+    int i, imax = 0;
     uint32_t wmax = 0;
-    for (i = 0; i < A; i++)
-        if (q[i]) {
-            uint32_t w = zw_qweight(q[i]);
-            W += w;
-            nused++;
-            if (w > wmax) wmax = w, imax = i;
-        }
-    if (!nused) {
-        memset(freq, 0, (size_t)A * sizeof *freq);
-        return 0;
+    for (i = 0; i < m; i++) {
+        uint32_t w = zw_qweight(q[i]);
+        W += w;
+        if (w > wmax) wmax = w, imax = i;
     }
-    for (i = 0; i < A; i++) {
-        if (!q[i]) {
-            freq[i] = 0;
-            continue;
-        }
+    if (!m) return;
+    for (i = 0; i < m; i++) {
         uint64_t f = ((uint64_t)zw_qweight(q[i]) * ZW_M) / W;
         if (f < 1) f = 1;
         freq[i] = (uint16_t)f;
@@ -80,16 +71,32 @@ int zw_normalize(const uint8_t *q, int A, uint16_t *freq)
         int64_t excess = sum - ZW_M;
         while (excess > 0) {
             int j = 0, fm = 0;
-            for (i = 0; i < A; i++)
+            for (i = 0; i < m; i++)
                 if (freq[i] > fm) fm = freq[i], j = i;
-            if (fm <= 1) break; /* impossible: nused <= 4096 */
+            if (fm <= 1) break; /* impossible: m <= 4096 */
             int64_t d = fm / 16 > 1 ? fm / 16 : 1;
             if (d > excess) d = excess;
             freq[j] = (uint16_t)(fm - d);
             excess -= d;
         }
     }
-    return nused;
+}
+
+int zw_normalize(const uint8_t *q, int A, uint16_t *freq)
+{
+    uint8_t ql[4096] = {0};
+    uint16_t fl[4096];
+    int idx[4096], i, m = 0;
+    for (i = 0; i < A; i++) {
+        freq[i] = 0;
+        if (q[i]) {
+            idx[m] = i;
+            ql[m++] = q[i];
+        }
+    }
+    zw_normalize_list(ql, m, fl);
+    for (i = 0; i < m; i++) freq[idx[i]] = fl[i];
+    return m;
 }
 
 /* ---------------- bit I/O (LSB first) ---------------- */
@@ -289,26 +296,6 @@ void zw_build_esym(zw_esym *t, const uint16_t *freq, int A)
 }
 
 /* ---------------- rANS encode ---------------- */
-
-static inline void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-/* branchless renormalization: the word is always stored, the pointer only moves when
- * it is needed (the slot below p is always inside the output buffer) */
-#define ENC_PUT(X, ES)                                                                   \
-    do {                                                                                 \
-        const zw_esym *es_ = (ES);                                                       \
-        uint32_t x_ = (X);                                                               \
-        uint32_t need_ = x_ >= es_->x_max;                                               \
-        put16(p - 2, x_);                                                                \
-        p -= 2 * need_;                                                                  \
-        x_ = need_ ? x_ >> 16 : x_;                                                      \
-        uint32_t q_ = (uint32_t)(((uint64_t)x_ * es_->rcp) >> 32) >> es_->shift;         \
-        (X) = x_ + es_->bias + q_ * es_->cmpl;                                           \
-    } while (0)
 
 size_t zw_rans_encode(const uint16_t *sym, const uint8_t *ctx, size_t n, const zw_esym *tabs,
                       int A, uint8_t *out)

@@ -41,6 +41,8 @@ int zw_quantize_count(uint64_t count, uint64_t total); /* -> q in 1..ZW_QMAX */
 uint32_t zw_qweight(int q);
 /* q[0..A): 0 = unused; writes freq[0..A) summing to ZW_M. Returns number used. */
 int zw_normalize(const uint8_t *q, int A, uint16_t *freq);
+/* the same on a list of m used symbols (all q > 0), in symbol order */
+void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq);
 
 /* ---- bit I/O ---- */
 typedef struct {
@@ -92,6 +94,26 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out, zw_err *e
 /* decode the r tail values (value t in lane t % 32) into out[t] */
 int zw_rdec_tail(zw_rdec *d, const zw_dtabs *t, int r, uint16_t *out, zw_err *e);
 int zw_rdec_finish(zw_rdec *d, zw_err *e);
+
+static inline void zw_put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+/* branchless renormalization: the word is always stored, the pointer only moves when
+ * it is needed (the slot below p is always inside the output buffer) */
+#define ENC_PUT(X, ES)                                                                   \
+    do {                                                                                 \
+        const zw_esym *es_ = (ES);                                                       \
+        uint32_t x_ = (X);                                                               \
+        uint32_t need_ = x_ >= es_->x_max;                                               \
+        zw_put16(p - 2, x_);                                                                \
+        p -= 2 * need_;                                                                  \
+        x_ = need_ ? x_ >> 16 : x_;                                                      \
+        uint32_t q_ = (uint32_t)(((uint64_t)x_ * es_->rcp) >> 32) >> es_->shift;         \
+        (X) = x_ + es_->bias + q_ * es_->cmpl;                                           \
+    } while (0)
 
 /* ---- byte coder ---- */
 size_t zw_ent_bound(size_t n);
