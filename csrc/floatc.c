@@ -393,12 +393,21 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 cx = cl[(ldh(hb, t * seg + seg - 1) >> eshift) & emask];
             ENC_PUT(x[t % ZW_LANES], &es[cx * A + (ldh(hb, jj) >> w)]);
         }
-        for (i = seg; i-- > 0;) {
-            for (l = ZW_LANES - 1; l >= 0; l--) {
-                size_t jj = (size_t)l * seg + i;
-                uint32_t cx = i ? cl[(ldh(hb, jj - 1) >> eshift) & emask] : 0;
-                ENC_PUT(x[l], &es[cx * A + (ldh(hb, jj) >> w)]);
+        if (seg) {
+            /* ctxA[s]: table offset of the context that follows symbol s; hcur[l]: the
+             * lane's current value (loaded as the previous value one step earlier) */
+            uint32_t ctxA[4096], hcur[ZW_LANES];
+            int sh = bestB - 1 - K.EB;
+            for (c = 0; c < A; c++) ctxA[c] = (uint32_t)cl[(c >> sh) & emask] * (uint32_t)A;
+            for (l = 0; l < ZW_LANES; l++) hcur[l] = ldh(hb, (size_t)l * seg + seg - 1);
+            for (i = seg; i-- > 1;) {
+                for (l = ZW_LANES - 1; l >= 0; l--) {
+                    uint32_t prev = ldh(hb, (size_t)l * seg + i - 1);
+                    ENC_PUT(x[l], &es[ctxA[prev >> w] + (hcur[l] >> w)]);
+                    hcur[l] = prev;
+                }
             }
+            for (l = ZW_LANES - 1; l >= 0; l--) ENC_PUT(x[l], &es[hcur[l] >> w]);
         }
         p -= 4 * ZW_LANES;
         for (l = 0; l < ZW_LANES; l++) zw_wr32(p + 4 * l, x[l]);
