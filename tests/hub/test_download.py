@@ -140,3 +140,31 @@ def test_snapshot_patterns_match_restored_names(hf_env, repos, tmp_path):
 def test_snapshot_plain_repo_unchanged(hf_env, repos):
     a = zhub.snapshot_download("org/plain")
     assert sorted(os.listdir(a)) == [".gitattributes", "config.json", "model.safetensors"]
+
+
+def test_second_call_one_metadata_request_and_no_stale_no_exist_mark(hf_env, repos, monkeypatch):
+    path = zhub.hf_hub_download("org/packed", "model.safetensors")
+    commit = repos["packed_commit"]
+    storage = os.path.join(hf_env, "models--org--packed")
+    # the real Hub answers the plain file's HEAD with EntryNotFound, and huggingface_hub
+    # then marks it as missing at this commit; transformers checks that mark first
+    mark = os.path.join(storage, ".no_exist", commit, "model.safetensors")
+    os.makedirs(os.path.dirname(mark))
+    open(mark, "w").close()
+    calls = []
+    from huggingface_hub import file_download
+
+    real = huggingface_hub.get_hf_file_metadata
+
+    def counting(*a, **k):
+        calls.append(k.get("url", a[0] if a else None))
+        return real(*a, **k)
+
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", counting)
+    monkeypatch.setattr(file_download, "get_hf_file_metadata", counting)
+    _no_http_get(monkeypatch)
+    assert zhub.hf_hub_download("org/packed", "model.safetensors") == path
+    assert len(calls) == 1 and calls[0].endswith("model.safetensors.zipw"), calls
+    assert not os.path.exists(mark)
+    assert huggingface_hub.try_to_load_from_cache("org/packed", "model.safetensors", cache_dir=hf_env,
+                                                  revision=commit) == path

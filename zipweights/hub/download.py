@@ -151,6 +151,17 @@ def hf_hub_download(
     full = _names(subfolder, filename)
     if not full.endswith(WEIGHTS_SUFFIX) or dry_run:
         return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
+    restore_args = dict(repo_type=repo_type, revision=revision, cache_dir=cache_dir, local_dir=local_dir,
+                        force_download=force_download, tqdm_class=tqdm_class, **http)
+    if not (local_files_only or force_download or _offline()) and _restored_before(
+            repo_id, full, repo_type, revision, cache_dir, local_dir):
+        # this file came from a .zipw last time: ask for that first (one metadata call, as
+        # huggingface_hub makes for a cached plain file); the plain file if it is gone
+        try:
+            return download_restored(repo_id, full, **restore_args)
+        except (RemoteEntryNotFoundError, RepositoryNotFoundError) as exc:
+            if isinstance(exc, GatedRepoError):
+                raise
     try:
         return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
     except (RemoteEntryNotFoundError, RepositoryNotFoundError) as plain_error:
@@ -158,14 +169,49 @@ def hf_hub_download(
         if isinstance(plain_error, GatedRepoError) or local_files_only or _offline():
             raise
         try:
-            return download_restored(
-                repo_id, full, repo_type=repo_type, revision=revision, cache_dir=cache_dir,
-                local_dir=local_dir, force_download=force_download, tqdm_class=tqdm_class, **http,
-            )
+            return download_restored(repo_id, full, **restore_args)
         except (RemoteEntryNotFoundError, RepositoryNotFoundError) as zipw_error:
             if isinstance(zipw_error, GatedRepoError):
                 raise
             raise plain_error from None  # neither exists: huggingface_hub's own error
+
+
+def _restored_before(repo_id, filename, repo_type, revision, cache_dir, local_dir) -> bool:
+    """Whether the cache (or local_dir) holds `filename` as restored from a .zipw."""
+    try:
+        if local_dir is not None:
+            rel = os.path.join(*filename.split("/"))
+            return os.path.isfile(os.path.join(str(local_dir), ".cache", "huggingface", "download",
+                                               rel + ".zipw-restored.json"))
+        cache_dir = str(Path(cache_dir or constants.HF_HUB_CACHE).expanduser())
+        storage = os.path.join(cache_dir, file_download.repo_folder_name(repo_id=repo_id,
+                                                                         repo_type=repo_type or "model"))
+        records = os.path.join(storage, ".zipw-etags")
+        if not os.path.isdir(records):
+            return False
+        commit = _resolved(revision) or constants.DEFAULT_REVISION
+        if not _is_commit(commit):
+            with open(os.path.join(storage, "refs", *commit.split("/"))) as f:
+                commit = f.read().strip()
+        pointer = os.path.join(storage, "snapshots", commit, *filename.split("/"))
+        if not os.path.exists(pointer):
+            return False
+        sha = os.path.basename(os.path.realpath(pointer))
+        for name in os.listdir(records):
+            with open(os.path.join(records, name)) as f:
+                if f.read().strip() == sha:
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def _forget_no_exist(storage: str, commit: str, rel: str) -> None:
+    """Remove huggingface_hub's "this file does not exist at this commit" mark, which its
+    HEAD for the plain file leaves on the real Hub, and which try_to_load_from_cache
+    (and so transformers) checks before the snapshot."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(storage, ".no_exist", commit, rel))
 
 
 def download_restored(
@@ -232,6 +278,7 @@ def download_restored(
     pointer = os.path.join(storage, "snapshots", commit, rel)
     if os.path.exists(pointer) and not force_download:
         _write_ref(storage, revision, commit)
+        _forget_no_exist(storage, commit, rel)
         return pointer
     # the .zipw seen before (at this or another commit): its original may be cached already
     record = os.path.join(storage, ".zipw-etags", zetag)
@@ -261,8 +308,7 @@ def download_restored(
         os.replace(record + ".tmp", record)
     _link(blob, pointer)
     _write_ref(storage, revision, commit)
-    with contextlib.suppress(FileNotFoundError):  # huggingface_hub's "this file does not exist" mark
-        os.unlink(os.path.join(storage, ".no_exist", commit, rel))
+    _forget_no_exist(storage, commit, rel)
     return pointer
 
 
