@@ -126,6 +126,7 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
     (n_entries,) = cur.unpack(struct.Struct("<I"), "the entry count")
 
     entries = []
+    tables = []  # (entry number, chunk table bytes), checked together after the loop
     expected_offset = prefix_len
     for k in range(n_entries):
         kind, dtype_id, ndim, transform, name_len = cur.unpack(_ENTRY_HEAD, f"entry {k}")
@@ -133,58 +134,74 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
             name = bytes(cur.take(name_len, f"entry {k} name")).decode("utf-8")
         except UnicodeDecodeError:
             raise CorruptDataError(f"{where}: entry {k} name is not UTF-8") from None
-        label = f"{where}: entry {k} ({name!r})"
+
+        def label(k=k, name=name):
+            return f"{where}: entry {k} ({name!r})"
+
         if kind not in (KIND_TENSOR, KIND_BLOB):
-            raise UnsupportedFeatureError(f"{label}: unknown entry kind {kind}")
+            raise UnsupportedFeatureError(f"{label()}: unknown entry kind {kind}")
         if dtype_id not in dtypes.BY_ID:
-            raise UnsupportedFeatureError(f"{label}: unknown dtype id {dtype_id}")
+            raise UnsupportedFeatureError(f"{label()}: unknown dtype id {dtype_id}")
         if transform != TRANSFORM_NONE:
-            raise UnsupportedFeatureError(f"{label}: transform {transform} is not supported by this reader")
+            raise UnsupportedFeatureError(f"{label()}: transform {transform} is not supported by this reader")
         if ndim > MAX_NDIM:
-            raise LimitExceededError(f"{label}: {ndim} dimensions exceed {MAX_NDIM}")
+            raise LimitExceededError(f"{label()}: {ndim} dimensions exceed {MAX_NDIM}")
         shape = struct.unpack(f"<{ndim}Q", cur.take(8 * ndim, f"entry {k} shape"))
         offset, length, chunk_size, n_chunks = cur.unpack(_ENTRY_SPAN, f"entry {k} span")
         dt = dtypes.BY_ID[dtype_id]
 
         if offset != expected_offset:
-            raise CorruptDataError(
-                f"{label}: starts at original offset {offset}, expected {expected_offset}"
-            )
+            raise CorruptDataError(f"{label()}: starts at original offset {offset}, expected {expected_offset}")
         if length > size - offset:
-            raise CorruptDataError(f"{label}: {length} bytes at {offset} run past the original size {size}")
+            raise CorruptDataError(f"{label()}: {length} bytes at {offset} run past the original size {size}")
         expected_offset = offset + length
         if length % dt.unit:
-            raise CorruptDataError(f"{label}: {length} bytes is not a whole number of {dt.unit}-byte {dt.name} units")
+            raise CorruptDataError(
+                f"{label()}: {length} bytes is not a whole number of {dt.unit}-byte {dt.name} units"
+            )
         if kind == KIND_TENSOR and dt is not dtypes.OPAQUE:
             numel = 1
             for d in shape:
                 numel *= d
             if dt.nbytes(numel) != length:
-                raise CorruptDataError(
-                    f"{label}: {dt.name} {list(shape)} does not fill {length} bytes"
-                )
+                raise CorruptDataError(f"{label()}: {dt.name} {list(shape)} does not fill {length} bytes")
         if chunk_size == 0 or chunk_size % dt.unit:
-            raise CorruptDataError(f"{label}: chunk size {chunk_size} is not a multiple of {dt.unit}")
+            raise CorruptDataError(f"{label()}: chunk size {chunk_size} is not a multiple of {dt.unit}")
         if chunk_size > MAX_CHUNK_SIZE:
-            raise LimitExceededError(f"{label}: chunk size {chunk_size} exceeds {MAX_CHUNK_SIZE}")
+            raise LimitExceededError(f"{label()}: chunk size {chunk_size} exceeds {MAX_CHUNK_SIZE}")
         if n_chunks != chunk_count(length, chunk_size):
             raise CorruptDataError(
-                f"{label}: {n_chunks} chunks listed, {chunk_count(length, chunk_size)} expected"
+                f"{label()}: {n_chunks} chunks listed, {chunk_count(length, chunk_size)} expected"
             )
-        table = cur.take(CHUNK_ROW.itemsize * n_chunks, f"entry {k} chunk table")
-        rows = np.frombuffer(table, CHUNK_ROW)
-        if n_chunks:
-            ends = rows["offset"].astype(np.uint64) + rows["length"].astype(np.uint64)
-            bad = (rows["offset"] < HEADER_SIZE) | (ends > payload_end) | (ends < rows["offset"])
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise CorruptDataError(
-                    f"{label}: chunk {i} payload ({int(rows['length'][i])} bytes at offset "
-                    f"{int(rows['offset'][i])}) lies outside the payload area [{HEADER_SIZE}, {payload_end})"
-                )
-            if np.frombuffer(table, np.uint8).reshape(n_chunks, CHUNK_ROW.itemsize)[:, 13:16].any():
-                raise CorruptDataError(f"{label}: reserved bytes in the chunk table are not zero")
-        entries.append(Entry(kind, name, dt, tuple(shape), offset, length, chunk_size, rows.copy(), transform))
+        tables.append(cur.take(CHUNK_ROW.itemsize * n_chunks, f"entry {k} chunk table"))
+        entries.append(Entry(kind, name, dt, tuple(shape), offset, length, chunk_size, None, transform))
+
+    # All chunk tables are checked in one vectorised pass: per-entry numpy calls would
+    # cost more than the rest of the parse for files with hundreds of small tensors.
+    blob = b"".join(tables)
+    n_total = len(blob) // CHUNK_ROW.itemsize
+    rows = np.frombuffer(blob, CHUNK_ROW).copy()  # writable, and owns its memory
+    if n_total:
+        offsets, lengths = rows["offset"], rows["length"].astype(np.uint64)
+        ends = offsets + lengths
+        bad = (offsets < HEADER_SIZE) | (ends > payload_end) | (ends < offsets)
+        reserved_bad = np.frombuffer(blob, np.uint8).reshape(n_total, CHUNK_ROW.itemsize)[:, 13:16].any(axis=1)
+        if bad.any() or reserved_bad.any():
+            i = int(np.argmax(bad | reserved_bad))
+            k = int(np.searchsorted(np.cumsum([len(t) // CHUNK_ROW.itemsize for t in tables]), i, side="right"))
+            first = sum(len(t) for t in tables[:k]) // CHUNK_ROW.itemsize
+            what = f"{where}: entry {k} ({entries[k].name!r}) chunk {i - first}"
+            if reserved_bad[i]:
+                raise CorruptDataError(f"{what}: reserved bytes in the chunk table are not zero")
+            raise CorruptDataError(
+                f"{what}: payload ({int(rows['length'][i])} bytes at offset {int(rows['offset'][i])}) "
+                f"lies outside the payload area [{HEADER_SIZE}, {payload_end})"
+            )
+    pos = 0
+    for e, t in zip(entries, tables):
+        n = len(t) // CHUNK_ROW.itemsize
+        e.chunks = rows[pos : pos + n]
+        pos += n
 
     if expected_offset != size:
         raise CorruptDataError(f"{where}: entries end at original offset {expected_offset}, expected {size}")
