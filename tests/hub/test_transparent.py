@@ -43,6 +43,8 @@ def enabled():
 
 
 def test_enable_disable_restore_exactly():
+    zhub.enable()  # first, so that modules it imports (a side effect, not a patch) are there before
+    zhub.disable()
     before = _state()
     zhub.enable()
     zhub.enable()  # idempotent
@@ -137,3 +139,18 @@ def test_transformers_from_pretrained(hf_env, tiny_model, enabled):
     finally:
         constants.HF_HUB_OFFLINE = old
     assert all(torch.equal(again.state_dict()[k], v) for k, v in tiny_model.items())
+
+
+def test_global_switch_turns_the_hub_filters_on_and_off(hf_env, packed):
+    import zipweights
+
+    if not hasattr(zipweights, "enable"):
+        pytest.skip("zipweights.enable() not there yet")
+    zipweights.enable()
+    try:
+        assert zhub.is_enabled()
+        assert sha256_file(huggingface_hub.hf_hub_download("tp/packed", "model.safetensors")) == packed
+    finally:
+        zipweights.disable()
+    assert not zhub.is_enabled()
+    assert huggingface_hub.hf_hub_download is zhub.download.ORIG_HF_HUB_DOWNLOAD

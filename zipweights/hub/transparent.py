@@ -107,18 +107,30 @@ class _Loader(importlib.abc.Loader):
 
 
 class _Finder(importlib.abc.MetaPathFinder):
+    """Asks the other finders for the spec (other hooks, such as zipweights.transparent's,
+    still see the import; a thread-local flag keeps hooks that do the same from asking
+    each other in circles) and wraps the loader it gets."""
+
+    _busy = threading.local()
+
     def find_spec(self, fullname, path, target=None):
-        if fullname.split(".", 1)[0] not in REBIND_PACKAGES or not is_enabled():
+        if (fullname.split(".", 1)[0] not in REBIND_PACKAGES or not is_enabled()
+                or getattr(self._busy, "on", False)):
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _Loader(spec.loader)
-                return spec
-        return None
+        self._busy.on = True
+        try:
+            spec = None
+            for finder in list(sys.meta_path):
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    break
+        finally:
+            self._busy.on = False
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _Loader(spec.loader)
+        return spec
 
 
 def enable() -> None:
