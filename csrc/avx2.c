@@ -23,13 +23,14 @@ int zw_have_avx2(void)
 }
 
 #define T __attribute__((target("avx2,popcnt")))
+#define NV (ZW_LANES / 8) /* state vectors */
 
 T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
 {
     /* lut[m][k]: for lane k that renormalizes under mask m, the index of its word among
      * the words consumed by the vector (rank of bit k in m) */
     uint32_t lut[256][8];
-    __m256i x[4], base[4];
+    __m256i x[NV], base[NV];
     const long long *et = (const long long *)t->e;
     const uint8_t *p = d->p;
     const __m256i slotmask = _mm256_set1_epi32(ZW_M - 1), lo16 = _mm256_set1_epi32(0xffff),
@@ -43,13 +44,13 @@ T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
             r += (m >> k) & 1;
         }
     }
-    for (v = 0; v < 4; v++) {
+    for (v = 0; v < NV; v++) {
         x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));
         base[v] = _mm256_loadu_si256((const __m256i *)(d->base + 8 * v));
     }
     for (s = 0; s < S; s++) {
-        __m256i sv[4];
-        for (v = 0; v < 4; v++) {
+        __m256i sv[NV];
+        for (v = 0; v < NV; v++) {
             __m256i slot = _mm256_and_si256(x[v], slotmask);
             __m256i idx = _mm256_add_epi32(base[v], slot);
             /* two 4-wide 64-bit gathers (half the loads of two 8-wide 32-bit ones); idx is
@@ -67,7 +68,7 @@ T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
             base[v] = _mm256_and_si256(e, ctxmask);
             sv[v] = _mm256_and_si256(e, symmask);
         }
-        for (v = 0; v < 4; v++) {
+        for (v = 0; v < NV; v++) {
             __m256i need = _mm256_cmpgt_epi32(Lv, x[v]);
             int mk = _mm256_movemask_ps(_mm256_castsi256_ps(need));
             __m256i words = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
@@ -77,14 +78,12 @@ T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
             x[v] = _mm256_blendv_epi8(x[v], nx, need);
             p += 2 * _mm_popcnt_u32((unsigned)mk);
         }
-        {
-            __m256i a = _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[0], sv[1]), 0xD8);
-            __m256i b = _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[2], sv[3]), 0xD8);
-            _mm256_storeu_si256((__m256i *)(out + s * 32), a);
-            _mm256_storeu_si256((__m256i *)(out + s * 32 + 16), b);
+        for (v = 0; v < NV; v += 2) {
+            __m256i a = _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[v], sv[v + 1]), 0xD8);
+            _mm256_storeu_si256((__m256i *)(out + s * ZW_LANES + 8 * v), a);
         }
     }
-    for (v = 0; v < 4; v++) {
+    for (v = 0; v < NV; v++) {
         _mm256_storeu_si256((__m256i *)(d->x + 8 * v), x[v]);
         _mm256_storeu_si256((__m256i *)(d->base + 8 * v), base[v]);
     }
@@ -168,9 +167,9 @@ T void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const 
     __m256i r[16];
     int g, s0, k;
     for (s0 = 0; s0 < S; s0 += 16)
-        for (g = 0; g < 2; g++) {
+        for (g = 0; g < ZW_LANES / 16; g++) {
             for (k = 0; k < 16; k++)
-                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * 32 + 16 * g));
+                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * ZW_LANES + 16 * g));
             transpose16(r);
             for (k = 0; k < 16; k++) {
                 size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
@@ -188,9 +187,9 @@ T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const 
     __m256i r[16];
     int g, s0, k;
     for (s0 = 0; s0 < S; s0 += 16)
-        for (g = 0; g < 2; g++) {
+        for (g = 0; g < ZW_LANES / 16; g++) {
             for (k = 0; k < 16; k++)
-                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * 32 + 16 * g));
+                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * ZW_LANES + 16 * g));
             transpose16(r);
             for (k = 0; k < 16; k++) {
                 size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
@@ -213,9 +212,9 @@ T void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t
     __m256i r[16];
     int g, s0, k;
     for (s0 = 0; s0 < S; s0 += 16)
-        for (g = 0; g < 2; g++) {
+        for (g = 0; g < ZW_LANES / 16; g++) {
             for (k = 0; k < 16; k++)
-                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * 32 + 16 * g));
+                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * ZW_LANES + 16 * g));
             transpose16(r);
             for (k = 0; k < 16; k++) {
                 size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
