@@ -289,3 +289,30 @@ def test_malicious_headers():
         for kind in (BF16, F16, F32):
             _decode_or_valueerror(lambda pay, out: K.float_decode(pay, kind, out), junk, 512)
         _decode_or_valueerror(K.ent_decode, junk, 300)
+
+
+# ---------------------------------------------------------------- the spec
+
+
+def test_reference_decoder_from_spec():
+    """tests/kernels/ref_decoder.py implements spec/CODERS.md in plain Python; it must
+    decode real kernel payloads to the same bytes (checks that the spec is exact)."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).with_name("ref_decoder.py")
+    spec = importlib.util.spec_from_file_location("zw_ref_decoder", path)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+
+    for data in (bytes(100), bytes(range(256)) * 3, np.minimum(rng.geometric(0.2, 3001), 255).astype(np.uint8).tobytes()):
+        assert ref.ent_decode(K.ent_encode(data), len(data)) == data
+    rows = rng.standard_normal((9, 300)) * np.exp(rng.uniform(-4, 1, (9, 1)))
+    for kind in (BF16, F16, F32):
+        for n in (300, 2700):
+            data = rows.ravel()[:n].astype(DT[kind]).tobytes()
+            for level in (0, 1, 2):
+                p = K.float_encode(data, kind, level)
+                assert ref.float_decode(p, kind, len(data)) == data
+        sp = np.resize(special_values(kind), 1200).tobytes()
+        assert ref.float_decode(K.float_encode(sp, kind, 2), kind, len(sp)) == sp
