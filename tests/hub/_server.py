@@ -1,4 +1,5 @@
-"""A Hugging Face-compatible Hub on loopback for the tests: olah serving local git repos.
+"""A Hugging Face-compatible Hub on loopback for the tests: olah serving local git repos
+(through _olah_hub.py, which answers a missing file the way the Hub does).
 
 Repos live at <root>/mirrors/models/<org>/<name>; big files are committed as git-lfs
 pointer files with their content under .git/lfs/objects/<oid[:2]>/<oid[2:4]>/<oid>, the
@@ -59,9 +60,11 @@ class HubServer:
         logs = os.path.join(self.root, "logs")
         os.makedirs(logs, exist_ok=True)
         self.log = open(os.path.join(logs, "stdout.txt"), "wb")
+        launcher = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_olah_hub.py")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "olah.server", "-c", conf, "--log-path", logs],
+            [sys.executable, launcher, "-c", conf, "--log-path", logs],
             stdout=self.log, stderr=subprocess.STDOUT, cwd=self.root,
+            env=dict(os.environ, ZIPW_OLAH_MIRRORS=self.mirrors),
         )
 
     def wait_ready(self, repo_id: str, timeout: float = 30.0) -> None:
@@ -93,6 +96,10 @@ class HubServer:
     # -- repos ----------------------------------------------------------------------
     def repo_dir(self, repo_id: str) -> str:
         return os.path.join(self.mirrors, "models", *repo_id.split("/"))
+
+    def olah_as_is(self, repo_id: str) -> None:
+        """Let olah answer missing files of this repo its own way (RepoNotFound)."""
+        open(os.path.join(self.repo_dir(repo_id), ".git", "zipw-olah-as-is"), "w").close()
 
     def commit(self, repo_id: str, files: dict, message: str = "update", delete=()) -> str:
         """Commit `files` ({path in repo: bytes, or a local file path as str}) to the repo

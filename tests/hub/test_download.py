@@ -149,7 +149,7 @@ def test_second_call_one_metadata_request_and_no_stale_no_exist_mark(hf_env, rep
     # the real Hub answers the plain file's HEAD with EntryNotFound, and huggingface_hub
     # then marks it as missing at this commit; transformers checks that mark first
     mark = os.path.join(storage, ".no_exist", commit, "model.safetensors")
-    os.makedirs(os.path.dirname(mark))
+    assert os.path.isdir(os.path.dirname(mark)) and not os.path.exists(mark)  # made, then removed
     open(mark, "w").close()
     calls = []
     from huggingface_hub import file_download
@@ -168,3 +168,12 @@ def test_second_call_one_metadata_request_and_no_stale_no_exist_mark(hf_env, rep
     assert not os.path.exists(mark)
     assert huggingface_hub.try_to_load_from_cache("org/packed", "model.safetensors", cache_dir=hf_env,
                                                   revision=commit) == path
+
+
+def test_mirror_that_answers_missing_files_with_repo_not_found(hf_env, hub, repos):
+    """olah's own answer for a missing file is RepositoryNotFoundError: the .zipw is still found."""
+    hub.commit("quirk/packed", {"model.safetensors.zipw": repos["zipw"]})
+    hub.olah_as_is("quirk/packed")
+    assert sha256_file(zhub.hf_hub_download("quirk/packed", "model.safetensors")) == repos["sha"]
+    with pytest.raises(RepositoryNotFoundError):
+        zhub.hf_hub_download("quirk/packed", "other.safetensors")

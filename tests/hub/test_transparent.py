@@ -120,6 +120,42 @@ def tiny_model(hub, tmp_path_factory):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
+@pytest.fixture(scope="module")
+def tiny_sharded(hub, tmp_path_factory, tiny_model):
+    """The same tiny BERT saved in shards (index JSON kept as is, shards compressed)."""
+    from transformers import BertConfig, BertModel
+
+    d = tmp_path_factory.mktemp("tiny_sharded")
+    cfg = BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=37, max_position_embeddings=64)
+    model = BertModel(cfg)
+    model.load_state_dict(tiny_model)
+    model.save_pretrained(d, max_shard_size="30KB")
+    files = {}
+    for name in os.listdir(d):
+        if name.endswith(".safetensors"):
+            files[name + ".zipw"] = compressed(d / name)
+        else:
+            files[name] = str(d / name)
+    assert "model.safetensors.index.json" in files and len(files) >= 4
+    hub.commit("tf/tiny-sharded", files)
+    return d
+
+
+def test_transformers_from_pretrained_sharded(hf_env, tiny_model, tiny_sharded, enabled):
+    import torch
+    from transformers import AutoModel
+
+    got = AutoModel.from_pretrained("tf/tiny-sharded").state_dict()
+    assert all(torch.equal(got[k], v) for k, v in tiny_model.items())
+    snap = os.path.dirname(huggingface_hub.hf_hub_download("tf/tiny-sharded", "model.safetensors.index.json"))
+    assert open(os.path.join(snap, "model.safetensors.index.json"), "rb").read() == \
+        (tiny_sharded / "model.safetensors.index.json").read_bytes()
+    for name in os.listdir(tiny_sharded):
+        if name.endswith(".safetensors"):
+            assert sha256_file(os.path.join(snap, name)) == sha256_file(tiny_sharded / name)
+
+
 def test_transformers_from_pretrained(hf_env, tiny_model, enabled):
     import torch
     from transformers import AutoModel
