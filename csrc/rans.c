@@ -370,9 +370,18 @@ static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32
 
 int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, zw_err *e)
 {
-    if ((size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES * S + 16 && zw_have_avx2()) {
-        zw_rdec_block_avx2(d, t, S, out);
-        return 0;
+    if (zw_have_avx2()) {
+        /* SIMD in runs of 16 steps while the stream surely holds their words (at most one
+         * per symbol, plus the 16-byte over-read); the last few steps go scalar */
+        while (S >= 16 && (size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES * 16 + 16) {
+            int run = S;
+            size_t room = ((size_t)(d->end - d->p) - 16) / (2 * ZW_LANES);
+            if ((size_t)run > room) run = (int)(room / 16 * 16);
+            zw_rdec_block_avx2(d, t, run, out);
+            out += (size_t)run * ZW_LANES;
+            S -= run;
+        }
+        if (!S) return 0;
     }
     {
         LOAD_STATE
