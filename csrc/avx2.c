@@ -127,25 +127,30 @@ T static inline void transpose16(__m256i *r)
 }
 
 typedef struct {
-    __m256i shuf, shift, mask;
+    __m256i shuf, mul;
+    __m128i down;
     int w;
 } restctx;
 
+/* Raw fields of 16 values: the 8 fields of each half (w bytes) are loaded into one 128-bit
+ * half; each 16-bit lane gets the 2 bytes holding its field (shift + w <= 16 for every
+ * w <= 10), a multiply by 2^(16 - w - shift) moves the field to the top, a uniform right
+ * shift brings it down. */
 T static inline restctx rest_init(int w)
 {
     restctx rc;
     uint8_t sh[32];
-    uint32_t shv[8];
-    int k, b;
-    for (k = 0; k < 8; k++) {
-        int bit = k * w;
-        for (b = 0; b < 4; b++) sh[4 * k + b] = b < 3 ? (uint8_t)((bit >> 3) + b) : 0x80;
-        shv[k] = (uint32_t)(bit & 7);
+    uint16_t mu[16];
+    int k;
+    for (k = 0; k < 16; k++) {
+        int bit = (k & 7) * w;
+        sh[2 * k] = (uint8_t)(bit >> 3);
+        sh[2 * k + 1] = (uint8_t)((bit >> 3) + 1);
+        mu[k] = (uint16_t)(1u << (16 - w - (bit & 7)));
     }
-    /* pshufb indexes within each 128-bit half; both halves hold the same 16 bytes */
     rc.shuf = _mm256_loadu_si256((const __m256i *)sh);
-    rc.shift = _mm256_loadu_si256((const __m256i *)shv);
-    rc.mask = _mm256_set1_epi32((1 << w) - 1);
+    rc.mul = _mm256_loadu_si256((const __m256i *)mu);
+    rc.down = _mm_cvtsi32_si128(16 - w);
     rc.w = w;
     return rc;
 }
@@ -154,14 +159,11 @@ T static inline restctx rest_init(int w)
 T static inline __m256i rest16(const restctx *rc, const uint8_t *rest, size_t j)
 {
     size_t off = (j >> 3) * (size_t)rc->w;
-    __m256i b0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(rest + off)));
-    __m256i b1 =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(rest + off + rc->w)));
-    __m256i v0 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(b0, rc->shuf), rc->shift),
-                                  rc->mask);
-    __m256i v1 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(b1, rc->shuf), rc->shift),
-                                  rc->mask);
-    return _mm256_permute4x64_epi64(_mm256_packus_epi32(v0, v1), 0xD8);
+    __m256i b = _mm256_inserti128_si256(
+        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(rest + off))),
+        _mm_loadu_si128((const __m128i *)(rest + off + rc->w)), 1);
+    return _mm256_srl_epi16(_mm256_mullo_epi16(_mm256_shuffle_epi8(b, rc->shuf), rc->mul),
+                            rc->down);
 }
 
 T void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
