@@ -108,3 +108,16 @@ def test_hub_to_hub(hf_env, hub, source, capture):
     for name, src in source["files"].items():
         if name.endswith(".safetensors"):
             assert sha256_file(zhub.hf_hub_download("mir/dst", name)) == sha256_file(src)
+
+
+def test_restore_hub_to_hub(hf_env, hub, source, capture):
+    zm.mirror("mir/src", "mir/dst2", endpoint=hub.endpoint, progress=False)
+    n = len(capture.commits)
+    s = zm.mirror("mir/dst2", "mir/plain2", restore=True, endpoint=hub.endpoint, progress=False)
+    restored = [op.path_in_repo for _, ops in capture.commits[n:] for op in ops]
+    assert "model-00001-of-00002.safetensors" in restored and not [p for p in restored if p.endswith(".zipw")]
+    assert {r["action"] for r in s["records"]} == {"restored", "copied"}
+    for name, src in source["files"].items():
+        want = src if isinstance(src, bytes) else open(src, "rb").read()
+        got = open(zhub.hf_hub_download("mir/plain2", name), "rb").read()
+        assert got == want, name

@@ -140,3 +140,15 @@ def test_interrupted_upload_leaves_no_temporary_copy(hf_env, tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         zhub.upload_file(path_or_fileobj=str(w), path_in_repo="model.safetensors", repo_id="up/fail")
     _no_temp_left(temps)
+
+
+def test_run_as_future_and_file_objects(hf_env, capture, tmp_path, temps):
+    w = tmp_path / "model.safetensors"
+    sha = make_weights(w, seed=16)
+    with open(w, "rb") as f:
+        fut = zhub.upload_file(path_or_fileobj=f, path_in_repo="model.safetensors", repo_id="up/fut",
+                               run_as_future=True)
+        fut.result(timeout=60)
+    assert capture.paths == ["model.safetensors.zipw"]
+    _no_temp_left(temps)
+    assert sha256_file(zhub.hf_hub_download("up/fut", "model.safetensors")) == sha
