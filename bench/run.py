@@ -162,6 +162,9 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--no-cache", action="store_true")
     ap.add_argument("--machine", default=default_machine())
+    ap.add_argument("--budget-min", type=float, default=0,
+                    help="stop starting new measurements after this many minutes "
+                         "(cells left are shown as n/m); 0 = no limit")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
@@ -187,35 +190,41 @@ def main():
                     "order0": cache.data[key]["limit"]}
 
     results = {}   # (file, tool, threads) -> entry
-    for n, f in files.items():
-        for p in peers:
+    deadline = time.time() + 60 * args.budget_min if args.budget_min else float("inf")
+
+    def cell(key, label, version, comp, decomp, sha, size, comp_runs):
+        r = cache.get(key, args.runs)
+        if r is not None:
+            return r
+        if time.time() > deadline:
+            return {"ok": False, "skipped": True, "error": "not measured (--budget-min)"}
+        log(label + " ...")
+        r = measure(comp, decomp, sha, args.runs, comp_runs)
+        cache.put(key, r, persist=".dirty" not in version)
+        log("   " + (f"ratio {r['size'] / size:.4f}" if r["ok"] else r["error"]))
+        return r
+
+    # Fast tools first, the slowest last, so a time budget cuts the slow ones.
+    for p in sorted(peers, key=lambda p: (p.slow, p.name == "z4ai-max")):
+        for n, f in files.items():
             for t in ([min(threads)] if p.slow else threads):
-                key = f"{f['sha']}|{p.name}|{p.version}|{t}"
-                r = cache.get(key, args.runs)
-                if r is None:
-                    log(f"{n}  {p.name} {p.version}  threads={t} ...")
-                    r = measure(lambda dst: p.compress_file(f["path"], dst, t),
-                                lambda src, dst: p.decompress_file(src, dst, t),
-                                f["sha"], args.runs, 1 if p.slow else args.runs)
-                    cache.put(key, r, persist=".dirty" not in p.version)
-                    log("   " + (f"ratio {r['size'] / f['size']:.4f}" if r["ok"] else r["error"]))
-                results[(n, p.name, t)] = r
+                results[(n, p.name, t)] = cell(
+                    f"{f['sha']}|{p.name}|{p.version}|{t}", f"{n}  {p.name} {p.version}  threads={t}",
+                    p.version, lambda dst: p.compress_file(f["path"], dst, t),
+                    lambda src, dst: p.decompress_file(src, dst, t), f["sha"], f["size"],
+                    1 if p.slow else args.runs)
             # XOR delta vs base for the fine-tune file, where the tool has a delta mode.
             base = n.replace("-ft.safetensors", ".safetensors")
-            if p.has_delta and n.endswith("-ft.safetensors") and os.path.exists(
-                    os.path.join(CORPUS, base)):
-                bpath = os.path.join(CORPUS, base)
+            bpath = os.path.join(CORPUS, base)
+            if p.has_delta and n.endswith("-ft.safetensors") and os.path.exists(bpath):
                 bsha = sha256_file(bpath)
                 for t in threads:
-                    key = f"{f['sha']}|{bsha}|{p.name}-delta|{p.version}|{t}"
-                    r = cache.get(key, args.runs)
-                    if r is None:
-                        log(f"{n}  {p.name} delta vs {base}  threads={t} ...")
-                        r = measure(lambda dst: p.compress_delta_file(f["path"], bpath, dst, t),
-                                    lambda src, dst: p.decompress_delta_file(src, bpath, dst, t),
-                                    f["sha"], args.runs, args.runs)
-                        cache.put(key, r, persist=".dirty" not in p.version)
-                    results[(n, p.name + " Δbase", t)] = r
+                    results[(n, p.name + " Δbase", t)] = cell(
+                        f"{f['sha']}|{bsha}|{p.name}-delta|{p.version}|{t}",
+                        f"{n}  {p.name} delta vs {base}  threads={t}", p.version,
+                        lambda dst: p.compress_delta_file(f["path"], bpath, dst, t),
+                        lambda src, dst: p.decompress_delta_file(src, bpath, dst, t),
+                        f["sha"], f["size"], args.runs)
 
     md = render(args, files, peers, results, threads)
     print(md)
@@ -257,7 +266,8 @@ def render(args, files, peers, results, threads):
         row = [n.replace(".safetensors", ""), f"{f['size'] / 1e6:.1f}", f"{f['order0']:.4f}"]
         for tool in tools:
             r = results.get((n, tool, t1))
-            row.append("–" if r is None else f"{r['size'] / f['size']:.4f}" if r["ok"] else "FAIL")
+            row.append("–" if r is None else f"{r['size'] / f['size']:.4f}" if r["ok"]
+                       else "n/m" if r.get("skipped") else "FAIL")
         lines.append("| " + " | ".join(row) + " |")
 
     cols = [f"comp {t}T" for t in threads] + [f"dec {t}T" for t in threads]
@@ -274,7 +284,8 @@ def render(args, files, peers, results, threads):
         ok = [r for r in rs.values() if r is not None and r["ok"]]
         if not ok:
             err = next((r["error"] for r in rs.values() if r), "")
-            lines.append(f"| {n.replace('.safetensors', '')} | {tool} | FAIL: {err} |")
+            if not any(r and r.get("skipped") for r in rs.values()):
+                lines.append(f"| {n.replace('.safetensors', '')} | {tool} | FAIL: {err} |")
             continue
         row = [n.replace(".safetensors", ""), tool, f"{ok[0]['size'] / size:.4f}"]
         for kind in ("comp_s", "dec_s"):
