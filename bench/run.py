@@ -254,6 +254,7 @@ def render(args, files, peers, results, threads):
               "whole file-to-file job, page cache, one process, round trip checked first",
               "- command: `python bench/run.py" + (f" --runs {args.runs}" if args.runs != 3 else "")
               + (f" --threads {args.threads}" if args.threads != "1,2" else "")
+              + (f" --budget-min {args.budget_min:g}" if args.budget_min else "")
               + f" --machine {args.machine}`", ""]
 
     t1 = min(threads)
