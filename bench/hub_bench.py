@@ -213,6 +213,12 @@ def main() -> int:
         print(f"| {label} | ratio | {row['zipw_bytes'] / row['original_bytes']:.3f} | | | | "
               + " | ".join(f"{row['compressed']['modeled_s'][n] / row['plain']['modeled_s'][n]:.2f}x"
                            for n in LINKS) + " |")
+    for label, row in results["variants"].items():
+        saved = row["plain"]["bytes_transferred"] - row["compressed"]["bytes_transferred"]
+        extra = row["restore_s"] + row["compressed"]["load_s"] - row["plain"]["load_s"]
+        if saved > 0 and extra > 0:
+            print(f"{label}: the compressed repo is faster below {saved * 8 / extra / 1e6:.0f} Mbit/s "
+                  f"({saved / 1e6:.1f} MB saved vs {extra:.2f} s restore)")
     print("\nzipw mirror (hub -> folder, loopback):")
     for label, m in results["mirror"].items():
         print(f"  {label}: {m['bytes_in'] / 1e6:.1f} MB -> {m['bytes_out'] / 1e6:.1f} MB in {m['seconds']:.2f} s "

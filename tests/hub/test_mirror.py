@@ -86,7 +86,7 @@ def test_globs_and_list(hf_env, hub, source, tmp_path):
     lst.write_text(f"# pairs\nmir/src {a}\nmir/src@{source['commit']} {b}\n")
     assert _run(hub, "--list", str(lst), "--include", "*.json", "--exclude", "config.json") == 0
     for d in (a, b):
-        assert sorted(os.listdir(d)) == [".zipw-mirror.json", "README.md", "model.safetensors.index.json"]
+        assert sorted(os.listdir(d)) == [".zipw-mirror.json", "model.safetensors.index.json"]
     rec = tmp_path / "records.jsonl"
     assert _run(hub, "mir/src", str(tmp_path / "c"), "--include", "model-00001*", "--records", str(rec)) == 0
     lines = [json.loads(x) for x in rec.read_text().splitlines()]

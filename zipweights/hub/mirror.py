@@ -244,7 +244,12 @@ def plan(source: str, dest: str, *, restore: bool = False, include=None, exclude
         else:
             manifest = _manifest_from_hub(download, dest[3:] if dest.startswith("hf:") else dest)
     done = manifest.get("files", {}) if manifest else {}
-    dest_files = set(manifest.get("dest_files", [])) if manifest else set()
+    dest_files = set()
+    if not to_folder and done:  # what the destination repo holds now, not what the manifest says it did
+        try:
+            dest_files = set(api.list_repo_files(dest[3:] if dest.startswith("hf:") else dest, revision="main"))
+        except Exception:
+            dest_files = set()
     todo, skipped, card = [], [], None
     for path, size, sha, blob_id in files:
         if path in (".gitattributes", MANIFEST) or not _selected(path, include, exclude):
@@ -381,8 +386,8 @@ def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclu
         if bar is not None:
             bar.close()
 
-        # the model card last, with the note (or without it, restoring)
-        if p.card is not None or not restore:
+        # the model card last, with the note (or without it, restoring); not if the globs leave it out
+        if (p.card is not None or not restore) and _selected(CARD, include, exclude):
             card = ""
             if p.card is not None:
                 with open(fetch(p.source, CARD, revision=p.commit, cache_dir=os.path.join(work, "card"))) as f:
