@@ -177,3 +177,12 @@ def test_mirror_that_answers_missing_files_with_repo_not_found(hf_env, hub, repo
     assert sha256_file(zhub.hf_hub_download("quirk/packed", "model.safetensors")) == repos["sha"]
     with pytest.raises(RepositoryNotFoundError):
         zhub.hf_hub_download("quirk/packed", "other.safetensors")
+
+
+def test_dry_run(hf_env, repos):
+    info = zhub.hf_hub_download("org/packed", "model.safetensors", dry_run=True)
+    assert info.will_download and not info.is_cached
+    assert info.file_size == os.path.getsize(repos["zipw"]) and info.commit_hash == repos["packed_commit"]
+    path = zhub.hf_hub_download("org/packed", "model.safetensors")
+    info = zhub.hf_hub_download("org/packed", "model.safetensors", dry_run=True)
+    assert info.is_cached and not info.will_download and info.local_path == path

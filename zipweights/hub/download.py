@@ -149,8 +149,20 @@ def hf_hub_download(
                       local_dir=local_dir, force_download=force_download, local_files_only=local_files_only,
                       tqdm_class=tqdm_class, dry_run=dry_run, **http, **kwargs)
     full = _names(subfolder, filename)
-    if not full.endswith(WEIGHTS_SUFFIX) or dry_run:
+    if not full.endswith(WEIGHTS_SUFFIX):
         return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
+    if dry_run:
+        try:
+            return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
+        except (RemoteEntryNotFoundError, RepositoryNotFoundError) as plain_error:
+            if isinstance(plain_error, GatedRepoError) or local_files_only or _offline():
+                raise
+            try:
+                return dry_run_restored(repo_id, full, repo_type=repo_type, revision=revision,
+                                        cache_dir=cache_dir, local_dir=local_dir,
+                                        force_download=force_download, **http)
+            except (RemoteEntryNotFoundError, RepositoryNotFoundError):
+                raise plain_error from None
     restore_args = dict(repo_type=repo_type, revision=revision, cache_dir=cache_dir, local_dir=local_dir,
                         force_download=force_download, tqdm_class=tqdm_class, **http)
     if not (local_files_only or force_download or _offline()) and _restored_before(
@@ -174,6 +186,31 @@ def hf_hub_download(
             if isinstance(zipw_error, GatedRepoError):
                 raise
             raise plain_error from None  # neither exists: huggingface_hub's own error
+
+
+def dry_run_restored(repo_id, filename, *, repo_type=None, revision=None, cache_dir=None, local_dir=None,
+                     force_download=False, library_name=None, library_version=None, user_agent=None,
+                     etag_timeout=constants.DEFAULT_ETAG_TIMEOUT, token=None, headers=None, endpoint=None):
+    """What hf_hub_download(..., dry_run=True) would do for a file held as .zipw:
+    file_size is the compressed size, the bytes that would be transferred."""
+    repo_type = repo_type or "model"
+    revision = _resolved(revision) or constants.DEFAULT_REVISION
+    hf_headers = build_hf_headers(token=token, library_name=library_name, library_version=library_version,
+                                  user_agent=user_agent, headers=headers)
+    url = huggingface_hub.hf_hub_url(repo_id, filename + SUFFIX, repo_type=repo_type, revision=revision,
+                                     endpoint=endpoint)
+    meta = huggingface_hub.get_hf_file_metadata(url, token=token, timeout=etag_timeout, headers=hf_headers,
+                                                endpoint=endpoint)
+    if local_dir is not None:
+        path = os.path.join(str(Path(local_dir).expanduser().resolve()), *filename.split("/"))
+    else:
+        cache_dir = str(Path(cache_dir or constants.HF_HUB_CACHE).expanduser().resolve())
+        path = os.path.join(cache_dir, file_download.repo_folder_name(repo_id=repo_id, repo_type=repo_type),
+                            "snapshots", meta.commit_hash, *filename.split("/"))
+    cached = os.path.exists(path)
+    return file_download.DryRunFileInfo(commit_hash=meta.commit_hash, file_size=meta.size, filename=filename,
+                                        is_cached=cached, local_path=path,
+                                        will_download=force_download or not cached)
 
 
 def _restored_before(repo_id, filename, repo_type, revision, cache_dir, local_dir) -> bool:
