@@ -232,6 +232,86 @@ T void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t
         }
 }
 
+
+T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
+                               const int *thr, int nt, const zw_esym *es, uint32_t *x,
+                               uint8_t **pp)
+{
+    /* lut[m]: permutation moving the lanes set in m to the top of the vector, in
+     * ascending order (so the words of a vector end exactly at the old pointer) */
+    uint32_t lut[256][8];
+    __m256i xv[NV], thv[ZW_MAXCTX];
+    const __m256i lo16 = _mm256_set1_epi32(0xffff), emv = _mm256_set1_epi32(emask),
+                  Av = _mm256_set1_epi32(A), one = _mm256_set1_epi32(1);
+    const __m128i wc = _mm_cvtsi32_si128(w), ec = _mm_cvtsi32_si128(eshift);
+    const __m256i offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                            _mm256_set1_epi32((int)(2 * seg)));
+    const __m256i shuf16 = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1,
+                                            -1, -1, 0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1,
+                                            -1, -1, -1, -1);
+    uint8_t *p = *pp;
+    size_t i;
+    int m, k, v;
+    for (m = 0; m < 256; m++) {
+        int cnt = _mm_popcnt_u32((unsigned)m), r = 0;
+        for (k = 0; k < 8; k++) lut[m][k] = 0;
+        for (k = 0; k < 8; k++)
+            if ((m >> k) & 1) lut[m][8 - cnt + r++] = (uint32_t)k;
+    }
+    for (k = 0; k < nt; k++) thv[k] = _mm256_set1_epi32(thr[k] - 1);
+    for (v = 0; v < NV; v++) xv[v] = _mm256_loadu_si256((const __m256i *)(x + 8 * v));
+    for (i = seg; i-- > 1;) {
+        for (v = NV - 1; v >= 0; v--) {
+            /* values of step i and i-1 of lanes 8v..8v+7 (4-byte gathers of 2-byte values
+             * stay inside the buffer: the last one read starts 2 bytes before its end) */
+            const int *base = (const int *)(hb + 2 * ((size_t)(8 * v) * seg + i - 1));
+            __m256i two = _mm256_i32gather_epi32(base, offs, 1);
+            __m256i prev = _mm256_and_si256(two, lo16), cur = _mm256_srli_epi32(two, 16);
+            __m256i ex = _mm256_and_si256(_mm256_srl_epi32(prev, ec), emv);
+            __m256i ctx = _mm256_setzero_si256();
+            for (k = 0; k < nt; k++)
+                ctx = _mm256_sub_epi32(ctx, _mm256_cmpgt_epi32(ex, thv[k]));
+            __m256i idx = _mm256_add_epi32(_mm256_mullo_epi32(ctx, Av), _mm256_srl_epi32(cur, wc));
+            uint32_t ib[8];
+            __m128i r[8];
+            _mm256_storeu_si256((__m256i *)ib, idx);
+            for (k = 0; k < 8; k++) r[k] = _mm_loadu_si128((const __m128i *)(es + ib[k]));
+            /* 4x4 transposes: lanes 0-3 and 4-7 -> (xm1, rcp, bias, cmpl|shift<<16) */
+            __m256i r0 = _mm256_inserti128_si256(_mm256_castsi128_si256(r[0]), r[4], 1);
+            __m256i r1 = _mm256_inserti128_si256(_mm256_castsi128_si256(r[1]), r[5], 1);
+            __m256i r2 = _mm256_inserti128_si256(_mm256_castsi128_si256(r[2]), r[6], 1);
+            __m256i r3 = _mm256_inserti128_si256(_mm256_castsi128_si256(r[3]), r[7], 1);
+            __m256i t0 = _mm256_unpacklo_epi32(r0, r1), t1 = _mm256_unpacklo_epi32(r2, r3);
+            __m256i t2 = _mm256_unpackhi_epi32(r0, r1), t3 = _mm256_unpackhi_epi32(r2, r3);
+            __m256i xm1 = _mm256_unpacklo_epi64(t0, t1), rcp = _mm256_unpackhi_epi64(t0, t1);
+            __m256i bias = _mm256_unpacklo_epi64(t2, t3), cs = _mm256_unpackhi_epi64(t2, t3);
+            __m256i xx = xv[v];
+            __m256i need = _mm256_cmpgt_epi32(xx, xm1);
+            int mk = _mm256_movemask_ps(_mm256_castsi256_ps(need)), cnt = _mm_popcnt_u32((unsigned)mk);
+            __m256i words = _mm256_permutevar8x32_epi32(
+                xx, _mm256_loadu_si256((const __m256i *)lut[mk]));
+            words = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(words, shuf16), 0x08);
+            /* the top 2*cnt bytes of these 16 are the words; the rest lands below p, on
+             * space that later words overwrite */
+            _mm_storeu_si128((__m128i *)(p - 16), _mm256_castsi256_si128(words));
+            p -= 2 * cnt;
+            xx = _mm256_blendv_epi8(xx, _mm256_srli_epi32(xx, 16), need);
+            {
+                __m256i pe = _mm256_mul_epu32(xx, rcp);
+                __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(xx, 32), _mm256_srli_epi64(rcp, 32));
+                __m256i q = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+                q = _mm256_srlv_epi32(q, _mm256_srli_epi32(cs, 16));
+                xx = _mm256_add_epi32(_mm256_add_epi32(xx, bias),
+                                      _mm256_mullo_epi32(q, _mm256_and_si256(cs, lo16)));
+            }
+            xv[v] = xx;
+        }
+    }
+    (void)one;
+    for (v = 0; v < NV; v++) _mm256_storeu_si256((__m256i *)(x + 8 * v), xv[v]);
+    *pp = p;
+}
+
 #else /* no x86: scalar paths only */
 int zw_have_avx2(void) { return 0; }
 void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
@@ -251,5 +331,12 @@ void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const ui
 void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst)
 {
     (void)tmp, (void)S, (void)seg, (void)i0, (void)dst;
+}
+void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
+                             const int *thr, int nt, const zw_esym *es, uint32_t *x,
+                             uint8_t **pp)
+{
+    (void)hb, (void)seg, (void)w, (void)A, (void)eshift, (void)emask, (void)thr, (void)nt;
+    (void)es, (void)x, (void)pp;
 }
 #endif

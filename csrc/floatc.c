@@ -13,7 +13,8 @@
 #define F_CODED 1
 #define HDR 6 /* kind, mode, u32 n */
 #define BLK 64
-#define NFINE 32
+#define NFINE 16
+#define NWIN (NFINE - 2) /* single exponents in the fine window */
 
 typedef struct {
     int W;  /* bits per value: 16 or 32 */
@@ -152,16 +153,17 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         for (; j < n; j++) ec4[0][(ldh(hb, j) >> eshift) & emask]++;
         for (k = 0; k < 256; k++) ecnt[k] = (uint64_t)ec4[0][k] + ec4[1][k] + ec4[2][k] + ec4[3][k];
     }
-    /* fine bins: 0 = exponent < lo, k = exponent lo + k - 1 (k = 1..30), 31 = exponent
-     * >= lo + 30, where [lo, lo + 30) is the heaviest window of 30 exponents. Every
+    /* fine bins: 0 = exponent < lo, k = exponent lo + k - 1 (k = 1..NWIN), NFINE - 1 =
+     * exponent >= lo + NWIN, where [lo, lo + NWIN) is the heaviest window of NWIN
+     * exponents. Every
      * candidate context split below is a union of fine bins. */
     {
         uint64_t best, m = 0;
-        int k, hi = emask + 1 - 30 < 0 ? 0 : emask + 1 - 30;
-        for (k = 0; k < 30 && k <= emask; k++) m += ecnt[k];
+        int k, hi = emask + 1 - NWIN < 0 ? 0 : emask + 1 - NWIN;
+        for (k = 0; k < NWIN && k <= emask; k++) m += ecnt[k];
         best = m;
         for (k = 1; k <= hi; k++) {
-            m += (k + 29 <= emask ? ecnt[k + 29] : 0) - ecnt[k - 1];
+            m += (k + NWIN - 1 <= emask ? ecnt[k + NWIN - 1] : 0) - ecnt[k - 1];
             if (m > best) best = m, lo = k;
         }
         for (k = 0; k <= emask; k++)
@@ -172,15 +174,16 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     {
         int l;
         size_t i, t;
-        for (l = 0; l < ZW_LANES; l++) {
-            size_t j0 = (size_t)l * seg;
-            uint32_t c = 0;
-            for (i = 0; i < seg; i++) {
-                uint32_t v = ldh(hb, j0 + i);
-                hist[c * 4096 + (v >> 4)]++;
-                c = flut[(v >> eshift) & emask];
+        /* step-major like the coder: consecutive increments come from different lanes,
+         * so they rarely hit the same counter back to back */
+        uint32_t cs[ZW_LANES] = {0};
+        (void)l;
+        for (i = 0; i < seg; i++)
+            for (l = 0; l < ZW_LANES; l++) {
+                uint32_t v = ldh(hb, (size_t)l * seg + i);
+                hist[cs[l] * 4096 + (v >> 4)]++;
+                cs[l] = flut[(v >> eshift) & emask];
             }
-        }
         for (t = 0; t < tail; t++) {
             size_t jj = ZW_LANES * seg + t;
             uint32_t c = 0;
@@ -216,7 +219,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 while (cum + ecnt[ex] < target) cum += ecnt[ex++];
                 th = ex + 1;
                 if (th < lo) th = lo;
-                if (th > lo + 30) th = lo + 30;
+                if (th > lo + NWIN) th = lo + NWIN;
                 if (!nt || th > opt[nopt][nt - 1]) opt[nopt][nt++] = th;
             }
             optn[nopt++] = nt;
@@ -226,7 +229,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             uint64_t m, bm;
             for (m = 0, i = 0; i < len; i++) m += ecnt[lo + i];
             bm = m;
-            for (a = lo + 1; a + len <= lo + 30; a++) {
+            for (a = lo + 1; a + len <= lo + NWIN; a++) {
                 m += ecnt[a + len - 1] - ecnt[a - 1];
                 if (m > bm) bm = m, besta = a;
             }
@@ -393,7 +396,10 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 cx = cl[(ldh(hb, t * seg + seg - 1) >> eshift) & emask];
             ENC_PUT(x[t % ZW_LANES], &es[cx * A + (ldh(hb, jj) >> w)]);
         }
-        if (seg) {
+        if (seg > 1 && zw_have_avx2()) {
+            zw_float_enc_steps_avx2(hb, seg, w, A, eshift, emask, bestT, bestC - 1, es, x, &p);
+            for (l = ZW_LANES - 1; l >= 0; l--) ENC_PUT(x[l], &es[ldh(hb, (size_t)l * seg) >> w]);
+        } else if (seg) {
             /* ctxA[s]: table offset of the context that follows symbol s; hcur[l]: the
              * lane's current value (loaded as the previous value one step earlier) */
             uint32_t ctxA[4096], hcur[ZW_LANES];

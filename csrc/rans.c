@@ -278,7 +278,7 @@ void zw_build_esym(zw_esym *t, const uint16_t *freq, int A)
             memset(e, 0, sizeof *e);
             continue;
         }
-        e->x_max = ((ZW_L >> ZW_PB) << 16) * f;
+        e->xm1 = ((ZW_L >> ZW_PB) << 16) * f - 1;
         e->cmpl = (uint16_t)(ZW_M - f);
         if (f < 2) {
             e->rcp = ~0u;

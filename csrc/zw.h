@@ -32,7 +32,7 @@ void zw_dtabs_free(zw_dtabs *t);
 
 /* ---- encode symbol info ---- */
 typedef struct {
-    uint32_t x_max, rcp, bias;
+    uint32_t xm1, rcp, bias; /* xm1 = x_max - 1 (renormalize while x > xm1) */
     uint16_t cmpl, shift;
 } zw_esym;
 
@@ -107,7 +107,7 @@ static inline void zw_put16(uint8_t *p, uint32_t v)
     do {                                                                                 \
         const zw_esym *es_ = (ES);                                                       \
         uint32_t x_ = (X);                                                               \
-        uint32_t need_ = x_ >= es_->x_max;                                               \
+        uint32_t need_ = x_ > es_->xm1;                                               \
         zw_put16(p - 2, x_);                                                                \
         p -= 2 * need_;                                                                  \
         x_ = need_ ? x_ >> 16 : x_;                                                      \
@@ -152,4 +152,10 @@ void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const ui
 void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
                      int w, const uint8_t *p1, const uint8_t *p0, uint8_t *dst);
 void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst);
+/* float encoder, steps seg-1 down to 1 of the segments (16-bit values hb, see floatc.c):
+ * lane l codes symbol hb[l*seg+i] >> w with the table of the context of hb[l*seg+i-1].
+ * thr[0..nt) are the context thresholds on the exponent (v >> eshift) & emask. */
+void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
+                             const int *thr, int nt, const zw_esym *es, uint32_t *x,
+                             uint8_t **pp);
 #endif

@@ -183,12 +183,17 @@ def test_scalar_and_simd_paths_agree(monkeypatch):
     # ZW_NO_SIMD=1 forces the portable decoders; both must give the same bytes
     rows = rng.standard_normal((200, 300)) * np.exp(rng.uniform(-4, 1, (200, 1)))
     ent_src = np.minimum(rng.geometric(0.2, 70_001), 255).astype(np.uint8).tobytes()
+    payloads = {}
     for simd in ("0", "1"):
         monkeypatch.setenv("ZW_NO_SIMD", simd)
         ent_rt(ent_src)
         for kind in (BF16, F16, F32):
-            for n in (60_000, 60_000 + 511, 60_000 + 17):
-                float_rt(rows.astype(DT[kind]).tobytes()[: n * ISZ[kind]], kind)
+            for n in (60_000, 60_000 + 511, 60_000 + 17, 1030):
+                for level in (0, 1, 2):
+                    p = float_rt(rows.astype(DT[kind]).tobytes()[: n * ISZ[kind]], kind, level)
+                    payloads.setdefault((kind, n, level), set()).add(p)
+    # the encoders are deterministic across code paths too
+    assert all(len(v) == 1 for v in payloads.values())
 
 
 def test_float_real_like_tensor_shapes():
