@@ -355,14 +355,7 @@ def _restore(zpath: str, dest: str, repo_id: str, zname: str, commit: str, threa
     try:
         with ZipwFile(zpath) as zf:
             sha = zf.original_sha256
-        try:
-            decompress_file(zpath, dest, threads=threads, force=True)
-        except BufferError as exc:
-            # core bug (reported): on a corrupt chunk decompress_file's mmap.close() raises
-            # BufferError over the real error; the real one is its context
-            if isinstance(exc.__context__, ZipWeightsError):
-                raise exc.__context__ from None
-            raise
+        decompress_file(zpath, dest, threads=threads, force=True)
     except ZipWeightsError as exc:
         raise hub_error(exc, repo_id, zname, commit, f"cannot restore {zname[: -len(SUFFIX)]}") from exc
     return sha
