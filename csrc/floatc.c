@@ -143,15 +143,10 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     cB = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *cB);
     if (!hist || !qs || !c12 || !cB) goto oom;
     {
-        /* four sub-histograms: consecutive increments of one counter would serialize */
-        uint32_t ec4[4][256];
-        size_t n4 = n & ~(size_t)3;
-        int k;
-        memset(ec4, 0, sizeof ec4);
-        for (j = 0; j < n4; j += 4)
-            for (k = 0; k < 4; k++) ec4[k][(ldh(hb, j + k) >> eshift) & emask]++;
-        for (; j < n; j++) ec4[0][(ldh(hb, j) >> eshift) & emask]++;
-        for (k = 0; k < 256; k++) ecnt[k] = (uint64_t)ec4[0][k] + ec4[1][k] + ec4[2][k] + ec4[3][k];
+        /* exponent counts of a strided sample place the fine window; the exact counts
+         * come from the histogram below (one sequential pass over the values) */
+        size_t step = n / 8192 ? n / 8192 : 1;
+        for (j = 0; j < n; j += step) ecnt[(ldh(hb, j) >> eshift) & emask]++;
     }
     /* fine bins: 0 = exponent < lo, k = exponent lo + k - 1 (k = 1..NWIN), NFINE - 1 =
      * exponent >= lo + NWIN, where [lo, lo + NWIN) is the heaviest window of NWIN
@@ -174,16 +169,15 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     {
         int l;
         size_t i, t;
-        /* step-major like the coder: consecutive increments come from different lanes,
-         * so they rarely hit the same counter back to back */
-        uint32_t cs[ZW_LANES] = {0};
-        (void)l;
-        for (i = 0; i < seg; i++)
-            for (l = 0; l < ZW_LANES; l++) {
-                uint32_t v = ldh(hb, (size_t)l * seg + i);
-                hist[cs[l] * 4096 + (v >> 4)]++;
-                cs[l] = flut[(v >> eshift) & emask];
+        for (l = 0; l < ZW_LANES; l++) {
+            size_t j0 = (size_t)l * seg;
+            uint32_t c = 0;
+            for (i = 0; i < seg; i++) {
+                uint32_t v = ldh(hb, j0 + i);
+                hist[c * 4096 + (v >> 4)]++;
+                c = flut[(v >> eshift) & emask];
             }
+        }
         for (t = 0; t < tail; t++) {
             size_t jj = ZW_LANES * seg + t;
             uint32_t c = 0;
@@ -196,13 +190,18 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     }
     /* the used 12-bit symbols */
     {
-        int s, f;
+        int s, f, k;
         uint32_t any[4096];
         memcpy(any, hist, sizeof any);
         for (f = 1; f < NFINE; f++)
             for (s = 0; s < 4096; s++) any[s] |= hist[(size_t)f * 4096 + s];
         for (s = 0; s < 4096; s++)
             if (any[s]) U12[nu12++] = (uint16_t)s;
+        /* exact exponent counts */
+        memset(ecnt, 0, sizeof ecnt);
+        for (f = 0; f < NFINE; f++)
+            for (k = 0; k < nu12; k++)
+                ecnt[(U12[k] >> (11 - K.EB)) & emask] += hist[(size_t)f * 4096 + U12[k]];
     }
     /* candidate context splits (threshold lists, strictly increasing, inside the fine
      * window): none; quantiles of the exponent (2 and 4 contexts); the heaviest window
