@@ -186,3 +186,11 @@ def test_dry_run(hf_env, repos):
     path = zhub.hf_hub_download("org/packed", "model.safetensors")
     info = zhub.hf_hub_download("org/packed", "model.safetensors", dry_run=True)
     assert info.is_cached and not info.will_download and info.local_path == path
+
+
+def test_hub_unreachable_falls_back_to_the_cache(hf_env, repos):
+    from _server import free_port
+
+    path = zhub.hf_hub_download("org/packed", "model.safetensors")
+    down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    assert zhub.hf_hub_download("org/packed", "model.safetensors", endpoint=down, etag_timeout=2) == path

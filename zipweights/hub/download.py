@@ -171,9 +171,10 @@ def hf_hub_download(
         # huggingface_hub makes for a cached plain file); the plain file if it is gone
         try:
             return download_restored(repo_id, full, **restore_args)
-        except (RemoteEntryNotFoundError, RepositoryNotFoundError) as exc:
-            if isinstance(exc, GatedRepoError):
-                raise
+        except (ZipWeightsError, GatedRepoError):
+            raise
+        except Exception:
+            pass  # gone, or the Hub unreachable: huggingface_hub's own path (and its fallback to the cache)
     try:
         return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
     except (RemoteEntryNotFoundError, RepositoryNotFoundError) as plain_error:
