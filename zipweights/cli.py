@@ -155,13 +155,14 @@ def cmd_decompress(args) -> int:
         bar = _Progress(args, size, os.path.basename(src))
         t0 = time.perf_counter()
         try:
-            out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar)
+            out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar,
+                                  check_sha256=not args.no_sha256)
         finally:
             bar.close()
         dt = time.perf_counter() - t0
         if args.rm:
             os.unlink(src)
-        msg = f"{src}: {_human(size)} restored, sha256 verified"
+        msg = f"{src}: {_human(size)} restored, " + ("chunk checksums verified" if args.no_sha256 else "sha256 verified")
         if args.verbose:
             msg += f" in {dt:.2f} s, {size / dt / 1e6:.0f} MB/s -> {out}"
         _say(args, msg)
@@ -268,6 +269,8 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("decompress", help="FILE.zipw -> FILE, byte for byte")
     common(d)
+    d.add_argument("--no-sha256", action="store_true",
+                   help="skip the whole-file sha256 check (every chunk's checksum is still verified)")
     d.set_defaults(func=cmd_decompress)
 
     i = sub.add_parser("info", help="per-tensor table: dtype, shape, codec, ratio")
