@@ -46,7 +46,6 @@ def hub(tmp_path_factory):
 @pytest.fixture
 def hf_env(hub, tmp_path, monkeypatch):
     """Point huggingface_hub at the loopback server and a fresh cache."""
-    import huggingface_hub
     from huggingface_hub import constants
 
     home = tmp_path / "hf_home"

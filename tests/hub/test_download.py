@@ -11,7 +11,6 @@ import huggingface_hub
 from huggingface_hub import constants
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
 
-import zipweights
 from zipweights import hub as zhub
 
 
