@@ -64,12 +64,7 @@ static inline uint32_t ldh(const uint8_t *hb, size_t j)
     return (uint32_t)hb[2 * j] | ((uint32_t)hb[2 * j + 1] << 8);
 }
 
-static int nbits_(uint32_t v)
-{
-    int b = 0;
-    while (v >> (b + 1)) b++;
-    return b;
-}
+static int nbits_(uint32_t v) { return 31 - __builtin_clz(v); }
 
 /* bits of one serialized table over the used symbols sy[0..m) (ascending) with codes q */
 static uint64_t table_bits_list(const uint16_t *sy, const uint8_t *q, int m, int B)
@@ -253,6 +248,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 uint64_t *cf = c12 + (size_t)coarse[f] * nu12;
                 for (k = 0; k < nu12; k++) cf[k] += hf[U12[k]];
             }
+            size_t prevB = (size_t)-1;
             for (B = K.Bmin; B <= K.Bmax; B++) {
                 int sh = 12 - B, nub = 0, c, ok = 1;
                 uint64_t bits = (uint64_t)n * (16 - B) * 65536;
@@ -286,6 +282,9 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 if (!ok) continue;
                 {
                     size_t cost = (size_t)(bits / 65536 / 8) + (size_t)nt;
+                    /* the cost is about convex in B: stop at the first increase */
+                    if (cost > prevB) break;
+                    prevB = cost;
                     if (cost < best_cost) {
                         int A = 1 << B;
                         best_cost = cost;

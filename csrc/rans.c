@@ -67,17 +67,27 @@ void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq)
     }
     if (sum < (int64_t)ZW_M) {
         freq[imax] = (uint16_t)(freq[imax] + (ZW_M - sum));
-    } else {
-        int64_t excess = sum - ZW_M;
-        while (excess > 0) {
-            int j = 0, fm = 0;
-            for (i = 0; i < m; i++)
-                if (freq[i] > fm) fm = freq[i], j = i;
-            if (fm <= 1) break; /* impossible: m <= 4096 */
-            int64_t d = fm / 16 > 1 ? fm / 16 : 1;
-            if (d > excess) d = excess;
-            freq[j] = (uint16_t)(fm - d);
-            excess -= d;
+    } else if (sum > (int64_t)ZW_M) {
+        /* take the excess from every frequency above 1 in proportion to (f - 1), then
+         * the rounding remainder one by one in symbol order */
+        uint64_t E = (uint64_t)(sum - ZW_M), D = 0;
+        int64_t left;
+        for (i = 0; i < m; i++) D += (uint64_t)(freq[i] - 1);
+        sum = 0;
+        for (i = 0; i < m; i++) {
+            freq[i] = (uint16_t)(freq[i] - ((uint64_t)(freq[i] - 1) * E) / D);
+            sum += freq[i];
+        }
+        left = sum - ZW_M;
+        while (left > 0) {
+            int any = 0;
+            for (i = 0; i < m && left > 0; i++)
+                if (freq[i] > 1) {
+                    freq[i]--;
+                    left--;
+                    any = 1;
+                }
+            if (!any) break; /* impossible: m <= 4096 */
         }
     }
 }
@@ -147,9 +157,7 @@ uint32_t zw_br_get(zw_br *r, int nb)
 
 static int nbits(uint32_t v) /* floor(log2 v) for v >= 1 */
 {
-    int b = 0;
-    while (v >> (b + 1)) b++;
-    return b;
+    return 31 - __builtin_clz(v);
 }
 
 static void put_gamma(zw_bw *w, uint32_t v) /* v >= 1 */

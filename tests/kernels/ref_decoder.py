@@ -67,13 +67,16 @@ def normalize(q: dict[int, int]) -> list[tuple[int, int, int]]:
     S = sum(f)
     if S < 4096:
         f[imax] += 4096 - S
-    excess = S - 4096
-    while excess > 0:
-        fm = max(f)
-        j = f.index(fm)
-        d = min(excess, max(1, fm // 16))
-        f[j] -= d
-        excess -= d
+    if S > 4096:
+        E = S - 4096
+        D = sum(fi - 1 for fi in f)
+        f = [fi - (fi - 1) * E // D for fi in f]
+        left = sum(f) - 4096
+        while left > 0:
+            for i in range(len(f)):
+                if left and f[i] > 1:
+                    f[i] -= 1
+                    left -= 1
     out, start = [], 0
     for s, fi in zip(syms, f):
         out.append((s, fi, start))
