@@ -348,6 +348,7 @@ int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e)
     }
     d->p = stream + 4 * ZW_LANES;
     d->end = stream + len;
+    d->simd = zw_have_avx2();
     return 0;
 }
 
@@ -378,7 +379,7 @@ static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32
 
 int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, zw_err *e)
 {
-    if (zw_have_avx2()) {
+    if (d->simd) {
         /* SIMD in runs of 16 steps while the stream surely holds their words (at most one
          * per symbol, plus the 16-byte over-read); the last few steps go scalar */
         while (S >= 16 && (size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES * 16 + 16) {

@@ -87,6 +87,7 @@ typedef struct {
     uint32_t x[ZW_LANES];
     uint32_t base[ZW_LANES]; /* context * 4096 */
     const uint8_t *p, *end;
+    int simd; /* zw_have_avx2(), probed once per stream */
 } zw_rdec;
 int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e);
 /* decode steps [i0, i0+S) of all lanes into out[s*32 + l] (symbol only; step-major) */
