@@ -33,9 +33,10 @@ T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
     __m256i x[NV], base[NV];
     const long long *et = (const long long *)t->e;
     const uint8_t *p = d->p;
-    const __m256i slotmask = _mm256_set1_epi32(ZW_M - 1), lo16 = _mm256_set1_epi32(0xffff),
-                  symmask = _mm256_set1_epi32(0xfff), ctxmask = _mm256_set1_epi32(0xF000),
+    const __m256i slotmask = _mm256_set1_epi32((1 << t->pb) - 1),
+                  lo16 = _mm256_set1_epi32(0xffff), symmask = _mm256_set1_epi32(0xfff),
                   Lv = _mm256_set1_epi32((int)ZW_L);
+    const __m128i pbc = _mm_cvtsi32_si128(t->pb);
     int m, k, v, s;
     for (m = 0; m < 256; m++) {
         int r = 0;
@@ -68,9 +69,9 @@ T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
             __m256i f = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(2, 0, 2, 0)));
             __m256i e = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(3, 1, 3, 1)));
             __m256i freq = _mm256_and_si256(f, lo16), start = _mm256_srli_epi32(f, 16);
-            x[v] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srli_epi32(x[v], ZW_PB)),
+            x[v] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srl_epi32(x[v], pbc)),
                                     _mm256_sub_epi32(slot, start));
-            base[v] = _mm256_and_si256(e, ctxmask);
+            base[v] = _mm256_srli_epi32(e, 12);
             sv[v] = _mm256_and_si256(e, symmask);
         }
         for (v = 0; v < NV; v++) {

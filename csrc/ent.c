@@ -39,9 +39,9 @@ size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out)
             free(sym);
             return (size_t)-1;
         }
-        for (i = 0; i < 256; i++) q[i] = cnt[i] ? (uint8_t)zw_quantize_count(cnt[i], n) : 0;
-        zw_normalize(q, 256, freq);
-        zw_build_esym(es, freq, 256);
+        for (i = 0; i < 256; i++) q[i] = cnt[i] ? (uint8_t)zw_quantize_count(cnt[i], n, ZW_PB) : 0;
+        zw_normalize(q, 256, freq, ZW_PB);
+        zw_build_esym(es, freq, 256, ZW_PB);
         zw_bw_init(&w, tmp, 1024);
         zw_table_write(&w, q, 8);
         tlen = zw_bw_finish(&w);
@@ -113,8 +113,8 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
         if ((br.bitpos + 7) / 8 != tlen)
             return zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
                            (size_t)((br.bitpos + 7) / 8));
-        zw_normalize(q, 256, freq);
-        if (zw_dtabs_alloc(&tab, 1)) return zw_fail(e, "out of memory");
+        zw_normalize(q, 256, freq, ZW_PB);
+        if (zw_dtabs_alloc(&tab, 1, ZW_PB)) return zw_fail(e, "out of memory");
         zw_build_dtab(&tab, 0, freq, 256, NULL);
         if (zw_rdec_init(&d, p + ENT_HDR + 4 + tlen, len - ENT_HDR - 4 - tlen, e)) goto out;
         for (i0 = 0; i0 < seg; i0 += BLK) {

@@ -102,7 +102,10 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     int nu12 = 0;
     uint64_t *c12 = NULL, *cB = NULL;
     size_t best_cost = (size_t)-1, result = (size_t)-1;
-    int bestB = 0, bestC = 0, bestT[ZW_MAXCTX];
+    int bestB = 0, bestC = 0, bestP = 12, bestT[ZW_MAXCTX];
+    /* probability precision: 2^12 slots per context, or also 2^13 (better ratio, tables
+     * twice as large, so slower to decode) from level 2 */
+    const int maxP = level >= 2 ? 13 : 12;
 
     if (get_kind(kind, &K, e)) return (size_t)-1;
     if (nbytes % (size_t)(K.W / 8)) {
@@ -251,7 +254,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             size_t prevB = (size_t)-1;
             for (B = K.Bmin; B <= K.Bmax; B++) {
                 int sh = 12 - B, nub = 0, c, ok = 1;
-                uint64_t bits = (uint64_t)n * (16 - B) * 65536;
+                uint64_t bits0 = (uint64_t)n * (16 - B) * 65536;
                 for (k = 0; k < nu12; k++) {
                     uint16_t s = (uint16_t)(U12[k] >> sh);
                     if (!nub || UB[nub - 1] != s) UB[nub++] = s;
@@ -260,47 +263,59 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 memset(cB, 0, (size_t)C * nub * sizeof *cB);
                 for (c = 0; c < C; c++)
                     for (k = 0; k < nu12; k++) cB[(size_t)c * nub + mapB[k]] += c12[(size_t)c * nu12 + k];
-                for (c = 0; c < C && ok; c++) {
-                    const uint64_t *cc = cB + (size_t)c * nub;
-                    uint64_t tot = 0;
-                    int m = 0;
-                    for (k = 0; k < nub; k++) tot += cc[k];
-                    if (!tot) {
-                        ok = 0;
-                        break;
-                    }
-                    for (k = 0; k < nub; k++)
-                        if (cc[k]) {
-                            syc[m] = UB[k];
-                            qc[m++] = (uint8_t)zw_quantize_count(cc[k], tot);
-                        }
-                    zw_normalize_list(qc, m, fc);
-                    for (k = 0, m = 0; k < nub; k++)
-                        if (cc[k]) bits += cc[k] * zw_cost_tab[fc[m++]];
-                    bits += table_bits_list(syc, qc, m, B) * 65536;
-                }
-                if (!ok) continue;
                 {
-                    size_t cost = (size_t)(bits / 65536 / 8) + (size_t)nt;
-                    /* the cost is about convex in B: stop at the first increase */
-                    if (cost > prevB) break;
-                    prevB = cost;
-                    if (cost < best_cost) {
-                        int A = 1 << B;
-                        best_cost = cost;
-                        bestB = B;
-                        bestC = C;
-                        memcpy(bestT, t, sizeof t);
-                        memset(qs, 0, (size_t)C * A);
-                        for (c = 0; c < C; c++) {
+                    int P;
+                    size_t bestPcost = (size_t)-1;
+                    for (P = 12; P <= maxP; P++) {
+                        uint64_t bits = bits0;
+                        for (c = 0; c < C && ok; c++) {
                             const uint64_t *cc = cB + (size_t)c * nub;
                             uint64_t tot = 0;
+                            int m = 0;
                             for (k = 0; k < nub; k++) tot += cc[k];
+                            if (!tot) {
+                                ok = 0;
+                                break;
+                            }
                             for (k = 0; k < nub; k++)
+                                if (cc[k]) {
+                                    syc[m] = UB[k];
+                                    qc[m++] = (uint8_t)zw_quantize_count(cc[k], tot, P);
+                                }
+                            zw_normalize_list(qc, m, fc, P);
+                            for (k = 0, m = 0; k < nub; k++)
                                 if (cc[k])
-                                    qs[(size_t)c * A + UB[k]] = (uint8_t)zw_quantize_count(cc[k], tot);
+                                    bits += cc[k] * ((uint64_t)P * 65536 - zw_log2_tab[fc[m++]]);
+                            bits += table_bits_list(syc, qc, m, B) * 65536;
+                        }
+                        if (!ok) break;
+                        {
+                            size_t cost = (size_t)(bits / 65536 / 8) + (size_t)nt;
+                            if (cost < bestPcost) bestPcost = cost;
+                            if (cost < best_cost) {
+                                int A = 1 << B;
+                                best_cost = cost;
+                                bestB = B;
+                                bestC = C;
+                                bestP = P;
+                                memcpy(bestT, t, sizeof t);
+                                memset(qs, 0, (size_t)C * A);
+                                for (c = 0; c < C; c++) {
+                                    const uint64_t *cc = cB + (size_t)c * nub;
+                                    uint64_t tot = 0;
+                                    for (k = 0; k < nub; k++) tot += cc[k];
+                                    for (k = 0; k < nub; k++)
+                                        if (cc[k])
+                                            qs[(size_t)c * A + UB[k]] =
+                                                (uint8_t)zw_quantize_count(cc[k], tot, P);
+                                }
+                            }
                         }
                     }
+                    if (!ok) continue;
+                    /* the cost is about convex in B: stop at the first increase */
+                    if (bestPcost > prevB) break;
+                    prevB = bestPcost;
                 }
             }
         }
@@ -325,12 +340,13 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         zw_wr32(out + 2, (uint32_t)n);
         out[HDR] = (uint8_t)bestB;
         out[HDR + 1] = (uint8_t)bestC;
-        for (c = 0; c < bestC - 1; c++) out[HDR + 2 + c] = (uint8_t)bestT[c];
-        pos = HDR + 2 + (size_t)(bestC - 1);
+        out[HDR + 2] = (uint8_t)bestP;
+        for (c = 0; c < bestC - 1; c++) out[HDR + 3 + c] = (uint8_t)bestT[c];
+        pos = HDR + 3 + (size_t)(bestC - 1);
         zw_bw_init(&bw, out + pos + 4, (size_t)-1);
         for (c = 0; c < bestC; c++) {
-            zw_normalize(qs + (size_t)c * A, A, freq);
-            zw_build_esym(es + (size_t)c * A, freq, A);
+            zw_normalize(qs + (size_t)c * A, A, freq, bestP);
+            zw_build_esym(es + (size_t)c * A, freq, A, bestP);
             zw_table_write(&bw, qs + (size_t)c * A, bestB);
         }
         tlen = zw_bw_finish(&bw);
@@ -443,7 +459,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
 {
     kindinfo K = {0, 0, 0, 0};
     size_t n, pos, seg, r, i0, restlen;
-    int B, C, w, c, A, emask, t[ZW_MAXCTX], rc = -1;
+    int B, C, P, w, c, A, emask, t[ZW_MAXCTX], rc = -1;
     uint8_t q[4096], nextctx[4096];
     uint16_t freq[4096];
     uint16_t tmp[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
@@ -476,16 +492,18 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
         return 0;
     }
     if (p[1] != F_CODED) return zw_fail(e, "unknown float payload mode %d", p[1]);
-    if (len < HDR + 2) return zw_fail(e, "payload truncated: need %d bytes, have %zu", HDR + 2, len);
+    if (len < HDR + 3) return zw_fail(e, "payload truncated: need %d bytes, have %zu", HDR + 3, len);
     B = p[HDR];
     C = p[HDR + 1];
+    P = p[HDR + 2];
     if (B < K.Bmin || B > K.Bmax) return zw_fail(e, "invalid symbol width %d", B);
     if (C < 1 || C > ZW_MAXCTX) return zw_fail(e, "invalid context count %d", C);
-    pos = HDR + 2 + (size_t)(C - 1);
+    if (P < ZW_PBMIN || P > ZW_PBMAX) return zw_fail(e, "invalid probability precision %d", P);
+    pos = HDR + 3 + (size_t)(C - 1);
     if (len < pos + 4) return zw_fail(e, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
     emask = (1 << K.EB) - 1;
     for (c = 0; c < C - 1; c++) {
-        t[c] = p[HDR + 2 + c];
+        t[c] = p[HDR + 3 + c];
         if (t[c] > emask || (c && t[c] <= t[c - 1]))
             return zw_fail(e, "invalid context thresholds");
     }
@@ -495,7 +513,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     pos += 4;
     if ((uint64_t)tlen > len - pos)
         return zw_fail(e, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
-    if (zw_dtabs_alloc(&tabs, C)) return zw_fail(e, "out of memory");
+    if (zw_dtabs_alloc(&tabs, C, P)) return zw_fail(e, "out of memory");
     for (c = 0; c < A; c++) nextctx[c] = (uint8_t)ctx_of((c >> (B - 1 - K.EB)) & emask, t, C - 1);
     br.buf = p + pos;
     br.len = tlen;
@@ -503,7 +521,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     br.overrun = 0;
     for (c = 0; c < C; c++) {
         if (zw_table_read(&br, B, q, e)) goto out;
-        zw_normalize(q, A, freq);
+        zw_normalize(q, A, freq, P);
         zw_build_dtab(&tabs, c, freq, A, nextctx);
     }
     if ((br.bitpos + 7) / 8 != tlen) {

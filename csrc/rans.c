@@ -18,10 +18,10 @@ int zw_fail(zw_err *e, const char *fmt, ...)
 
 /* ---------------- quantized weights ---------------- */
 
-int zw_quantize_count(uint64_t count, uint64_t total)
+int zw_quantize_count(uint64_t count, uint64_t total, int pb)
 {
-    /* f16 = ideal frequency (out of 4096) with 4 fractional bits */
-    uint64_t f16 = (count * (ZW_M << 4) + total / 2) / total;
+    /* f16 = ideal frequency (out of 2^pb) with 4 fractional bits */
+    uint64_t f16 = (count * ((uint64_t)16 << pb) + total / 2) / total;
     int q;
     if (f16 < (32u << 4)) {
         q = (int)((f16 + 8) >> 4);
@@ -47,8 +47,9 @@ uint32_t zw_qweight(int q)
     return (uint32_t)(16 + (q - 32) % 16) << (1 + (q - 32) / 16);
 }
 
-void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq)
+void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq, int pb)
 {
+    const int64_t M = (int64_t)1 << pb;
     uint64_t W = 0;
     int64_t sum = 0;
     int i, imax = 0;
@@ -60,17 +61,17 @@ void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq)
     }
     if (!m) return;
     for (i = 0; i < m; i++) {
-        uint64_t f = ((uint64_t)zw_qweight(q[i]) * ZW_M) / W;
+        uint64_t f = ((uint64_t)zw_qweight(q[i]) * (uint64_t)M) / W;
         if (f < 1) f = 1;
         freq[i] = (uint16_t)f;
         sum += (int64_t)f;
     }
-    if (sum < (int64_t)ZW_M) {
-        freq[imax] = (uint16_t)(freq[imax] + (ZW_M - sum));
-    } else if (sum > (int64_t)ZW_M) {
+    if (sum < M) {
+        freq[imax] = (uint16_t)(freq[imax] + (M - sum));
+    } else if (sum > M) {
         /* take the excess from every frequency above 1 in proportion to (f - 1), then
          * the rounding remainder one by one in symbol order */
-        uint64_t E = (uint64_t)(sum - ZW_M), D = 0;
+        uint64_t E = (uint64_t)(sum - M), D = 0;
         int64_t left;
         for (i = 0; i < m; i++) D += (uint64_t)(freq[i] - 1);
         sum = 0;
@@ -78,7 +79,7 @@ void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq)
             freq[i] = (uint16_t)(freq[i] - ((uint64_t)(freq[i] - 1) * E) / D);
             sum += freq[i];
         }
-        left = sum - ZW_M;
+        left = sum - M;
         while (left > 0) {
             int any = 0;
             for (i = 0; i < m && left > 0; i++)
@@ -92,7 +93,7 @@ void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq)
     }
 }
 
-int zw_normalize(const uint8_t *q, int A, uint16_t *freq)
+int zw_normalize(const uint8_t *q, int A, uint16_t *freq, int pb)
 {
     uint8_t ql[4096] = {0};
     uint16_t fl[4096];
@@ -104,7 +105,7 @@ int zw_normalize(const uint8_t *q, int A, uint16_t *freq)
             ql[m++] = q[i];
         }
     }
-    zw_normalize_list(ql, m, fl);
+    zw_normalize_list(ql, m, fl, pb);
     for (i = 0; i < m; i++) freq[idx[i]] = fl[i];
     return m;
 }
@@ -248,9 +249,10 @@ int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e)
     return 0;
 }
 
-int zw_dtabs_alloc(zw_dtabs *t, int C)
+int zw_dtabs_alloc(zw_dtabs *t, int C, int pb)
 {
-    t->e = malloc((size_t)C * ZW_M * sizeof *t->e);
+    t->pb = pb;
+    t->e = malloc(((size_t)C << pb) * sizeof *t->e);
     return t->e ? 0 : -1;
 }
 
@@ -263,20 +265,22 @@ void zw_dtabs_free(zw_dtabs *t)
 void zw_build_dtab(zw_dtabs *t, int c, const uint16_t *freq, int A, const uint8_t *nextctx)
 {
     uint32_t start = 0;
-    uint64_t *et = t->e + (size_t)c * ZW_M;
+    uint64_t *et = t->e + ((size_t)c << t->pb);
     int s;
     for (s = 0; s < A; s++) {
         uint32_t f = freq[s], k;
         if (!f) continue;
         uint64_t ent = (uint64_t)(f | (start << 16)) |
-                       ((uint64_t)(s | ((nextctx ? nextctx[s] : 0) << 12)) << 32);
+                       ((uint64_t)(s | ((uint32_t)(nextctx ? nextctx[s] : 0) << (t->pb + 12)))
+                        << 32);
         for (k = start; k < start + f; k++) et[k] = ent;
         start += f;
     }
 }
 
-void zw_build_esym(zw_esym *t, const uint16_t *freq, int A)
+void zw_build_esym(zw_esym *t, const uint16_t *freq, int A, int pb)
 {
+    const uint32_t M = 1u << pb;
     uint32_t start = 0;
     int s;
     for (s = 0; s < A; s++) {
@@ -286,12 +290,12 @@ void zw_build_esym(zw_esym *t, const uint16_t *freq, int A)
             memset(e, 0, sizeof *e);
             continue;
         }
-        e->xm1 = ((ZW_L >> ZW_PB) << 16) * f - 1;
-        e->cmpl = (uint16_t)(ZW_M - f);
+        e->xm1 = ((ZW_L >> pb) << 16) * f - 1;
+        e->cmpl = (uint16_t)(M - f);
         if (f < 2) {
             e->rcp = ~0u;
             e->shift = 0;
-            e->bias = start + ZW_M - 1;
+            e->bias = start + M - 1;
         } else {
             uint32_t shift = 0;
             while (f > (1u << shift)) shift++;
@@ -357,11 +361,11 @@ static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32
 #define DEC_ONE(l, OUT)                                                                  \
     do {                                                                                 \
         uint32_t xx_ = x[l];                                                             \
-        uint32_t slot_ = xx_ & (ZW_M - 1);                                               \
+        uint32_t slot_ = xx_ & smask;                                                    \
         uint64_t en_ = et[base[l] + slot_];                                              \
         uint32_t fb_ = (uint32_t)en_, sy_ = (uint32_t)(en_ >> 32);                       \
-        xx_ = (fb_ & 0xffff) * (xx_ >> ZW_PB) + slot_ - (fb_ >> 16);                     \
-        base[l] = sy_ & 0xF000;                                                          \
+        xx_ = (fb_ & 0xffff) * (xx_ >> pb) + slot_ - (fb_ >> 16);                        \
+        base[l] = sy_ >> 12;                                                             \
         (OUT) = (uint16_t)(sy_ & 0xfff);                                                 \
         SAFE_RENORM                                                                      \
         x[l] = xx_;                                                                      \
@@ -370,6 +374,8 @@ static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32
 #define LOAD_STATE                                                                       \
     uint32_t x[ZW_LANES], base[ZW_LANES];                                                \
     const uint64_t *restrict et = t->e;                                                  \
+    const int pb = t->pb;                                                                \
+    const uint32_t smask = (1u << pb) - 1;                                               \
     const uint8_t *p = d->p, *end = d->end;                                              \
     int l;                                                                               \
     for (l = 0; l < ZW_LANES; l++) x[l] = d->x[l], base[l] = d->base[l];

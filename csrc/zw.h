@@ -6,13 +6,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZW_PB 12                 /* probability precision: frequencies sum to 4096 */
+#define ZW_PB 12                 /* probability precision of ent payloads (sum 4096) */
 #define ZW_M (1u << ZW_PB)
+#define ZW_PBMIN 11              /* float payloads declare their precision P in 11..14 */
+#define ZW_PBMAX 14
 #define ZW_L (1u << 15)          /* rANS state lower bound; states live in [L, 2^31) */
 #define ZW_LANES 32              /* interleaved rANS states */
 #define ZW_MAXCTX 16             /* most context tables in one float payload */
 #define ZW_MAXB 12               /* widest coded symbol, bits */
-#define ZW_QMAX 159              /* largest quantized weight code */
+#define ZW_QMAX 191              /* largest quantized weight code */
 #define ZW_MAXN ((uint64_t)1 << 30) /* most values in one payload */
 
 /* Error reporting: functions return 0 on success, -1 on error with a message in err. */
@@ -23,11 +25,12 @@ int zw_fail(zw_err *e, const char *fmt, ...);
 
 /* ---- decode tables: context c owns slots [c*4096, (c+1)*4096) of both arrays ---- */
 typedef struct {
-    /* low 32 bits: freq | start << 16; high 32 bits: symbol | next_context << 12 (so the
-     * next lane base = (entry >> 32) & 0xF000) */
+    /* low 32 bits: freq | start << 16; high 32 bits: symbol | next_base << 12, where
+     * next_base = next_context << pb is the next slot base of the lane */
     uint64_t *e;
+    int pb; /* precision: 2^pb slots per context */
 } zw_dtabs;
-int zw_dtabs_alloc(zw_dtabs *t, int C);
+int zw_dtabs_alloc(zw_dtabs *t, int C, int pb);
 void zw_dtabs_free(zw_dtabs *t);
 
 /* ---- encode symbol info ---- */
@@ -37,12 +40,12 @@ typedef struct {
 } zw_esym;
 
 /* quantized weights <-> frequencies */
-int zw_quantize_count(uint64_t count, uint64_t total); /* -> q in 1..ZW_QMAX */
+int zw_quantize_count(uint64_t count, uint64_t total, int pb); /* -> q in 1..ZW_QMAX */
 uint32_t zw_qweight(int q);
-/* q[0..A): 0 = unused; writes freq[0..A) summing to ZW_M. Returns number used. */
-int zw_normalize(const uint8_t *q, int A, uint16_t *freq);
+/* q[0..A): 0 = unused; writes freq[0..A) summing to 2^pb. Returns number used. */
+int zw_normalize(const uint8_t *q, int A, uint16_t *freq, int pb);
 /* the same on a list of m used symbols (all q > 0), in symbol order */
-void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq);
+void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq, int pb);
 
 /* ---- bit I/O ---- */
 typedef struct {
@@ -70,7 +73,7 @@ int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e);
 /* build coder tables from frequencies. nextctx[s] (may be NULL = all 0) is the context
  * that follows symbol s. */
 void zw_build_dtab(zw_dtabs *t, int c, const uint16_t *freq, int A, const uint8_t *nextctx);
-void zw_build_esym(zw_esym *t, const uint16_t *freq, int A);
+void zw_build_esym(zw_esym *t, const uint16_t *freq, int A, int pb);
 
 /* ---- rANS core ----
  * Layout of n values: seg = zw_seg_len(n) (a multiple of 16); value j < 32*seg belongs to
@@ -85,7 +88,7 @@ size_t zw_rans_encode(const uint16_t *sym, const uint8_t *ctx, size_t n, const z
 
 typedef struct {
     uint32_t x[ZW_LANES];
-    uint32_t base[ZW_LANES]; /* context * 4096 */
+    uint32_t base[ZW_LANES]; /* context << pb */
     const uint8_t *p, *end;
     int simd; /* zw_have_avx2(), probed once per stream */
 } zw_rdec;

@@ -52,26 +52,26 @@ def read_table(br: BitReader, B: int) -> dict[int, int]:
         else:
             z = br.gamma() - 1
             v = pq + (-((z + 1) >> 1) if z & 1 else z >> 1)
-        if not 1 <= v <= 159:
+        if not 1 <= v <= 191:
             raise Corrupt("weight code")
         q[s], pq = v, v
     return q
 
 
-def normalize(q: dict[int, int]) -> list[tuple[int, int, int]]:
+def normalize(q: dict[int, int], M: int = 4096) -> list[tuple[int, int, int]]:
     syms = sorted(q)
     w = [weight(q[s]) for s in syms]
     W = sum(w)
     imax = w.index(max(w))
-    f = [max(1, wi * 4096 // W) for wi in w]
+    f = [max(1, wi * M // W) for wi in w]
     S = sum(f)
-    if S < 4096:
-        f[imax] += 4096 - S
-    if S > 4096:
-        E = S - 4096
+    if S < M:
+        f[imax] += M - S
+    if S > M:
+        E = S - M
         D = sum(fi - 1 for fi in f)
         f = [fi - (fi - 1) * E // D for fi in f]
-        left = sum(f) - 4096
+        left = sum(f) - M
         while left > 0:
             for i in range(len(f)):
                 if left and f[i] > 1:
@@ -84,7 +84,7 @@ def normalize(q: dict[int, int]) -> list[tuple[int, int, int]]:
     return out  # (symbol, freq, start)
 
 
-def rans_decode(stream: bytes, n: int, tables, nextctx) -> list[int]:
+def rans_decode(stream: bytes, n: int, tables, nextctx, P: int = 12) -> list[int]:
     if len(stream) < 128:
         raise Corrupt("short stream")
     x = list(struct.unpack_from("<32I", stream))
@@ -92,7 +92,7 @@ def rans_decode(stream: bytes, n: int, tables, nextctx) -> list[int]:
         raise Corrupt("state")
     slot_maps = []
     for t in tables:
-        m = [None] * 4096
+        m = [None] * (1 << P)
         for s, f, st in t:
             for k in range(st, st + f):
                 m[k] = (s, f, st)
@@ -103,9 +103,9 @@ def rans_decode(stream: bytes, n: int, tables, nextctx) -> list[int]:
     order += [(32 * seg + t, t % 32) for t in range(n - 32 * seg)]
     out = [0] * n
     for j, l in order:
-        slot = x[l] & 4095
+        slot = x[l] & ((1 << P) - 1)
         s, f, st = slot_maps[ctx[l]][slot]
-        x[l] = f * (x[l] >> 12) + slot - st
+        x[l] = f * (x[l] >> P) + slot - st
         ctx[l] = nextctx(s)
         if x[l] < (1 << 15):
             if pos + 2 > len(stream):
@@ -158,18 +158,18 @@ def float_decode(p: bytes, kind: int, nbytes: int) -> bytes:
         return p[6:]
     if p[1] != 1:
         raise Corrupt("mode")
-    B, C = p[6], p[7]
-    if not Bmin <= B <= 12 or not 1 <= C <= 16:
-        raise Corrupt("B/C")
+    B, C, P = p[6], p[7], p[8]
+    if not Bmin <= B <= 12 or not 1 <= C <= 16 or not 11 <= P <= 14:
+        raise Corrupt("B/C/P")
     E = (1 << EB) - 1
-    t = list(p[8 : 8 + C - 1])
+    t = list(p[9 : 9 + C - 1])
     if any(v > E for v in t) or any(a >= b for a, b in zip(t, t[1:])):
         raise Corrupt("thresholds")
-    pos = 8 + C - 1
+    pos = 9 + C - 1
     tlen = struct.unpack_from("<I", p, pos)[0]
     pos += 4
     br = BitReader(p[pos : pos + tlen])
-    tables = [normalize(read_table(br, B)) for _ in range(C)]
+    tables = [normalize(read_table(br, B), 1 << P) for _ in range(C)]
     if (br.pos + 7) // 8 != tlen:
         raise Corrupt("table bytes")
     pos += tlen
@@ -188,7 +188,7 @@ def float_decode(p: bytes, kind: int, nbytes: int) -> bytes:
         e = (s >> (B - 1 - EB)) & E
         return sum(1 for v in t if v <= e)
 
-    syms = rans_decode(p[pos:], n, tables, nextctx)
+    syms = rans_decode(p[pos:], n, tables, nextctx, P)
     out = bytearray()
     for j, s in enumerate(syms):
         h = (s << w) | ((rest >> (j * w)) & ((1 << w) - 1))

@@ -267,14 +267,14 @@ def test_float_stored_corruption():
 def test_malicious_headers():
     data = weights_like(BF16, 5000)
     p = bytearray(K.float_encode(data, BF16, 1))
-    for off, val in [(1, 7), (6, 3), (6, 13), (7, 0), (7, 9)]:
+    for off, val in [(1, 7), (6, 3), (6, 13), (7, 0), (7, 17), (8, 10), (8, 15)]:
         b = bytearray(p)
         b[off] = val
         with pytest.raises(ValueError):
             K.float_decode(bytes(b), BF16, bytearray(len(data)))
     # huge declared table length
     b = bytearray(p)
-    pos = 8 + (b[7] - 1)
+    pos = 9 + (b[7] - 1)
     b[pos : pos + 4] = (0xFFFFFFF0).to_bytes(4, "little")
     with pytest.raises(ValueError):
         K.float_decode(bytes(b), BF16, bytearray(len(data)))
