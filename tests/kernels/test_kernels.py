@@ -321,3 +321,8 @@ def test_reference_decoder_from_spec():
                 assert ref.float_decode(p, kind, len(data)) == data
         sp = np.resize(special_values(kind), 1200).tobytes()
         assert ref.float_decode(K.float_encode(sp, kind, 2), kind, len(sp)) == sp
+    # a chunk large enough for 13-bit precision at level 2
+    data = (rng.standard_normal(40_000) * 0.02).astype(ml_dtypes.bfloat16).tobytes()
+    p = K.float_encode(data, BF16, 2)
+    assert p[8] == 13
+    assert ref.float_decode(p, BF16, len(data)) == data
