@@ -134,7 +134,9 @@ def test_float_degenerate(kind):
     # a single exponent, many mantissas; and wildly spread magnitudes
     float_rt((1.0 + rng.random(n)).astype(DT[kind]).tobytes(), kind)
     wide = rng.standard_normal(n) * np.exp(rng.uniform(-30, 30, n))
-    float_rt(wide.astype(DT[kind]).tobytes(), kind)
+    with np.errstate(over="ignore"):
+        wide = wide.astype(DT[kind])
+    float_rt(wide.tobytes(), kind)
 
 
 @pytest.mark.parametrize("kind", [BF16, F16, F32])
