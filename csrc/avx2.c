@@ -9,6 +9,8 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
+void zw_cpu_init(void) { __builtin_cpu_init(); }
+
 int zw_have_avx2(void)
 {
 #ifdef ZW_NO_SIMD /* test builds of the scalar paths */
@@ -314,6 +316,7 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
 }
 
 #else /* no x86: scalar paths only */
+void zw_cpu_init(void) {}
 int zw_have_avx2(void) { return 0; }
 void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
 {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log2tab.h"
 #include "zw.h"
 
 #define ENT_STORED 0
@@ -21,7 +22,20 @@ size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out)
     uint16_t freq[256];
     size_t i, distinct = 0;
     zw_wr32(out + 1, (uint32_t)n);
-    for (i = 0; i < n; i++) cnt[src[i]]++;
+    {
+        /* four sub-histograms: consecutive increments of one counter would serialize */
+        uint32_t c4[4][256];
+        size_t n4 = n & ~(size_t)3;
+        memset(c4, 0, sizeof c4);
+        for (i = 0; i < n4; i += 4) {
+            c4[0][src[i]]++;
+            c4[1][src[i + 1]]++;
+            c4[2][src[i + 2]]++;
+            c4[3][src[i + 3]]++;
+        }
+        for (; i < n; i++) c4[0][src[i]]++;
+        for (i = 0; i < 256; i++) cnt[i] = (uint64_t)c4[0][i] + c4[1][i] + c4[2][i] + c4[3][i];
+    }
     for (i = 0; i < 256; i++) distinct += cnt[i] != 0;
     if (distinct == 1) {
         out[0] = ENT_CONST;
@@ -30,34 +44,41 @@ size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out)
     }
     if (n >= 64) {
         uint8_t *tmp;
-        zw_esym *es = malloc(256 * sizeof *es);
-        uint16_t *sym = malloc(n * sizeof *sym);
+        zw_esym *es;
         size_t tlen, slen, total;
+        uint64_t bits = 0;
         zw_bw w;
-        if (!es || !sym || !(tmp = malloc(4 * ZW_LANES + 2 * n + 1024))) {
-            free(es);
-            free(sym);
-            return (size_t)-1;
-        }
+        uint8_t tb[2048]; /* a 256-symbol table needs at most ~600 bytes */
         for (i = 0; i < 256; i++) q[i] = cnt[i] ? (uint8_t)zw_quantize_count(cnt[i], n, ZW_PB) : 0;
         zw_normalize(q, 256, freq, ZW_PB);
-        zw_build_esym(es, freq, 256, ZW_PB);
-        zw_bw_init(&w, tmp, 1024);
+        zw_bw_init(&w, tb, sizeof tb);
         zw_table_write(&w, q, 8);
         tlen = zw_bw_finish(&w);
-        for (i = 0; i < n; i++) sym[i] = src[i];
-        slen = zw_rans_encode(sym, NULL, n, es, 256, tmp + tlen);
+        /* exact cost estimate first: skip the coder when it cannot pay (noise planes) */
+        for (i = 0; i < 256; i++)
+            if (cnt[i]) bits += cnt[i] * ((uint64_t)ZW_PB * 65536 - zw_log2_tab[freq[i]]);
+        if (bits / 65536 / 8 + tlen + 4 + 4 * ZW_LANES + 16 >= n) goto stored;
+        es = malloc(256 * sizeof *es);
+        tmp = malloc(4 * ZW_LANES + 2 * n + 2);
+        if (!es || !tmp) {
+            free(es);
+            free(tmp);
+            return (size_t)-1;
+        }
+        zw_build_esym(es, freq, 256, ZW_PB);
+        slen = zw_rans_encode_bytes(src, n, es, tmp);
         total = ENT_HDR + 4 + tlen + slen;
         if (total < ENT_HDR + n) {
             out[0] = ENT_RANS;
             zw_wr32(out + ENT_HDR, (uint32_t)tlen);
-            memcpy(out + ENT_HDR + 4, tmp, tlen + slen);
+            memcpy(out + ENT_HDR + 4, tb, tlen);
+            memcpy(out + ENT_HDR + 4 + tlen, tmp, slen);
         }
         free(es);
-        free(sym);
         free(tmp);
         if (total < ENT_HDR + n) return total;
     }
+stored:
     out[0] = ENT_STORED;
     if (n) memcpy(out + ENT_HDR, src, n);
     return ENT_HDR + n;

@@ -179,4 +179,8 @@ static struct PyModuleDef moduledef = {
     PyModuleDef_HEAD_INIT, "zipweights._kernels", "Compiled kernels of zipweights.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&moduledef); }
+PyMODINIT_FUNC PyInit__kernels(void)
+{
+    zw_cpu_init(); /* CPU feature probe, while the import lock is held */
+    return PyModule_Create(&moduledef);
+}

@@ -336,6 +336,25 @@ size_t zw_rans_encode(const uint16_t *sym, const uint8_t *ctx, size_t n, const z
     }
 }
 
+size_t zw_rans_encode_bytes(const uint8_t *src, size_t n, const zw_esym *tab, uint8_t *out)
+{
+    size_t seg = zw_seg_len(n), tail = n - ZW_LANES * seg, i, t;
+    uint32_t x[ZW_LANES];
+    uint8_t *wend = out + 4 * ZW_LANES + 2 * n + 2, *p = wend;
+    int l;
+    for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
+    for (t = tail; t-- > 0;) ENC_PUT(x[t % ZW_LANES], &tab[src[ZW_LANES * seg + t]]);
+    for (i = seg; i-- > 0;)
+        for (l = ZW_LANES - 1; l >= 0; l--) ENC_PUT(x[l], &tab[src[(size_t)l * seg + i]]);
+    p -= 4 * ZW_LANES;
+    for (l = 0; l < ZW_LANES; l++) zw_wr32(p + 4 * l, x[l]);
+    {
+        size_t len = (size_t)(wend - p);
+        memmove(out, p, len);
+        return len;
+    }
+}
+
 /* ---------------- rANS decode ---------------- */
 
 int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e)

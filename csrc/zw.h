@@ -119,6 +119,9 @@ static inline void zw_put16(uint8_t *p, uint32_t v)
         (X) = x_ + es_->bias + q_ * es_->cmpl;                                           \
     } while (0)
 
+/* the same for bytes with one table (ent payloads); out cap >= 130 + 2n */
+size_t zw_rans_encode_bytes(const uint8_t *src, size_t n, const zw_esym *tab, uint8_t *out);
+
 /* ---- byte coder ---- */
 size_t zw_ent_bound(size_t n);
 size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out); /* out cap >= bound */
@@ -145,6 +148,8 @@ static inline void zw_wr32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 /* ---- AVX2 paths (csrc/avx2.c), chosen at run time; identical results ---- */
+/* zw_cpu_init() once at module import (single-threaded), before any zw_have_avx2() */
+void zw_cpu_init(void);
 int zw_have_avx2(void);
 /* fast path only: the caller guarantees end - p >= 64*S + 16 */
 void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out);

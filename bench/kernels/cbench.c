@@ -10,6 +10,7 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_
 static int cmpd(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
 int main(int argc, char **argv)
 {
+    zw_cpu_init();
     FILE *f = fopen(argv[1], "rb");
     int kind = atoi(argv[2]), level = atoi(argv[3]), reps = argc > 4 ? atoi(argv[4]) : 50, i;
     int ereps = argc > 5 ? atoi(argv[5]) : reps;

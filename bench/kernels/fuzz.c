@@ -31,6 +31,7 @@ static void attack(const uint8_t *p, size_t len, int kind, size_t nbytes, long *
 }
 int main(void)
 {
+    zw_cpu_init();
     int kind;
     long ok = 0, bad = 0;
     for (kind = -1; kind < 3; kind++) {
