@@ -22,14 +22,17 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def ordered_map(fn: Callable[[T], R], jobs: Iterable[T], threads: int) -> Iterator[tuple[T, R]]:
+def ordered_map(
+    fn: Callable[[T], R], jobs: Iterable[T], threads: int, window: int | None = None
+) -> Iterator[tuple[T, R]]:
     """Yield (job, fn(job)) in job order; the first exception propagates and the
-    jobs not yet started are dropped."""
+    jobs not yet started are dropped. At most `window` jobs (default 2 x threads + 2)
+    are taken from `jobs` before the oldest is yielded."""
     if threads <= 1:
         for job in jobs:
             yield job, fn(job)
         return
-    window = 2 * threads + 2
+    window = window or 2 * threads + 2
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zipw") as pool:
         pending: deque = deque()
         try:
