@@ -142,18 +142,29 @@ size_t zw_bw_finish(zw_bw *w)
 
 uint32_t zw_br_get(zw_br *r, int nb)
 {
-    uint32_t v = 0;
-    int i;
-    for (i = 0; i < nb; i++) {
-        uint64_t byte = r->bitpos >> 3;
-        if (byte >= r->len) {
-            r->overrun = 1;
-            return 0;
-        }
-        v |= (uint32_t)((r->buf[byte] >> (r->bitpos & 7)) & 1) << i;
-        r->bitpos++;
+    uint64_t byte = r->bitpos >> 3;
+    if (nb <= 0) return 0;
+    if (byte + 8 <= r->len) { /* fast path: one unaligned 64-bit window (nb <= 32) */
+        uint64_t w;
+        memcpy(&w, r->buf + byte, 8);
+        r->bitpos += (uint64_t)nb;
+        return (uint32_t)((w >> (r->bitpos - (uint64_t)nb - (byte << 3))) &
+                          (((uint64_t)1 << nb) - 1));
     }
-    return v;
+    {
+        uint32_t v = 0;
+        int i;
+        for (i = 0; i < nb; i++) {
+            byte = r->bitpos >> 3;
+            if (byte >= r->len) {
+                r->overrun = 1;
+                return 0;
+            }
+            v |= (uint32_t)((r->buf[byte] >> (r->bitpos & 7)) & 1) << i;
+            r->bitpos++;
+        }
+        return v;
+    }
 }
 
 static int nbits(uint32_t v) /* floor(log2 v) for v >= 1 */
