@@ -103,9 +103,9 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     uint64_t *c12 = NULL, *cB = NULL;
     size_t best_cost = (size_t)-1, result = (size_t)-1;
     int bestB = 0, bestC = 0, bestP = 12, bestT[ZW_MAXCTX];
-    /* probability precision: 2^12 slots per context; from level 2 also 2^13, from level 6
+    /* probability precision: 2^12 slots per context; from level 1 also 2^13, from level 6
      * also 2^14 (a little smaller, but larger decode tables, so slower to decode) */
-    const int maxP = level >= 6 ? 14 : level >= 2 ? 13 : 12;
+    const int maxP = level >= 6 ? 14 : level >= 1 ? 13 : 12;
 
     if (get_kind(kind, &K, e)) return (size_t)-1;
     if (nbytes % (size_t)(K.W / 8)) {
