@@ -28,9 +28,8 @@ int zw_quantize_count(uint64_t count, uint64_t total, int pb)
         return q < 1 ? 1 : q;
     }
     {
-        int s = 0;
+        int s = 55 - __builtin_clzll(f16); /* floor(log2 f16) - 8: f / 2^s in [16, 32) */
         uint64_t m;
-        while ((f16 >> (4 + s)) >= 32) s++; /* f / 2^s in [16, 32) */
         m = (f16 + ((uint64_t)8 << s)) >> (4 + s);
         if (m >= 32) {
             m = 16;
