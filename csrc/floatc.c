@@ -64,7 +64,7 @@ static inline uint32_t ldh(const uint8_t *hb, size_t j)
     return (uint32_t)hb[2 * j] | ((uint32_t)hb[2 * j + 1] << 8);
 }
 
-static int nbits_(uint32_t v) { return 31 - __builtin_clz(v); }
+static int nbits_(uint32_t v) { return zw_log2_32(v); }
 
 /* bits of one serialized table over the used symbols sy[0..m) (ascending) with codes q */
 static uint64_t table_bits_list(const uint16_t *sy, const uint8_t *q, int m, int B)

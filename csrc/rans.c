@@ -28,7 +28,7 @@ int zw_quantize_count(uint64_t count, uint64_t total, int pb)
         return q < 1 ? 1 : q;
     }
     {
-        int s = 55 - __builtin_clzll(f16); /* floor(log2 f16) - 8: f / 2^s in [16, 32) */
+        int s = zw_log2_64(f16) - 8; /* floor(log2 f16) - 8: f / 2^s in [16, 32) */
         uint64_t m;
         m = (f16 + ((uint64_t)8 << s)) >> (4 + s);
         if (m >= 32) {
@@ -168,7 +168,7 @@ uint32_t zw_br_get(zw_br *r, int nb)
 
 static int nbits(uint32_t v) /* floor(log2 v) for v >= 1 */
 {
-    return 31 - __builtin_clz(v);
+    return zw_log2_32(v);
 }
 
 static void put_gamma(zw_bw *w, uint32_t v) /* v >= 1 */

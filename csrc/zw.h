@@ -135,6 +135,25 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
 int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t nbytes,
                     zw_err *e);
 
+/* floor(log2 v), v >= 1 (portable: GCC/Clang builtins, MSVC intrinsics, plain C) */
+#if defined(__GNUC__) || defined(__clang__)
+static inline int zw_log2_32(uint32_t v) { return 31 - __builtin_clz(v); }
+static inline int zw_log2_64(uint64_t v) { return 63 - __builtin_clzll(v); }
+#else
+static inline int zw_log2_32(uint32_t v)
+{
+    int b = 0;
+    while (v >>= 1) b++;
+    return b;
+}
+static inline int zw_log2_64(uint64_t v)
+{
+    int b = 0;
+    while (v >>= 1) b++;
+    return b;
+}
+#endif
+
 static inline uint32_t zw_rd32(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
