@@ -12,11 +12,13 @@ import threading
 
 import zstandard
 
+from .. import _kernels
 from ..errors import CorruptDataError
 
 RAW = 0
 ZSTD = 1
-NAMES = {RAW: "raw", ZSTD: "zstd"}
+ENT = 2  # the kernels' order-0 rANS byte coder (spec/CODERS.md section 2)
+NAMES = {RAW: "raw", ZSTD: "zstd", ENT: "ent"}
 
 _local = threading.local()
 
@@ -44,7 +46,14 @@ def _decompressor() -> zstandard.ZstdDecompressor:
 def encode(data, zstd_level: int) -> tuple[int, bytes]:
     """Code one stream; return (coder id, payload), the smallest the level tried."""
     best = (RAW, bytes(data))
-    if len(data) >= 32 and zstd_level > 0:
+    if len(data) < 32:
+        return best
+    # Order-0 coding is what most planes need (exponents, bitmaps); zstd wins where
+    # there are repeats to find (integer tensors, ids, text). Keep the smaller.
+    e = _kernels.ent_encode(data)
+    if len(e) < len(best[1]):
+        best = (ENT, e)
+    if zstd_level > 0:
         z = _compressor(zstd_level).compress(data)
         if len(z) < len(best[1]):
             best = (ZSTD, z)
@@ -72,6 +81,11 @@ def decode(coder: int, payload, out: memoryview) -> None:
         if len(raw) != n:
             raise CorruptDataError(f"zstd stream decoded to {len(raw)} bytes, expected {n}")
         out[:] = raw
+    elif coder == ENT:
+        try:
+            _kernels.ent_decode(payload, out)
+        except ValueError as exc:
+            raise CorruptDataError(f"ent stream: {exc}") from None
     else:
         from ..errors import UnsupportedFeatureError
 
