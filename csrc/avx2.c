@@ -27,11 +27,21 @@ int zw_have_avx2(void)
 #define T __attribute__((target("avx2,popcnt")))
 #define NV (ZW_LANES / 8) /* state vectors */
 
+/* RLUT[m][k]: for lane k that renormalizes under mask m, the index of its word among the
+ * words consumed by the vector (the number of set bits of m below bit k) */
+#define PC8(v) (((v)&1) + (((v) >> 1) & 1) + (((v) >> 2) & 1) + (((v) >> 3) & 1) + \
+                (((v) >> 4) & 1) + (((v) >> 5) & 1) + (((v) >> 6) & 1) + (((v) >> 7) & 1))
+#define RL1(m) {PC8((m)&0), PC8((m)&1), PC8((m)&3), PC8((m)&7), PC8((m)&15), PC8((m)&31), \
+                PC8((m)&63), PC8((m)&127)}
+#define RL4(m) RL1(m), RL1((m) + 1), RL1((m) + 2), RL1((m) + 3)
+#define RL16(m) RL4(m), RL4((m) + 4), RL4((m) + 8), RL4((m) + 12)
+#define RL64(m) RL16(m), RL16((m) + 16), RL16((m) + 32), RL16((m) + 48)
+static const uint8_t RLUT[256][8] = {RL64(0), RL64(64), RL64(128), RL64(192)};
+
 T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
 {
     /* lut[m][k]: for lane k that renormalizes under mask m, the index of its word among
      * the words consumed by the vector (rank of bit k in m) */
-    uint32_t lut[256][8];
     __m256i x[NV], base[NV];
     const long long *et = (const long long *)t->e;
     const uint8_t *p = d->p;
@@ -39,14 +49,7 @@ T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
                   lo16 = _mm256_set1_epi32(0xffff), symmask = _mm256_set1_epi32(0xfff),
                   Lv = _mm256_set1_epi32((int)ZW_L);
     const __m128i pbc = _mm_cvtsi32_si128(t->pb);
-    int m, k, v, s;
-    for (m = 0; m < 256; m++) {
-        int r = 0;
-        for (k = 0; k < 8; k++) {
-            lut[m][k] = (uint32_t)r;
-            r += (m >> k) & 1;
-        }
-    }
+    int v, s;
     for (v = 0; v < NV; v++) {
         x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));
         base[v] = _mm256_loadu_si256((const __m256i *)(d->base + 8 * v));
@@ -80,7 +83,7 @@ T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
             __m256i need = _mm256_cmpgt_epi32(Lv, x[v]);
             int mk = _mm256_movemask_ps(_mm256_castsi256_ps(need));
             __m256i words = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-            __m256i perm = _mm256_loadu_si256((const __m256i *)lut[mk]);
+            __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)RLUT[mk]));
             __m256i w = _mm256_permutevar8x32_epi32(words, perm);
             __m256i nx = _mm256_or_si256(_mm256_slli_epi32(x[v], 16), w);
             x[v] = _mm256_blendv_epi8(x[v], nx, need);
@@ -169,11 +172,12 @@ T static inline __m256i rest16(const restctx *rc, const uint8_t *rest, size_t j)
                             rc->down);
 }
 
-T void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
-                       int w, uint8_t *dst)
+/* step-major tmp (S x 32, S a multiple of 16) -> lane-major lb[l][s]. The merges then
+ * write each lane's S values as one contiguous run: the 32 lanes' outputs are seg values
+ * apart, often a multiple of 4 KiB, so writing all lanes a step group at a time would
+ * map them to the same L1 sets and evict lines before they are complete. */
+T static inline void to_lanes(const uint16_t *tmp, int S, uint16_t (*lb)[ZW_BLK])
 {
-    restctx rc = rest_init(w);
-    __m128i wc = _mm_cvtsi32_si128(w);
     __m256i r[16];
     int g, s0, k;
     for (s0 = 0; s0 < S; s0 += 16)
@@ -181,12 +185,28 @@ T void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const 
             for (k = 0; k < 16; k++)
                 r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * ZW_LANES + 16 * g));
             transpose16(r);
-            for (k = 0; k < 16; k++) {
-                size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
-                __m256i v = _mm256_or_si256(_mm256_sll_epi16(r[k], wc), rest16(&rc, rest, j));
-                _mm256_storeu_si256((__m256i *)(dst + 2 * j), v);
-            }
+            for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(lb[16 * g + k] + s0), r[k]);
         }
+}
+
+T void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                       int w, uint8_t *dst)
+{
+    restctx rc = rest_init(w);
+    __m128i wc = _mm_cvtsi32_si128(w);
+    _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
+    int l, s0;
+    to_lanes(tmp, S, lb);
+    for (l = 0; l < ZW_LANES; l++) {
+        size_t j0 = (size_t)l * seg + i0;
+        for (s0 = 0; s0 < S; s0 += 16) {
+            size_t j = j0 + (size_t)s0;
+            __m256i v = _mm256_or_si256(
+                _mm256_sll_epi16(_mm256_load_si256((const __m256i *)(lb[l] + s0)), wc),
+                rest16(&rc, rest, j));
+            _mm256_storeu_si256((__m256i *)(dst + 2 * j), v);
+        }
+    }
 }
 
 T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
@@ -194,45 +214,41 @@ T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const 
 {
     restctx rc = rest_init(w);
     __m128i wc = _mm_cvtsi32_si128(w);
-    __m256i r[16];
-    int g, s0, k;
-    for (s0 = 0; s0 < S; s0 += 16)
-        for (g = 0; g < ZW_LANES / 16; g++) {
-            for (k = 0; k < 16; k++)
-                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * ZW_LANES + 16 * g));
-            transpose16(r);
-            for (k = 0; k < 16; k++) {
-                size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
-                __m256i hi = _mm256_or_si256(_mm256_sll_epi16(r[k], wc), rest16(&rc, rest, j));
-                __m256i lo = _mm256_or_si256(
-                    _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p0 + j))),
-                    _mm256_slli_epi16(
-                        _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p1 + j))), 8));
-                __m256i a = _mm256_unpacklo_epi16(lo, hi), b = _mm256_unpackhi_epi16(lo, hi);
-                _mm256_storeu_si256((__m256i *)(dst + 4 * j),
-                                    _mm256_permute2x128_si256(a, b, 0x20));
-                _mm256_storeu_si256((__m256i *)(dst + 4 * j + 32),
-                                    _mm256_permute2x128_si256(a, b, 0x31));
-            }
+    _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
+    int l, s0;
+    to_lanes(tmp, S, lb);
+    for (l = 0; l < ZW_LANES; l++) {
+        size_t j0 = (size_t)l * seg + i0;
+        for (s0 = 0; s0 < S; s0 += 16) {
+            size_t j = j0 + (size_t)s0;
+            __m256i hi = _mm256_or_si256(
+                _mm256_sll_epi16(_mm256_load_si256((const __m256i *)(lb[l] + s0)), wc),
+                rest16(&rc, rest, j));
+            __m256i lo = _mm256_or_si256(
+                _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p0 + j))),
+                _mm256_slli_epi16(
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p1 + j))), 8));
+            __m256i a = _mm256_unpacklo_epi16(lo, hi), b = _mm256_unpackhi_epi16(lo, hi);
+            _mm256_storeu_si256((__m256i *)(dst + 4 * j), _mm256_permute2x128_si256(a, b, 0x20));
+            _mm256_storeu_si256((__m256i *)(dst + 4 * j + 32),
+                                _mm256_permute2x128_si256(a, b, 0x31));
         }
+    }
 }
 
 T void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst)
 {
-    __m256i r[16];
-    int g, s0, k;
-    for (s0 = 0; s0 < S; s0 += 16)
-        for (g = 0; g < ZW_LANES / 16; g++) {
-            for (k = 0; k < 16; k++)
-                r[k] = _mm256_loadu_si256((const __m256i *)(tmp + (s0 + k) * ZW_LANES + 16 * g));
-            transpose16(r);
-            for (k = 0; k < 16; k++) {
-                size_t j = (size_t)(16 * g + k) * seg + i0 + (size_t)s0;
-                __m128i b = _mm_packus_epi16(_mm256_castsi256_si128(r[k]),
-                                             _mm256_extracti128_si256(r[k], 1));
-                _mm_storeu_si128((__m128i *)(dst + j), b);
-            }
+    _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
+    int l, s0;
+    to_lanes(tmp, S, lb);
+    for (l = 0; l < ZW_LANES; l++) {
+        size_t j0 = (size_t)l * seg + i0;
+        for (s0 = 0; s0 < S; s0 += 16) {
+            __m256i r = _mm256_load_si256((const __m256i *)(lb[l] + s0));
+            __m128i b = _mm_packus_epi16(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+            _mm_storeu_si128((__m128i *)(dst + j0 + (size_t)s0), b);
         }
+    }
 }
 
 

@@ -10,7 +10,7 @@
 #define ENT_CONST 1
 #define ENT_RANS 2
 #define ENT_HDR 5
-#define BLK 64
+#define BLK ZW_BLK
 
 size_t zw_ent_bound(size_t n) { return n + ENT_HDR + 16; }
 

@@ -12,7 +12,7 @@
 #define F_STORED 0
 #define F_CODED 1
 #define HDR 6 /* kind, mode, u32 n */
-#define BLK 64
+#define BLK ZW_BLK
 #define NFINE 16
 #define NWIN (NFINE - 2) /* single exponents in the fine window */
 

@@ -16,6 +16,7 @@
 #define ZW_MAXB 12               /* widest coded symbol, bits */
 #define ZW_QMAX 191              /* largest quantized weight code */
 #define ZW_MAXN ((uint64_t)1 << 30) /* most values in one payload */
+#define ZW_BLK 128               /* decoder block: steps per rdec_block/merge call (max) */
 
 /* Error reporting: functions return 0 on success, -1 on error with a message in err. */
 typedef struct {
