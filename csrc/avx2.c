@@ -269,8 +269,10 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
                                             -1, -1, 0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1,
                                             -1, -1, -1, -1);
     uint8_t *p = *pp;
-    size_t i;
+    size_t i, q0;
     int m, k, v;
+    __m256i curv[NV];
+    _Alignas(32) uint16_t tb[64][ZW_LANES];
     for (m = 0; m < 256; m++) {
         int cnt = _mm_popcnt_u32((unsigned)m), r = 0;
         for (k = 0; k < 8; k++) lut[m][k] = 0;
@@ -279,13 +281,33 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
     }
     for (k = 0; k < nt; k++) thv[k] = _mm256_set1_epi32(thr[k] - 1);
     for (v = 0; v < NV; v++) xv[v] = _mm256_loadu_si256((const __m256i *)(x + 8 * v));
-    for (i = seg; i-- > 1;) {
-        for (v = NV - 1; v >= 0; v--) {
-            /* values of step i and i-1 of lanes 8v..8v+7 (4-byte gathers of 2-byte values
-             * stay inside the buffer: the last one read starts 2 bytes before its end) */
-            const int *base = (const int *)(hb + 2 * ((size_t)(8 * v) * seg + i - 1));
-            __m256i two = _mm256_i32gather_epi32(base, offs, 1);
-            __m256i prev = _mm256_and_si256(two, lo16), cur = _mm256_srli_epi32(two, 16);
+    /* blocks of up to 64 "previous" steps q0..q0+rows-1 (q0 a multiple of 64, from the
+     * top down), transposed to step-major tb[step][lane] with 16x16 transposes of
+     * contiguous per-lane runs: no gathers, and no 32 loads per step at a 4 KiB-multiple
+     * stride (which thrash the L1 sets). cur = the lane's value at step p + 1. */
+    for (q0 = (seg - 1) / 64 * 64;; q0 -= 64) {
+        size_t rows = seg - q0 < 64 ? seg - q0 : 64, p1;
+        int g, s0;
+        for (s0 = 0; s0 < (int)rows; s0 += 16)
+            for (g = 0; g < ZW_LANES / 16; g++) {
+                __m256i r[16];
+                for (k = 0; k < 16; k++)
+                    r[k] = _mm256_loadu_si256(
+                        (const __m256i *)(hb + 2 * ((size_t)(16 * g + k) * seg + q0 + (size_t)s0)));
+                transpose16(r);
+                for (k = 0; k < 16; k++)
+                    _mm256_store_si256((__m256i *)(tb[s0 + k] + 16 * g), r[k]);
+            }
+        p1 = q0 + rows - 1; /* highest previous step of this block */
+        if (p1 == seg - 1) { /* top block: its last row is the lanes' last values */
+            for (v = 0; v < NV; v++)
+                curv[v] = _mm256_cvtepu16_epi32(_mm_load_si128((const __m128i *)(tb[rows - 1] + 8 * v)));
+            p1--;
+        }
+        for (i = p1 + 1; i-- > q0;) for (v = NV - 1; v >= 0; v--) {
+            __m256i prev = _mm256_cvtepu16_epi32(_mm_load_si128((const __m128i *)(tb[i - q0] + 8 * v)));
+            __m256i cur = curv[v];
+            curv[v] = prev;
             __m256i ex = _mm256_and_si256(_mm256_srl_epi32(prev, ec), emv);
             __m256i ctx = _mm256_setzero_si256();
             for (k = 0; k < nt; k++)
@@ -325,8 +347,10 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
             }
             xv[v] = xx;
         }
+        if (!q0) break;
     }
     (void)one;
+    (void)offs;
     for (v = 0; v < NV; v++) _mm256_storeu_si256((__m256i *)(x + 8 * v), xv[v]);
     *pp = p;
 }
