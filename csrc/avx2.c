@@ -21,10 +21,11 @@ int zw_have_avx2(void)
         const char *v = getenv("ZW_NO_SIMD");
         if (v && v[0] == '1') return 0;
     }
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") &&
+           __builtin_cpu_supports("bmi2");
 }
 
-#define T __attribute__((target("avx2,popcnt")))
+#define T __attribute__((target("avx2,popcnt,bmi2")))
 #define NV (ZW_LANES / 8) /* state vectors */
 
 /* RLUT[m][k]: for lane k that renormalizes under mask m, the index of its word among the
@@ -355,6 +356,22 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
     *pp = p;
 }
 
+/* raw fields of n8 (a multiple of 8) 16-bit values, w <= 8 bits each: 8 values -> w
+ * bytes; each 8-byte store may spill past its w bytes into space written later */
+T void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp)
+{
+    const uint64_t m = 0x0001000100010001ull * ((1u << w) - 1);
+    size_t j;
+    for (j = 0; j < n8; j += 8) {
+        uint64_t a, b;
+        memcpy(&a, hb + 2 * j, 8);
+        memcpy(&b, hb + 2 * j + 8, 8);
+        a = _pext_u64(a, m) | (_pext_u64(b, m) << (4 * w));
+        memcpy(rp, &a, 8);
+        rp += w;
+    }
+}
+
 #else /* no x86: scalar paths only */
 void zw_cpu_init(void) {}
 int zw_have_avx2(void) { return 0; }
@@ -375,6 +392,10 @@ void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const ui
 void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst)
 {
     (void)tmp, (void)S, (void)seg, (void)i0, (void)dst;
+}
+void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp)
+{
+    (void)hb, (void)n8, (void)w, (void)rp;
 }
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
                              const int *thr, int nt, const zw_esym *es, uint32_t *x,

@@ -61,7 +61,13 @@ static size_t stored(const uint8_t *src, size_t nbytes, size_t n, int kind, uint
 
 static inline uint32_t ldh(const uint8_t *hb, size_t j)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint16_t v;
+    memcpy(&v, hb + 2 * j, 2);
+    return v;
+#else
     return (uint32_t)hb[2 * j] | ((uint32_t)hb[2 * j + 1] << 8);
+#endif
 }
 
 static int nbits_(uint32_t v) { return zw_log2_32(v); }
@@ -165,15 +171,27 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     /* histogram of (fine bin of the exponent of the lane's previous value, top 12 bits);
      * the lane layout is described at zw_seg_len */
     {
-        int l;
+        int l, k;
         size_t i, t;
-        for (l = 0; l < ZW_LANES; l++) {
-            size_t j0 = (size_t)l * seg;
-            uint32_t c = 0;
+        /* fl12[s]: histogram row offset of the context that follows top-12-bit symbol s;
+         * four lanes at a time (independent context chains) */
+        uint32_t fl12[4096];
+        for (k = 0; k < 4096; k++) fl12[k] = (uint32_t)flut[(k >> (11 - K.EB)) & emask] * 4096u;
+        for (l = 0; l < ZW_LANES; l += 4) {
+            const uint8_t *q0 = hb + 2 * (size_t)l * seg, *q1 = q0 + 2 * seg, *q2 = q1 + 2 * seg,
+                          *q3 = q2 + 2 * seg;
+            uint32_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
             for (i = 0; i < seg; i++) {
-                uint32_t v = ldh(hb, j0 + i);
-                hist[c * 4096 + (v >> 4)]++;
-                c = flut[(v >> eshift) & emask];
+                uint32_t s0 = ldh(q0, i) >> 4, s1 = ldh(q1, i) >> 4, s2 = ldh(q2, i) >> 4,
+                         s3 = ldh(q3, i) >> 4;
+                hist[c0 + s0]++;
+                hist[c1 + s1]++;
+                hist[c2 + s2]++;
+                hist[c3 + s3]++;
+                c0 = fl12[s0];
+                c1 = fl12[s1];
+                c2 = fl12[s2];
+                c3 = fl12[s3];
             }
         }
         for (t = 0; t < tail; t++) {
@@ -372,7 +390,12 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             size_t n8 = w <= 8 ? n / 8 * 8 : 0, o = 0; /* 8 fields fit 64 bits */
             /* 8 values = w bytes; the 8-byte store may spill past the w bytes, into space
              * that the next group (or the rANS stream copied later) overwrites */
-            for (j = 0; j < n8; j += 8) {
+            if (n8 && zw_have_avx2()) {
+                zw_pack_rest_bmi2(hb, n8, w, rp);
+                o = n8 / 8 * (size_t)w;
+                j = n8;
+            }
+            else for (j = 0; j < n8; j += 8) {
                 uint64_t acc = 0;
                 int k;
                 for (k = 0; k < 8; k++) acc |= (ldh(hb, j + k) & m) << (k * w);

@@ -181,6 +181,8 @@ void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const ui
 void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
                      int w, const uint8_t *p1, const uint8_t *p0, uint8_t *dst);
 void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst);
+/* float encoder raw bits of n8 (multiple of 8) 16-bit values, w <= 8 (BMI2 pext) */
+void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp);
 /* float encoder, steps seg-1 down to 1 of the segments (16-bit values hb, see floatc.c):
  * lane l codes symbol hb[l*seg+i] >> w with the table of the context of hb[l*seg+i-1].
  * thr[0..nt) are the context thresholds on the exponent (v >> eshift) & emask. */
