@@ -262,7 +262,7 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
     uint32_t lut[256][8];
     __m256i xv[NV], thv[ZW_MAXCTX];
     const __m256i lo16 = _mm256_set1_epi32(0xffff), emv = _mm256_set1_epi32(emask),
-                  Av = _mm256_set1_epi32(A), one = _mm256_set1_epi32(1);
+                  one = _mm256_set1_epi32(1);
     const __m128i wc = _mm_cvtsi32_si128(w), ec = _mm_cvtsi32_si128(eshift);
     const __m256i offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                             _mm256_set1_epi32((int)(2 * seg)));
@@ -281,6 +281,22 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
             if ((m >> k) & 1) lut[m][8 - cnt + r++] = (uint32_t)k;
     }
     for (k = 0; k < nt; k++) thv[k] = _mm256_set1_epi32(thr[k] - 1);
+    /* with thresholds spanning at most 15 exponents, the context of exponent e is
+     * ctxlut[clamp(e - thr[0] + 1, 0, 15)] (one byte shuffle, whatever nt) */
+    const int uselut = nt > 1 && thr[nt - 1] - thr[0] <= 14;
+    __m256i ctxlut = _mm256_setzero_si256(), e0v = _mm256_set1_epi32(nt ? thr[0] - 1 : 0),
+            f15 = _mm256_set1_epi32(15), lo8 = _mm256_set1_epi32(0xff);
+    const __m128i bc = _mm_cvtsi32_si128(zw_log2_32((uint32_t)A));
+    if (uselut) {
+        uint8_t cl[16];
+        int f;
+        for (f = 0; f < 16; f++) {
+            int c = 0;
+            for (k = 0; k < nt; k++) c += f >= 1 && thr[0] + f - 1 >= thr[k];
+            cl[f] = (uint8_t)c;
+        }
+        ctxlut = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)cl));
+    }
     for (v = 0; v < NV; v++) xv[v] = _mm256_loadu_si256((const __m256i *)(x + 8 * v));
     /* blocks of up to 64 "previous" steps q0..q0+rows-1 (q0 a multiple of 64, from the
      * top down), transposed to step-major tb[step][lane] with 16x16 transposes of
@@ -311,9 +327,13 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
             curv[v] = prev;
             __m256i ex = _mm256_and_si256(_mm256_srl_epi32(prev, ec), emv);
             __m256i ctx = _mm256_setzero_si256();
-            for (k = 0; k < nt; k++)
-                ctx = _mm256_sub_epi32(ctx, _mm256_cmpgt_epi32(ex, thv[k]));
-            __m256i idx = _mm256_add_epi32(_mm256_mullo_epi32(ctx, Av), _mm256_srl_epi32(cur, wc));
+            if (uselut) {
+                __m256i f = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(ex, e0v), ctx), f15);
+                ctx = _mm256_and_si256(_mm256_shuffle_epi8(ctxlut, f), lo8);
+            } else
+                for (k = 0; k < nt; k++)
+                    ctx = _mm256_sub_epi32(ctx, _mm256_cmpgt_epi32(ex, thv[k]));
+            __m256i idx = _mm256_add_epi32(_mm256_sll_epi32(ctx, bc), _mm256_srl_epi32(cur, wc));
             uint32_t ib[8];
             __m128i r[8];
             _mm256_storeu_si256((__m256i *)ib, idx);
