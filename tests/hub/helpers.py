@@ -7,17 +7,9 @@ import json
 import os
 
 import numpy as np
-from safetensors.numpy import save_file
+from safetensors.numpy import save
 
 import zipweights
-
-
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def make_weights(path, seed: int = 0, n: int = 4096) -> str:
@@ -27,8 +19,10 @@ def make_weights(path, seed: int = 0, n: int = 4096) -> str:
         "b.bias": rng.standard_normal(n // 8).astype(np.float16),
         "c.idx": np.arange(100, dtype=np.int64),
     }
-    save_file(tensors, str(path), metadata={"format": "np"})
-    return sha256_file(path)
+    data = save(tensors, metadata={"format": "np"})
+    with open(path, "wb") as f:
+        f.write(data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def compressed(path) -> str:

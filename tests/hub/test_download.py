@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import compressed, make_weights, sha256_file, sharded
+from helpers import compressed, make_weights, sharded
 
 import huggingface_hub
 from huggingface_hub import constants
@@ -52,13 +52,13 @@ def _no_http_get(monkeypatch):
     monkeypatch.setattr(file_download, "xet_get", boom)
 
 
-def test_plain_repo_is_served_as_huggingface_hub_serves_it(hf_env, repos):
+def test_plain_repo_is_served_as_huggingface_hub_serves_it(hf_env, repos, sha256_file):
     path = zhub.hf_hub_download("org/plain", "model.safetensors")
     assert path == huggingface_hub.hf_hub_download("org/plain", "model.safetensors")
     assert sha256_file(path) == repos["sha"]
 
 
-def test_compressed_repo_restores_into_the_normal_cache(hf_env, repos, monkeypatch):
+def test_compressed_repo_restores_into_the_normal_cache(hf_env, repos, monkeypatch, sha256_file):
     path = zhub.hf_hub_download("org/packed", "model.safetensors")
     commit = repos["packed_commit"]
     storage = os.path.join(hf_env, "models--org--packed")
@@ -91,13 +91,13 @@ def test_other_files_and_missing_files(hf_env, repos):
         zhub.hf_hub_download("org/packed", "model.safetensors", local_files_only=True)
 
 
-def test_plain_file_wins_when_both_exist(hf_env, repos):
+def test_plain_file_wins_when_both_exist(hf_env, repos, sha256_file):
     path = zhub.hf_hub_download("org/both", "model.safetensors")
     assert sha256_file(path) == repos["sha"]
     assert not os.path.exists(os.path.join(hf_env, "models--org--both", ".zipw-etags"))
 
 
-def test_local_dir(hf_env, repos, tmp_path, monkeypatch):
+def test_local_dir(hf_env, repos, tmp_path, monkeypatch, sha256_file):
     dest = tmp_path / "local"
     path = zhub.hf_hub_download("org/packed", "model.safetensors", local_dir=dest)
     assert path == str(dest / "model.safetensors")
@@ -108,7 +108,7 @@ def test_local_dir(hf_env, repos, tmp_path, monkeypatch):
     assert zhub.hf_hub_download("org/packed", "model.safetensors", local_dir=dest, local_files_only=True) == path
 
 
-def test_snapshot_sharded(hf_env, repos, monkeypatch):
+def test_snapshot_sharded(hf_env, repos, monkeypatch, sha256_file):
     folder = zhub.snapshot_download("org/sharded")
     assert folder == os.path.join(hf_env, "models--org--sharded", "snapshots", repos["sharded_commit"])
     names = sorted(os.listdir(folder))
@@ -169,7 +169,7 @@ def test_second_call_one_metadata_request_and_no_stale_no_exist_mark(hf_env, rep
                                                   revision=commit) == path
 
 
-def test_mirror_that_answers_missing_files_with_repo_not_found(hf_env, hub, repos):
+def test_mirror_that_answers_missing_files_with_repo_not_found(hf_env, hub, repos, sha256_file):
     """olah's own answer for a missing file is RepositoryNotFoundError: the .zipw is still found."""
     hub.commit("quirk/packed", {"model.safetensors.zipw": repos["zipw"]})
     hub.olah_as_is("quirk/packed")

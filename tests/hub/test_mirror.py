@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from helpers import make_weights, sha256_file, sharded
+from helpers import make_weights, sharded
 
 import zipweights
 from zipweights import cli
@@ -30,7 +30,7 @@ def _run(hub, *argv):
     return cli.main(["mirror", "--endpoint", hub.endpoint, "-q", *argv])
 
 
-def test_mirror_file_is_a_pure_step(tmp_path):
+def test_mirror_file_is_a_pure_step(tmp_path, sha256_file):
     w = tmp_path / "m.safetensors"
     sha = make_weights(w, seed=5)
     rec = zm.mirror_file(str(w), str(tmp_path / "out.zipw"), name="sub/m.safetensors", expect_sha256=sha)
@@ -44,7 +44,7 @@ def test_mirror_file_is_a_pure_step(tmp_path):
     assert back.action == "restored" and sha256_file(tmp_path / "back") == sha
 
 
-def test_hub_to_folder_resume_and_restore(hf_env, hub, source, tmp_path):
+def test_hub_to_folder_resume_and_restore(hf_env, hub, source, tmp_path, sha256_file):
     dest = tmp_path / "packed"
     assert _run(hub, "--dry-run", "mir/src", str(dest)) == 0
     assert not dest.exists()
@@ -95,7 +95,7 @@ def test_globs_and_list(hf_env, hub, source, tmp_path):
     assert _run(hub) == 2
 
 
-def test_hub_to_hub(hf_env, hub, source, capture):
+def test_hub_to_hub(hf_env, hub, source, capture, sha256_file):
     s = zm.mirror("mir/src", "mir/dst", endpoint=hub.endpoint, progress=False)
     assert len(s["records"]) == 5
     uploaded = capture.paths

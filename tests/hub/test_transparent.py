@@ -7,7 +7,7 @@ import os
 import sys
 
 import pytest
-from helpers import compressed, make_weights, sha256_file
+from helpers import compressed, make_weights
 
 import huggingface_hub
 from huggingface_hub import HfApi, file_download, hf_api
@@ -61,7 +61,7 @@ def test_enable_disable_restore_exactly():
     assert not any(type(f).__name__ == "_Finder" for f in sys.meta_path)
 
 
-def test_unchanged_huggingface_hub_calls(hf_env, packed, enabled):
+def test_unchanged_huggingface_hub_calls(hf_env, packed, enabled, sha256_file):
     p = huggingface_hub.hf_hub_download("tp/packed", "model.safetensors")
     assert sha256_file(p) == packed
     assert HfApi().hf_hub_download("tp/packed", "model.safetensors") == p
@@ -142,7 +142,7 @@ def tiny_sharded(hub, tmp_path_factory, tiny_model):
     return d
 
 
-def test_transformers_from_pretrained_sharded(hf_env, tiny_model, tiny_sharded, enabled):
+def test_transformers_from_pretrained_sharded(hf_env, tiny_model, tiny_sharded, enabled, sha256_file):
     import torch
     from transformers import AutoModel
 
@@ -177,7 +177,7 @@ def test_transformers_from_pretrained(hf_env, tiny_model, enabled):
     assert all(torch.equal(again.state_dict()[k], v) for k, v in tiny_model.items())
 
 
-def test_global_switch_turns_the_hub_filters_on_and_off(hf_env, packed):
+def test_global_switch_turns_the_hub_filters_on_and_off(hf_env, packed, sha256_file):
     import zipweights
 
     if not hasattr(zipweights, "enable"):

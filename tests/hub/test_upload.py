@@ -10,7 +10,7 @@ import os
 import tempfile
 
 import pytest
-from helpers import make_weights, sha256_file, sharded
+from helpers import make_weights, sharded
 
 import huggingface_hub
 from huggingface_hub import CommitOperationAdd, HfApi
@@ -29,7 +29,7 @@ def temps():
     return set(glob.glob(os.path.join(tempfile.gettempdir(), "zipw-upload-*")))
 
 
-def test_upload_file_path_and_bytes(hf_env, capture, tmp_path, temps):
+def test_upload_file_path_and_bytes(hf_env, capture, tmp_path, temps, sha256_file):
     w = tmp_path / "model.safetensors"
     sha = make_weights(w, seed=11)
     zhub.upload_file(path_or_fileobj=str(w), path_in_repo="model.safetensors", repo_id="up/file")
@@ -45,7 +45,7 @@ def test_upload_file_path_and_bytes(hf_env, capture, tmp_path, temps):
     assert sha256_file(zhub.hf_hub_download("up/file", "sub/copy.safetensors")) == sha
 
 
-def test_upload_folder_sharded(hf_env, capture, tmp_path, temps):
+def test_upload_folder_sharded(hf_env, capture, tmp_path, temps, sha256_file):
     folder = tmp_path / "ckpt"
     folder.mkdir()
     files = sharded(str(folder))
@@ -72,7 +72,7 @@ def test_upload_folder_patterns_apply_to_original_names(hf_env, capture, tmp_pat
     assert capture.paths == ["weights/model-00002-of-00002.safetensors.zipw"]
 
 
-def test_create_commit_operations(hf_env, capture, tmp_path, temps):
+def test_create_commit_operations(hf_env, capture, tmp_path, temps, sha256_file):
     w = tmp_path / "a.safetensors"
     sha = make_weights(w, seed=12)
     with open(w, "rb") as fileobj:
@@ -87,7 +87,7 @@ def test_create_commit_operations(hf_env, capture, tmp_path, temps):
         assert sha256_file(zhub.hf_hub_download("up/ops", name)) == sha
 
 
-def test_transparent_hfapi_upload_folder(hf_env, capture, tmp_path, temps):
+def test_transparent_hfapi_upload_folder(hf_env, capture, tmp_path, temps, sha256_file):
     folder = tmp_path / "ckpt"
     folder.mkdir()
     sha = make_weights(folder / "model.safetensors", seed=13)
@@ -142,7 +142,7 @@ def test_interrupted_upload_leaves_no_temporary_copy(hf_env, tmp_path, monkeypat
     _no_temp_left(temps)
 
 
-def test_run_as_future_and_file_objects(hf_env, capture, tmp_path, temps):
+def test_run_as_future_and_file_objects(hf_env, capture, tmp_path, temps, sha256_file):
     w = tmp_path / "model.safetensors"
     sha = make_weights(w, seed=16)
     with open(w, "rb") as f:
