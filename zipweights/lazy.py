@@ -61,41 +61,34 @@ def is_zipw_bytes(data) -> bool:
 
 
 # -- dtypes ----------------------------------------------------------------------
+# safetensors dtype code -> the type's name, the same in numpy (ml_dtypes for BF16 and
+# FP8) and in torch: one table for both directions and both frameworks.
+DTYPE_NAMES = {
+    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
+    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
+    "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8",
+    "BOOL": "bool", "C64": "complex64",
+    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
+    "F8_E4M3FNUZ": "float8_e4m3fnuz", "F8_E5M2FNUZ": "float8_e5m2fnuz", "F8_E8M0": "float8_e8m0fnu",
+}
+DTYPE_CODES = {name: code for code, name in DTYPE_NAMES.items()}
+
+
 def numpy_dtype(code: str) -> np.dtype:
     """numpy dtype of a safetensors dtype code; ml_dtypes types where numpy has none."""
     import ml_dtypes
 
-    table = {
-        "F64": np.float64, "F32": np.float32, "F16": np.float16,
-        "I64": np.int64, "U64": np.uint64, "I32": np.int32, "U32": np.uint32,
-        "I16": np.int16, "U16": np.uint16, "I8": np.int8, "U8": np.uint8,
-        "BOOL": np.bool_, "C64": np.complex64,
-        "BF16": ml_dtypes.bfloat16,
-        "F8_E4M3": ml_dtypes.float8_e4m3fn,
-        "F8_E5M2": ml_dtypes.float8_e5m2,
-        "F8_E4M3FNUZ": getattr(ml_dtypes, "float8_e4m3fnuz", None),
-        "F8_E5M2FNUZ": getattr(ml_dtypes, "float8_e5m2fnuz", None),
-        "F8_E8M0": getattr(ml_dtypes, "float8_e8m0fnu", None),
-    }
-    dt = table.get(code)
-    if dt is None:
-        raise SafetensorsAPIError(f"dtype {code} has no numpy (or ml_dtypes) equivalent")
-    return np.dtype(dt)
+    name = DTYPE_NAMES.get(code)
+    try:
+        return np.dtype(getattr(ml_dtypes, name, name))  # (an older ml_dtypes lacks some FP8 types)
+    except TypeError:
+        raise SafetensorsAPIError(f"dtype {code} has no numpy (or ml_dtypes) equivalent") from None
 
 
 def torch_dtype(code: str):
     import torch
 
-    names = {
-        "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
-        "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8", "U8": "uint8",
-        "U64": "uint64", "U32": "uint32", "U16": "uint16",
-        "BOOL": "bool", "C64": "complex64",
-        "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
-        "F8_E4M3FNUZ": "float8_e4m3fnuz", "F8_E5M2FNUZ": "float8_e5m2fnuz",
-        "F8_E8M0": "float8_e8m0fnu",
-    }
-    dt = getattr(torch, names.get(code, "<none>"), None)
+    dt = getattr(torch, DTYPE_NAMES.get(code, "<none>"), None)
     if dt is None:
         raise SafetensorsAPIError(f"dtype {code} has no torch equivalent in torch {torch.__version__}")
     return dt
@@ -279,6 +272,12 @@ class ZipwSafeOpen:
     def __repr__(self) -> str:
         state = "closed" if self._zf is None else "open"
         return f"<zipweights.safe_open {self._name!r} framework={self._framework!r} ({state})>"
+
+
+def load_zipw_bytes(data, framework: str, device="cpu", threads=None) -> dict:
+    """Decode a whole .zipw held in memory into fresh tensors (the buffer is only read)."""
+    with ZipwFile(data, name="<bytes>") as zf:
+        return ZipwSafeOpen(zf, framework, device, threads=threads).get_tensors()
 
 
 def decode_all(zf: ZipwFile, jobs, threads: int | None = None) -> None:

@@ -25,10 +25,10 @@ from . import dtypes as zdtypes
 from ._fileio import atomic_output
 from .errors import InvalidArgumentError
 from .format import index as fmt_index
-from .lazy import SafetensorsAPIError, ZipwSafeOpen, decode_all, is_zipw_bytes, safe_open
-from .reader import ZipwFile
+from .lazy import DTYPE_CODES, SafetensorsAPIError, is_zipw_bytes, load_zipw_bytes, numpy_dtype, safe_open
+from .writer import Source, SourceEntry, write
 
-__all__ = ["save_file", "save", "load_file", "load"]
+__all__ = ["save_file", "save", "load_file", "load", "SafetensorsAPIError"]
 
 # safetensors' Dtype enum order (safetensors/src/tensor.rs): the serializer sorts
 # tensors by this rank, descending, then by name.
@@ -39,16 +39,6 @@ _DTYPE_RANK = {
         "I16 U16 F16 BF16 I32 U32 F32 C64 F64 I64 U64".split()
     )
 }
-
-_NP_CODES = {
-    "float64": "F64", "float32": "F32", "float16": "F16",
-    "int64": "I64", "uint64": "U64", "int32": "I32", "uint32": "U32",
-    "int16": "I16", "uint16": "U16", "int8": "I8", "uint8": "U8",
-    "bool": "BOOL", "complex64": "C64",
-    "bfloat16": "BF16", "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2",
-    "float8_e4m3fnuz": "F8_E4M3FNUZ", "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0",
-}
-
 
 # -- writing (shared with zipweights.torch) ------------------------------------------------
 def build_prefix(items, metadata) -> bytes:
@@ -85,8 +75,6 @@ def order_items(items):
 
 def make_source(items, metadata):
     """A writer Source over [(name, code, shape, memoryview)] (not yet ordered)."""
-    from .writer import Source, SourceEntry
-
     items = order_items(items)
     prefix = build_prefix([(n, c, s, len(d)) for n, c, s, d in items], check_metadata(metadata))
     entries = [
@@ -96,23 +84,31 @@ def make_source(items, metadata):
     return Source(fmt_index.SOURCE_SAFETENSORS, prefix, entries)
 
 
-def write_items(items, filename, metadata, **write_kw) -> None:
-    from .writer import write
+def _write_kw(level, threads, chunk_size) -> dict:
+    """The writer options the caller set (None leaves the writer's default)."""
+    kw = {"level": level, "threads": threads, "chunk_size": chunk_size}
+    return {k: v for k, v in kw.items() if v is not None}
 
+
+def write_items(items, filename, metadata, *, level=None, threads=None, chunk_size=None) -> None:
+    """save_file: `items` [(name, code, shape, memoryview)] compressed into `filename`
+    (overwritten, as safetensors overwrites; complete or absent)."""
     source = make_source(items, metadata)
     with atomic_output(os.fspath(filename), force=True) as out:
-        write(source, out, **write_kw)
+        write(source, out, **_write_kw(level, threads, chunk_size))
 
 
-def serialize_items(items, metadata, **write_kw) -> bytes:
-    from .writer import write
-
+def serialize_items(items, metadata, *, level=None, threads=None, chunk_size=None) -> bytes:
+    """save: the bytes of the .zipw file `write_items` would write."""
     out = io.BytesIO()
-    write(make_source(items, metadata), out, **write_kw)
+    write(make_source(items, metadata), out, **_write_kw(level, threads, chunk_size))
     return out.getvalue()
 
 
-def _flatten(tensor_dict, keep):
+# -- numpy -------------------------------------------------------------------------------------
+def _flatten(tensor_dict) -> list:
+    """[(name, code, shape, memoryview)] of the arrays, little-endian and C-ordered
+    (copies only where they are not); each memoryview keeps its array alive."""
     if not isinstance(tensor_dict, dict):
         raise InvalidArgumentError(f"expected a dict of str to numpy arrays, got {type(tensor_dict).__name__}")
     items = []
@@ -121,13 +117,12 @@ def _flatten(tensor_dict, keep):
             raise InvalidArgumentError(f"tensor names must be str, got {name!r}")
         if not isinstance(arr, np.ndarray):
             raise InvalidArgumentError(f"key {name!r}: expected a numpy array, got {type(arr).__name__}")
-        code = _NP_CODES.get(arr.dtype.name)
+        code = DTYPE_CODES.get(arr.dtype.name)
         if code is None:
             raise InvalidArgumentError(f"key {name!r}: dtype {arr.dtype} is not supported by safetensors")
         a = arr if arr.flags.c_contiguous else np.array(arr, order="C")  # (ascontiguousarray makes 0-d 1-d)
         if a.dtype.byteorder == ">" or (a.dtype.byteorder == "=" and sys.byteorder == "big"):
             a = a.byteswap().view(a.dtype.newbyteorder("<"))
-        keep.append(a)
         data = memoryview(a.reshape(-1).view(np.uint8)) if a.size else memoryview(b"")
         items.append((name, code, a.shape, data))
     return items
@@ -145,8 +140,7 @@ def save_file(
     """Write `tensor_dict` as a compressed .zipw file (the name is yours to choose;
     `model.safetensors.zipw` is the convention). Restores to exactly the bytes of
     `safetensors.numpy.save_file(tensor_dict, ..., metadata)`."""
-    keep = []
-    write_items(_flatten(tensor_dict, keep), filename, metadata, **_write_kw(level, threads, chunk_size))
+    write_items(_flatten(tensor_dict), filename, metadata, level=level, threads=threads, chunk_size=chunk_size)
 
 
 def save(
@@ -158,19 +152,7 @@ def save(
     chunk_size: Optional[int] = None,
 ) -> bytes:
     """The bytes of a .zipw file holding `tensor_dict` (see `save_file`)."""
-    keep = []
-    return serialize_items(_flatten(tensor_dict, keep), metadata, **_write_kw(level, threads, chunk_size))
-
-
-def _write_kw(level, threads, chunk_size) -> dict:
-    kw = {}
-    if level is not None:
-        kw["level"] = level
-    if threads is not None:
-        kw["threads"] = threads
-    if chunk_size is not None:
-        kw["chunk_size"] = chunk_size
-    return kw
+    return serialize_items(_flatten(tensor_dict), metadata, level=level, threads=threads, chunk_size=chunk_size)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -190,18 +172,6 @@ def load(data: bytes, *, threads: Optional[int] = None) -> Dict[str, np.ndarray]
 
     out = {}
     for name, view in deserialize(bytes(data)):
-        _raw = np.frombuffer(view["data"], np.uint8).copy()
-        out[name] = _raw.view(_np_dtype_for(view["dtype"])).reshape(view["shape"])
+        raw = np.frombuffer(view["data"], np.uint8).copy()
+        out[name] = raw.view(numpy_dtype(view["dtype"])).reshape(view["shape"])
     return out
-
-
-def _np_dtype_for(code):
-    from .lazy import numpy_dtype
-
-    return numpy_dtype(code)
-
-
-def load_zipw_bytes(data, framework: str, device="cpu", threads=None) -> dict:
-    """Decode a whole .zipw held in memory into fresh tensors (the buffer is only read)."""
-    with ZipwFile(data, name="<bytes>") as zf:
-        return ZipwSafeOpen(zf, framework, device, threads=threads).get_tensors()

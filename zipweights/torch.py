@@ -17,24 +17,13 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 
 from .errors import InvalidArgumentError
-from .lazy import SafetensorsAPIError, is_zipw_bytes, safe_open
-from .numpy import _write_kw, serialize_items, write_items
+from .lazy import DTYPE_CODES, SafetensorsAPIError, is_zipw_bytes, load_zipw_bytes, safe_open
+from .numpy import serialize_items, write_items
 
 __all__ = ["save_file", "save", "load_file", "load", "save_model", "load_model"]
 
-_TORCH_CODES = {
-    "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
-    "int64": "I64", "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8",
-    "uint64": "U64", "uint32": "U32", "uint16": "U16",
-    "bool": "BOOL", "complex64": "C64",
-    "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2",
-    "float8_e4m3fnuz": "F8_E4M3FNUZ", "float8_e5m2fnuz": "F8_E5M2FNUZ",
-    "float8_e8m0fnu": "F8_E8M0",
-}
-
-
 def _code(dtype: "torch.dtype") -> str | None:
-    return _TORCH_CODES.get(str(dtype).split(".")[-1])
+    return DTYPE_CODES.get(str(dtype).split(".")[-1])
 
 
 def _check_for_save(tensors) -> None:
@@ -72,7 +61,9 @@ def _check_for_save(tensors) -> None:
             )
 
 
-def _flatten(tensors, keep) -> list:
+def _flatten(tensors) -> list:
+    """[(name, code, shape, memoryview of the tensor's own memory)]; a tensor's numpy
+    view, which the memoryview holds, keeps the tensor (or its CPU copy) alive."""
     _check_for_save(tensors)
     items = []
     for name, t in tensors.items():
@@ -87,9 +78,7 @@ def _flatten(tensors, keep) -> list:
         if t.numel() == 0:
             data = memoryview(b"")
         else:
-            raw = t.reshape(-1).view(torch.uint8).numpy()  # no copy: the tensor's own memory
-            keep.append((t, raw))
-            data = memoryview(raw)
+            data = memoryview(t.reshape(-1).view(torch.uint8).numpy())  # no copy
         items.append((name, code, tuple(t.shape), data))
     return items
 
@@ -104,8 +93,7 @@ def save_file(
     chunk_size: Optional[int] = None,
 ) -> None:
     """Write `tensors` as a compressed .zipw file (no uncompressed copy anywhere)."""
-    keep = []
-    write_items(_flatten(tensors, keep), filename, metadata, **_write_kw(level, threads, chunk_size))
+    write_items(_flatten(tensors), filename, metadata, level=level, threads=threads, chunk_size=chunk_size)
 
 
 def save(
@@ -117,8 +105,7 @@ def save(
     chunk_size: Optional[int] = None,
 ) -> bytes:
     """The bytes of a .zipw file holding `tensors`."""
-    keep = []
-    return serialize_items(_flatten(tensors, keep), metadata, **_write_kw(level, threads, chunk_size))
+    return serialize_items(_flatten(tensors), metadata, level=level, threads=threads, chunk_size=chunk_size)
 
 
 def load_file(
@@ -135,8 +122,6 @@ def load_file(
 def load(data: bytes, *, threads: Optional[int] = None) -> Dict[str, torch.Tensor]:
     """Every tensor of a .zipw or .safetensors file given as bytes (only read)."""
     if is_zipw_bytes(data):
-        from .numpy import load_zipw_bytes
-
         return load_zipw_bytes(data, "pt", threads=threads)
     import safetensors.torch as st_torch
 

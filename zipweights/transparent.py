@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 
-from .lazy import ZipwSafeOpen, is_zipw_bytes, is_zipw_file
+from .lazy import ZipwSafeOpen, is_zipw_bytes, is_zipw_file, load_zipw_bytes
 
 __all__ = ["enable", "disable", "enabled", "is_enabled"]
 
@@ -119,8 +119,6 @@ def _make_wrappers(orig: dict) -> dict:
 def _make_load(o, framework):
     def load(data, *args, **kwargs):
         if is_zipw_bytes(data):
-            from .numpy import load_zipw_bytes
-
             return load_zipw_bytes(data, framework)
         return o(data, *args, **kwargs)
 
