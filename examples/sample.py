@@ -24,9 +24,11 @@ def sha256(path):
     return h.hexdigest()
 
 
-def zipw(*args):
+def zipw(*args, cwd=None):
     print("$ zipw " + " ".join(args), flush=True)
-    subprocess.run([sys.executable, "-m", "zipweights.cli", *args], check=True)
+    # run from the output folder: `-m` puts the working directory first on sys.path, and
+    # the repository's source folder (no compiled kernels there) must not shadow the install
+    subprocess.run([sys.executable, "-m", "zipweights.cli", *args], check=True, cwd=cwd)
 
 
 def main():
@@ -44,13 +46,13 @@ def main():
     for src in (fp32, bf16):
         packed = os.path.join(out, os.path.basename(src) + ".zipw")
         back = os.path.join(out, "restored-" + os.path.basename(src))
-        zipw("compress", "-v", "-f", src, "-o", packed)
-        zipw("decompress", "-v", "-f", packed, "-o", back)
+        zipw("compress", "-v", "-f", src, "-o", packed, cwd=out)
+        zipw("decompress", "-v", "-f", packed, "-o", back, cwd=out)
         same = sha256(src) == sha256(back)
         print(f"sha256 identical: {same}\n", flush=True)
         if not same:
             sys.exit(1)
-    zipw("info", os.path.join(out, "minilm-bf16.safetensors.zipw"))
+    zipw("info", os.path.join(out, "minilm-bf16.safetensors.zipw"), cwd=out)
 
 
 if __name__ == "__main__":
