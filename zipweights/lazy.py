@@ -14,13 +14,14 @@ nothing points into the file mapping, and the caller's buffers are never written
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from . import dtypes as zdtypes
 from ._parallel import default_threads
-from .errors import InvalidArgumentError, ZipWeightsError
+from .errors import CorruptDataError, ZipWeightsError
 from .format import container, index as fmt_index, safetensors_header
 from .reader import ZipwFile
 
@@ -177,6 +178,9 @@ class ZipwSafeOpen:
         self._zf = None
         own = not isinstance(filename, ZipwFile)
         zf = ZipwFile(filename) if own else filename
+        self._zf = zf
+        self._name = zf.name
+        self._header = None  # the safetensors JSON, parsed when first needed
         try:
             if zf.index.source_kind != fmt_index.SOURCE_SAFETENSORS:
                 raise SafetensorsAPIError(f"{zf.name}: was not compressed from a safetensors file")
@@ -187,19 +191,21 @@ class ZipwSafeOpen:
                     continue
                 opaque |= e.dtype is zdtypes.OPAQUE
                 infos[e.name] = _Info(e.name, e.dtype.name, e.shape, e)
+            if opaque:  # dtype names the table does not know are only in the JSON
+                for t in self._parsed_header().tensors:
+                    info = infos.get(t.name)
+                    if info is None:
+                        raise CorruptDataError(f"{zf.name}: tensor {t.name!r} of the safetensors header "
+                                               "has no entry in the index")
+                    if info.dtype_name == "OPAQUE":
+                        infos[t.name] = _Info(t.name, t.dtype_name, t.shape, info.entry)
         except BaseException:
+            self._zf = None
             if own:
                 zf.close()
             raise
-        self._zf = zf
-        self._name = zf.name
-        self._header = None  # the safetensors JSON, parsed when first needed
         self._infos = infos
         self._offset_keys = list(infos)  # entries tile the original in offset order
-        if opaque:  # dtype names the table does not know are only in the JSON
-            for t in self._parsed_header().tensors:
-                if infos[t.name].dtype_name == "OPAQUE":
-                    infos[t.name] = _Info(t.name, t.dtype_name, t.shape, infos[t.name].entry)
 
     def _parsed_header(self):
         if self._header is None:
@@ -433,12 +439,9 @@ def _is_int(k) -> bool:
         return False
     if isinstance(k, (int, np.integer)):
         return True
-    try:
-        import torch
-
-        return isinstance(k, torch.Tensor) and k.ndim == 0 and not k.is_floating_point() and k.dtype != torch.bool
-    except ImportError:
-        return False
+    torch = sys.modules.get("torch")  # a key cannot be a tensor unless torch is loaded: never import it here
+    return (torch is not None and isinstance(k, torch.Tensor) and k.ndim == 0 and not k.is_floating_point()
+            and k.dtype != torch.bool)
 
 
 # -- the public entry point --------------------------------------------------------------

@@ -263,3 +263,42 @@ def test_real_weights_every_tensor_same_as_safetensors(minilm_fp32, tmp_path):
         assert f.keys() == r.keys() and f.metadata() == r.metadata()
         name = "embeddings.word_embeddings.weight"
         assert tensor_bytes(f.get_slice(name)[1000:1010]) == tensor_bytes(r.get_slice(name)[1000:1010])
+
+
+def test_numpy_slicing_does_not_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    zw = str(tmp_path / "w.zipw")
+    code = f"""
+import sys, numpy as np, zipweights, zipweights.numpy as zn
+zn.save_file({{"w": np.arange(100, dtype=np.float32).reshape(10, 10)}}, {zw!r})
+with zipweights.safe_open({zw!r}, "np") as f:
+    assert f.get_slice("w")[2:4, 1].tolist() == [21.0, 31.0]
+print("torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "False"
+
+
+def test_header_naming_a_tensor_the_index_lacks_is_corrupt_data(craft):
+    # F8_E4M3FNUZ is opaque to the dtype table, so the reader takes its dtype from the
+    # safetensors header kept in the index: a header that disagrees with the entries
+    # is a corrupt file, not a KeyError
+    import json
+    import struct
+
+    header = json.dumps({"a": {"dtype": "F8_E4M3FNUZ", "shape": [4], "data_offsets": [0, 4]}},
+                        separators=(",", ":")).encode()
+    header += b" " * (-len(header) % 8)
+    zipw = craft.compress_st(struct.pack("<Q", len(header)) + header + bytes(4))
+    with ZipwFile(zipw) as zf:
+        assert zipweights.lazy.ZipwSafeOpen(zf, "np").get_slice("a").get_dtype() == "F8_E4M3FNUZ"
+
+    def rename(idx):
+        idx.prefix = idx.prefix.replace(b'"a"', b'"b"')
+
+    with ZipwFile(craft.edit_index(zipw, rename)) as zf:
+        with pytest.raises(zipweights.CorruptDataError, match="'b'"):
+            zipweights.lazy.ZipwSafeOpen(zf, "np")
