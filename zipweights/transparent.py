@@ -37,7 +37,6 @@ import atexit
 import contextlib
 import functools
 import importlib.abc
-import importlib.machinery
 import os
 import shutil
 import sys
@@ -51,6 +50,8 @@ __all__ = ["enable", "disable", "enabled", "is_enabled"]
 _lock = threading.RLock()
 _state: dict | None = None  # while enabled: what was patched, to undo it
 _shadow_dirs: list[str] = []
+_blocks = 0  # enabled() blocks under way, in every thread
+_off_after_blocks = False  # whether the mode was off when the first of them began
 _TRANSFORMERS_MODULE = "transformers.modeling_utils"
 _SKIP_MODULES = ("zipweights.", "safetensors._safetensors_rust")
 
@@ -245,18 +246,22 @@ def _patch_transformers(state: dict) -> None:
     _swap_everywhere(state["forward"], state["record"])
 
 
-class _PostImportHook(importlib.abc.MetaPathFinder):
-    """Calls `callback(module)` right after the module `name` is executed (while this
-    hook is in sys.meta_path). It asks the other finders for the spec (so other hooks,
-    such as zipweights.hub's, still see the import) and wraps the loader it gets."""
+class PostImportHook(importlib.abc.MetaPathFinder):
+    """A sys.meta_path entry that calls `loaded(module)` right after a module whose
+    name satisfies `wanted(name)` has executed (used here and by zipweights.hub).
 
-    _busy = threading.local()
+    It asks the other finders for the spec, so other hooks (the other zipweights one,
+    anyone's) still see the import, and wraps the loader it gets. A flag per hook and
+    per thread keeps hooks that all do this from asking each other in circles; one
+    flag per hook (not per class), or two hooks wanting the same module would hide it
+    from each other and one of them would never run."""
 
-    def __init__(self, name: str, callback):
-        self.name, self.callback = name, callback
+    def __init__(self, wanted, loaded):
+        self.wanted, self.loaded = wanted, loaded
+        self._busy = threading.local()
 
     def find_spec(self, fullname, path, target=None):
-        if fullname != self.name or getattr(self._busy, "on", False):
+        if getattr(self._busy, "on", False) or not self.wanted(fullname):
             return None
         self._busy.on = True
         try:
@@ -269,33 +274,44 @@ class _PostImportHook(importlib.abc.MetaPathFinder):
                     break
         finally:
             self._busy.on = False
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        spec.loader = _HookLoader(spec.loader, self)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _HookLoader(spec.loader, self.loaded)
         return spec
 
 
 class _HookLoader(importlib.abc.Loader):
-    def __init__(self, inner, hook):
-        self.inner, self.hook = inner, hook
+    def __init__(self, inner, loaded):
+        self.inner, self.loaded = inner, loaded
 
     def create_module(self, spec):
         return self.inner.create_module(spec)
 
     def exec_module(self, module):
         self.inner.exec_module(module)
-        with _lock:
-            if _state is not None and self.hook in _state.get("hooks", ()):
-                self.hook.callback(module)
+        self.loaded(module)
 
     def __getattr__(self, attr):  # get_source, get_resource_reader, ... of the real loader
         return getattr(self.inner, attr)
 
 
+def _hook(name: str, patch) -> PostImportHook:
+    """Runs `patch(state, module)` when `name` is imported, if the enable() that made
+    this hook is still the current one (an import already under way when disable()
+    removed the hook still reaches its loader)."""
+
+    def loaded(module):
+        with _lock:
+            if _state is not None and hook in _state.get("hooks", ()):
+                patch(_state, module)
+
+    hook = PostImportHook(lambda fullname: fullname == name, loaded)
+    return hook
+
+
 # -- the switch ------------------------------------------------------------------------------------
 def enable() -> None:
     """Make safetensors (and transformers, and the hub helpers if present) read .zipw
-    files and folders. Idempotent."""
+    files and folders. Idempotent; if it fails, nothing stays patched."""
     global _state
     with _lock:
         if _state is not None:
@@ -303,24 +319,27 @@ def enable() -> None:
         orig = _originals()
         wrappers = _make_wrappers(orig)
         forward = {orig[k]: wrappers[k] for k in orig}
-        state = {"orig": orig, "wrappers": wrappers, "forward": forward, "record": [], "from_pretrained": None}
-        _swap_everywhere(forward, state["record"])
-        _patch_transformers(state)
-        hooks = []
-        # safetensors.torch imports torch, which enable() must not do: if it is imported
-        # later, patch it as it arrives; transformers likewise.
-        if "torch.load_file" not in orig:
-            hooks.append(_PostImportHook("safetensors.torch", lambda m: _patch_safetensors_torch(_state, m)))
-        if state["from_pretrained"] is None:
-            hooks.append(_PostImportHook(_TRANSFORMERS_MODULE, lambda m: _patch_transformers(_state)))
-        for h in hooks:
-            sys.meta_path.insert(0, h)
-        state["hooks"] = hooks
-        _state = state
-        hub = _hub()
-        if hub is not None:
-            hub.enable()
-        state["hub"] = hub
+        state = {"orig": orig, "wrappers": wrappers, "forward": forward, "record": [], "from_pretrained": None,
+                 "hooks": [], "hub": None}
+        _state = state  # from here on disable() can undo whatever was done
+        try:
+            _swap_everywhere(forward, state["record"])
+            _patch_transformers(state)
+            # safetensors.torch imports torch, which enable() must not do: if it is imported
+            # later, patch it as it arrives; transformers likewise.
+            if "torch.load_file" not in orig:
+                state["hooks"].append(_hook("safetensors.torch", _patch_safetensors_torch))
+            if state["from_pretrained"] is None:
+                state["hooks"].append(_hook(_TRANSFORMERS_MODULE, lambda st, m: _patch_transformers(st)))
+            for h in state["hooks"]:
+                sys.meta_path.insert(0, h)
+            hub = _hub()
+            if hub is not None:
+                hub.enable()
+                state["hub"] = hub
+        except BaseException:
+            disable()
+            raise
 
 
 def _patch_safetensors_torch(state, module) -> None:
@@ -366,14 +385,25 @@ def is_enabled() -> bool:
 @contextlib.contextmanager
 def enabled():
     """`with zipweights.enabled(): ...` turns transparent mode on for the block (and
-    leaves it on afterwards if it was on before)."""
-    was = is_enabled()
-    enable()
+    leaves it on afterwards if it was on before).
+
+    Blocks are counted, not each compared with the state it found: with blocks in
+    several threads, the one that found the mode off may end first, and turning it
+    off then would pull the patches from under the others. The mode goes back to
+    what it was before the first block when the last block ends."""
+    global _blocks, _off_after_blocks
+    with _lock:
+        if _blocks == 0:
+            _off_after_blocks = not is_enabled()
+        enable()
+        _blocks += 1
     try:
         yield
     finally:
-        if not was:
-            disable()
+        with _lock:
+            _blocks -= 1
+            if _blocks == 0 and _off_after_blocks:
+                disable()
 
 
 def _hub():

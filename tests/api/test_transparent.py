@@ -233,3 +233,68 @@ print('ok')
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+def test_enabled_blocks_in_threads_keep_the_mode_until_the_last_ends():
+    import threading
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with zipweights.enabled():
+            a_in.set()
+            b_in.wait(10)
+        a_out.set()
+
+    def b():
+        a_in.wait(10)
+        with zipweights.enabled():
+            b_in.set()
+            a_out.wait(10)
+            seen["after a ended"] = zipweights.is_enabled()
+
+    ts = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(20)
+    assert seen == {"after a ended": True}  # a found the mode off, but b was still inside
+    assert not zipweights.is_enabled()
+
+
+def test_failed_enable_leaves_nothing_patched(monkeypatch):
+    original = safetensors.safe_open
+
+    class BrokenHub:
+        @staticmethod
+        def enable():
+            raise ImportError("simulated")
+
+        @staticmethod
+        def disable():
+            raise AssertionError("never enabled, so never disabled")
+
+    monkeypatch.setattr(transparent, "_hub", lambda: BrokenHub)
+    with pytest.raises(ImportError, match="simulated"):
+        zipweights.enable()
+    assert not zipweights.is_enabled()
+    assert safetensors.safe_open is original and st_pt.safe_open is original
+    assert not any(isinstance(f, transparent.PostImportHook) for f in sys.meta_path)
+
+
+def test_post_import_hooks_wanting_the_same_module_both_run(tmp_path, monkeypatch):
+    (tmp_path / "zw_hooked.py").write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    calls = []
+    hooks = [transparent.PostImportHook(lambda n: n == "zw_hooked", lambda m, i=i: calls.append((i, m.x)))
+             for i in range(2)]
+    for h in hooks:
+        sys.meta_path.insert(0, h)
+    try:
+        importlib.import_module("zw_hooked")
+    finally:
+        for h in hooks:
+            sys.meta_path.remove(h)
+        sys.modules.pop("zw_hooked", None)
+    assert sorted(calls) == [(0, 1), (1, 1)]

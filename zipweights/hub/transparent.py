@@ -22,10 +22,11 @@ Both functions are idempotent and thread-safe.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import sys
 import threading
 import types
+
+from ..transparent import PostImportHook
 
 _LOCK = threading.RLock()
 _PATCHES: list = []  # (owner, name, had_own_attribute, old_value)
@@ -89,48 +90,14 @@ def _rebind(module) -> None:
             _PATCHES.append((module, name, True, originals[value]))
 
 
-class _Loader(importlib.abc.Loader):
-    def __init__(self, inner):
-        self.inner = inner
-
-    def create_module(self, spec):
-        return self.inner.create_module(spec)
-
-    def exec_module(self, module):
-        self.inner.exec_module(module)
-        with _LOCK:
-            if is_enabled():
-                _rebind(module)
-
-    def __getattr__(self, name):  # get_source, get_resource_reader, ... of the real loader
-        return getattr(self.inner, name)
+def _wanted(fullname: str) -> bool:
+    return fullname.split(".", 1)[0] in REBIND_PACKAGES and is_enabled()
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    """Asks the other finders for the spec (other hooks, such as zipweights.transparent's,
-    still see the import; a thread-local flag keeps hooks that do the same from asking
-    each other in circles) and wraps the loader it gets."""
-
-    _busy = threading.local()
-
-    def find_spec(self, fullname, path, target=None):
-        if (fullname.split(".", 1)[0] not in REBIND_PACKAGES or not is_enabled()
-                or getattr(self._busy, "on", False)):
-            return None
-        self._busy.on = True
-        try:
-            spec = None
-            for finder in list(sys.meta_path):
-                if finder is self or not hasattr(finder, "find_spec"):
-                    continue
-                spec = finder.find_spec(fullname, path, target)
-                if spec is not None:
-                    break
-        finally:
-            self._busy.on = False
-        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _Loader(spec.loader)
-        return spec
+def _loaded(module) -> None:
+    with _LOCK:
+        if is_enabled():
+            _rebind(module)
 
 
 def enable() -> None:
@@ -161,7 +128,7 @@ def enable() -> None:
             for modname, module in list(sys.modules.items()):
                 if module is not None and modname.split(".", 1)[0] in REBIND_PACKAGES:
                     _rebind(module)
-            _FINDER = _Finder()
+            _FINDER = PostImportHook(_wanted, _loaded)
             sys.meta_path.insert(0, _FINDER)
         except BaseException:
             _undo()
