@@ -193,3 +193,17 @@ def test_hub_unreachable_falls_back_to_the_cache(hf_env, repos):
     path = zhub.hf_hub_download("org/packed", "model.safetensors")
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     assert zhub.hf_hub_download("org/packed", "model.safetensors", endpoint=down, etag_timeout=2) == path
+
+
+def test_restored_before_knows_a_local_dir_given_with_a_tilde(tmp_path, monkeypatch):
+    # download_restored expands local_dir; the check that prefers the .zipw must look
+    # where it wrote
+    from zipweights.hub import download
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    record = download._local_record(str(tmp_path / "out"), "sub/model.safetensors")
+    os.makedirs(os.path.dirname(record))
+    with open(record, "w") as f:
+        f.write("{}")
+    assert download._restored_before("org/x", "sub/model.safetensors", None, None, None, "~/out")
+    assert not download._restored_before("org/x", "sub/other.safetensors", None, None, None, "~/out")

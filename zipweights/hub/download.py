@@ -89,15 +89,26 @@ def _write_ref(storage: str, revision: str, commit: str) -> None:
     if revision == commit:
         return
     ref = os.path.join(storage, "refs", *revision.split("/"))
-    os.makedirs(os.path.dirname(ref), exist_ok=True)
     with contextlib.suppress(OSError):
         with open(ref) as f:
             if f.read() == commit:
                 return
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(ref), prefix=".ref.")
-    with os.fdopen(fd, "w") as f:
-        f.write(commit)
-    os.replace(tmp, ref)
+    _write_text(ref, commit)
+
+
+def _write_text(path: str, text: str) -> None:
+    """`path` written whole or not at all: a private temporary sibling, then a rename
+    (concurrent downloads of one repo write the same refs and records)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".zipw-tmp.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _link(blob: str, pointer: str) -> None:
@@ -117,6 +128,36 @@ def _link(blob: str, pointer: str) -> None:
 
 def _names(subfolder, filename) -> str:
     return f"{subfolder}/{filename}" if subfolder else filename
+
+
+def _real(folder) -> str:
+    return str(Path(folder).expanduser().resolve())
+
+
+def _cache_root(cache_dir) -> str:
+    return _real(cache_dir or constants.HF_HUB_CACHE)
+
+
+def _storage(cache_dir, repo_id: str, repo_type: str) -> str:
+    """The repo's folder in the cache (models--org--name), as huggingface_hub names it."""
+    return os.path.join(_cache_root(cache_dir), file_download.repo_folder_name(repo_id=repo_id, repo_type=repo_type))
+
+
+def _read_ref(storage: str, revision: str) -> str:
+    """The commit the cache's refs/<revision> records (OSError if none)."""
+    with open(os.path.join(storage, "refs", *revision.split("/"))) as f:
+        return f.read().strip()
+
+
+def _zipw_metadata(repo_id, filename, repo_type, revision, *, library_name, library_version, user_agent,
+                   etag_timeout, token, headers, endpoint):
+    """(url, huggingface_hub's file metadata) of `filename + ".zipw"` in the repo."""
+    hf_headers = build_hf_headers(token=token, library_name=library_name, library_version=library_version,
+                                  user_agent=user_agent, headers=headers)
+    url = huggingface_hub.hf_hub_url(repo_id, filename + SUFFIX, repo_type=repo_type, revision=revision,
+                                     endpoint=endpoint)
+    return url, huggingface_hub.get_hf_file_metadata(url, token=token, timeout=etag_timeout, headers=hf_headers,
+                                                     endpoint=endpoint)
 
 
 def hf_hub_download(
@@ -152,17 +193,11 @@ def hf_hub_download(
     if not full.endswith(WEIGHTS_SUFFIX):
         return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
     if dry_run:
-        try:
-            return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
-        except (RemoteEntryNotFoundError, RepositoryNotFoundError) as plain_error:
-            if isinstance(plain_error, GatedRepoError) or local_files_only or _offline():
-                raise
-            try:
-                return dry_run_restored(repo_id, full, repo_type=repo_type, revision=revision,
-                                        cache_dir=cache_dir, local_dir=local_dir,
-                                        force_download=force_download, **http)
-            except (RemoteEntryNotFoundError, RepositoryNotFoundError):
-                raise plain_error from None
+        return _plain_else_restored(
+            lambda: ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args),
+            lambda: dry_run_restored(repo_id, full, repo_type=repo_type, revision=revision, cache_dir=cache_dir,
+                                     local_dir=local_dir, force_download=force_download, **http),
+            local_files_only)
     restore_args = dict(repo_type=repo_type, revision=revision, cache_dir=cache_dir, local_dir=local_dir,
                         force_download=force_download, tqdm_class=tqdm_class, **http)
     if not (local_files_only or force_download or _offline()) and _restored_before(
@@ -175,18 +210,26 @@ def hf_hub_download(
             raise
         except Exception:
             pass  # gone, or the Hub unreachable: huggingface_hub's own path (and its fallback to the cache)
+    return _plain_else_restored(lambda: ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args),
+                                lambda: download_restored(repo_id, full, **restore_args), local_files_only)
+
+
+def _plain_else_restored(plain, restored, local_files_only: bool):
+    """plain(); where the repo lacks the file, restored() (from the .zipw); where that
+    is missing too, huggingface_hub's own error for the plain file. A gated repo's
+    error is never replaced: it says what the user must do."""
     try:
-        return ORIG_HF_HUB_DOWNLOAD(repo_id, filename, **plain_args)
+        return plain()
     except (RemoteEntryNotFoundError, RepositoryNotFoundError) as plain_error:
         # (olah and some mirrors answer a missing file with RepositoryNotFoundError)
         if isinstance(plain_error, GatedRepoError) or local_files_only or _offline():
             raise
         try:
-            return download_restored(repo_id, full, **restore_args)
+            return restored()
         except (RemoteEntryNotFoundError, RepositoryNotFoundError) as zipw_error:
             if isinstance(zipw_error, GatedRepoError):
                 raise
-            raise plain_error from None  # neither exists: huggingface_hub's own error
+            raise plain_error from None
 
 
 def dry_run_restored(repo_id, filename, *, repo_type=None, revision=None, cache_dir=None, local_dir=None,
@@ -196,18 +239,14 @@ def dry_run_restored(repo_id, filename, *, repo_type=None, revision=None, cache_
     file_size is the compressed size, the bytes that would be transferred."""
     repo_type = repo_type or "model"
     revision = _resolved(revision) or constants.DEFAULT_REVISION
-    hf_headers = build_hf_headers(token=token, library_name=library_name, library_version=library_version,
-                                  user_agent=user_agent, headers=headers)
-    url = huggingface_hub.hf_hub_url(repo_id, filename + SUFFIX, repo_type=repo_type, revision=revision,
-                                     endpoint=endpoint)
-    meta = huggingface_hub.get_hf_file_metadata(url, token=token, timeout=etag_timeout, headers=hf_headers,
-                                                endpoint=endpoint)
+    _, meta = _zipw_metadata(repo_id, filename, repo_type, revision, library_name=library_name,
+                             library_version=library_version, user_agent=user_agent, etag_timeout=etag_timeout,
+                             token=token, headers=headers, endpoint=endpoint)
     if local_dir is not None:
-        path = os.path.join(str(Path(local_dir).expanduser().resolve()), *filename.split("/"))
+        path = os.path.join(_real(local_dir), *filename.split("/"))
     else:
-        cache_dir = str(Path(cache_dir or constants.HF_HUB_CACHE).expanduser().resolve())
-        path = os.path.join(cache_dir, file_download.repo_folder_name(repo_id=repo_id, repo_type=repo_type),
-                            "snapshots", meta.commit_hash, *filename.split("/"))
+        path = os.path.join(_storage(cache_dir, repo_id, repo_type), "snapshots", meta.commit_hash,
+                            *filename.split("/"))
     cached = os.path.exists(path)
     return file_download.DryRunFileInfo(commit_hash=meta.commit_hash, file_size=meta.size, filename=filename,
                                         is_cached=cached, local_path=path,
@@ -218,19 +257,14 @@ def _restored_before(repo_id, filename, repo_type, revision, cache_dir, local_di
     """Whether the cache (or local_dir) holds `filename` as restored from a .zipw."""
     try:
         if local_dir is not None:
-            rel = os.path.join(*filename.split("/"))
-            return os.path.isfile(os.path.join(str(local_dir), ".cache", "huggingface", "download",
-                                               rel + ".zipw-restored.json"))
-        cache_dir = str(Path(cache_dir or constants.HF_HUB_CACHE).expanduser())
-        storage = os.path.join(cache_dir, file_download.repo_folder_name(repo_id=repo_id,
-                                                                         repo_type=repo_type or "model"))
+            return os.path.isfile(_local_record(_real(local_dir), filename))
+        storage = _storage(cache_dir, repo_id, repo_type or "model")
         records = os.path.join(storage, ".zipw-etags")
         if not os.path.isdir(records):
             return False
         commit = _resolved(revision) or constants.DEFAULT_REVISION
         if not _is_commit(commit):
-            with open(os.path.join(storage, "refs", *commit.split("/"))) as f:
-                commit = f.read().strip()
+            commit = _read_ref(storage, commit)
         pointer = os.path.join(storage, "snapshots", commit, *filename.split("/"))
         if not os.path.exists(pointer):
             return False
@@ -242,6 +276,11 @@ def _restored_before(repo_id, filename, repo_type, revision, cache_dir, local_di
     except OSError:
         pass
     return False
+
+
+def _local_record(local_dir: str, filename: str) -> str:
+    """Where a local_dir download notes that `filename` was restored from a .zipw."""
+    return os.path.join(local_dir, ".cache", "huggingface", "download", *filename.split("/")) + ".zipw-restored.json"
 
 
 def _forget_no_exist(storage: str, commit: str, rel: str) -> None:
@@ -275,13 +314,11 @@ def download_restored(
     return its path. Raises huggingface_hub's errors when the .zipw is not there."""
     repo_type = repo_type or "model"
     revision = _resolved(revision) or constants.DEFAULT_REVISION
-    cache_dir = str(Path(cache_dir or constants.HF_HUB_CACHE).expanduser().resolve())
+    cache_dir = _cache_root(cache_dir)
     zname = filename + SUFFIX
-    hf_headers = build_hf_headers(token=token, library_name=library_name, library_version=library_version,
-                                  user_agent=user_agent, headers=headers)
-    url = huggingface_hub.hf_hub_url(repo_id, zname, repo_type=repo_type, revision=revision, endpoint=endpoint)
-    meta = huggingface_hub.get_hf_file_metadata(url, token=token, timeout=etag_timeout, headers=hf_headers,
-                                                endpoint=endpoint)
+    url, meta = _zipw_metadata(repo_id, filename, repo_type, revision, library_name=library_name,
+                               library_version=library_version, user_agent=user_agent, etag_timeout=etag_timeout,
+                               token=token, headers=headers, endpoint=endpoint)
     commit, zetag = meta.commit_hash, meta.etag
     if not commit or not zetag:
         raise huggingface_hub.errors.FileMetadataError(f"{url}: no commit or etag in the response")
@@ -293,10 +330,10 @@ def download_restored(
                  endpoint=endpoint, tqdm_class=tqdm_class)
 
     if local_dir is not None:
-        local_dir = str(Path(local_dir).expanduser().resolve())
+        local_dir = _real(local_dir)
         dest = os.path.join(local_dir, rel)
         meta_dir = os.path.join(local_dir, ".cache", "huggingface")
-        record = os.path.join(meta_dir, "download", rel + ".zipw-restored.json")
+        record = _local_record(local_dir, filename)
         if not force_download and os.path.isfile(dest):
             with contextlib.suppress(OSError, ValueError):
                 with open(record) as f:
@@ -307,10 +344,7 @@ def download_restored(
         with tempfile.TemporaryDirectory(dir=meta_dir, prefix=".zipw-") as tmp:
             zpath = ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch)
             sha = _restore(zpath, dest, repo_id, zname, commit, threads)
-        os.makedirs(os.path.dirname(record), exist_ok=True)
-        with open(record + ".tmp", "w") as f:
-            json.dump({"commit": commit, "zipw_etag": zetag, "sha256": sha}, f)
-        os.replace(record + ".tmp", record)
+        _write_text(record, json.dumps({"commit": commit, "zipw_etag": zetag, "sha256": sha}))
         return dest
 
     pointer = os.path.join(storage, "snapshots", commit, rel)
@@ -340,10 +374,7 @@ def download_restored(
             with WeakFileLock(lock):
                 if force_download or not os.path.isfile(blob):
                     _restore(zpath, blob, repo_id, zname, commit, threads)
-        os.makedirs(os.path.dirname(record), exist_ok=True)
-        with open(record + ".tmp", "w") as f:
-            f.write(sha)
-        os.replace(record + ".tmp", record)
+        _write_text(record, sha)
     _link(blob, pointer)
     _write_ref(storage, revision, commit)
     _forget_no_exist(storage, commit, rel)
@@ -424,8 +455,8 @@ def snapshot_download(
                                       allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
                                       dry_run=True, **common)
     repo_type_ = repo_type or "model"
-    cache_dir_ = str(Path(cache_dir or constants.HF_HUB_CACHE).expanduser().resolve())
-    storage = os.path.join(cache_dir_, file_download.repo_folder_name(repo_id=repo_id, repo_type=repo_type_))
+    cache_dir_ = _cache_root(cache_dir)
+    storage = _storage(cache_dir_, repo_id, repo_type_)
     revision = _resolved(revision) or constants.DEFAULT_REVISION
 
     if local_files_only or _offline():
@@ -493,6 +524,5 @@ def _local_commit(storage: str, revision: str):
     if _is_commit(revision):
         return revision
     with contextlib.suppress(OSError):
-        with open(os.path.join(storage, "refs", *revision.split("/"))) as f:
-            return f.read().strip()
+        return _read_ref(storage, revision)
     return revision
