@@ -9,10 +9,15 @@ import tempfile
 from .errors import InvalidArgumentError
 
 
-def _umask() -> int:
+def _read_umask() -> int:
+    # The umask can only be read by setting it; do that once, at import, before any
+    # worker thread could create a file under the temporary value.
     mask = os.umask(0o22)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def check_output(path: str, force: bool) -> None:
@@ -33,7 +38,7 @@ def atomic_output(path: str, force: bool = False):
             yield f
             f.flush()
             os.fsync(f.fileno())
-            os.fchmod(f.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)  # mkstemp makes 0600
         if not force and os.path.lexists(path):  # appeared while we worked
             raise FileExistsError(f"{path} already exists; not overwritten (use force / -f)")
         os.replace(tmp, path)

@@ -43,3 +43,10 @@ class InvalidArgumentError(ZipWeightsError, ValueError):
 
 class InvalidSafetensorsError(InvalidArgumentError):
     """An input meant to be a safetensors file breaks safetensors' own rules."""
+
+
+class TensorNotFoundError(InvalidArgumentError, KeyError):
+    """The file holds no tensor of that name (also a KeyError, as for a mapping)."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0]) if self.args else ""

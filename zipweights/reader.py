@@ -14,16 +14,29 @@ import os
 
 import xxhash
 
+from . import dtypes
 from ._fileio import atomic_output, check_output
 from ._parallel import default_threads, ordered_map
 from .codec import chain
 from .errors import (
     ChecksumMismatchError,
     InvalidArgumentError,
+    CorruptDataError,
     LimitExceededError,
+    TensorNotFoundError,
     ZipWeightsError,
 )
-from .format import container, index as fmt_index
+from .format import container, index as fmt_index, safetensors_header
+
+
+def _byte_view(buf, writable: bool = False) -> memoryview:
+    try:
+        view = memoryview(buf).cast("B")
+    except TypeError as exc:
+        raise InvalidArgumentError(f"expected a contiguous bytes-like buffer: {exc}") from None
+    if writable and view.readonly:
+        raise InvalidArgumentError("the output buffer is read-only")
+    return view
 
 
 class ZipwFile:
@@ -40,7 +53,7 @@ class ZipwFile:
             self._buf = memoryview(self._mmap) if self._mmap is not None else memoryview(b"")
         else:
             self.name = name or "<buffer>"
-            self._buf = memoryview(source).cast("B")
+            self._buf = _byte_view(source)
         try:
             self._parse()
         except BaseException:
@@ -63,6 +76,35 @@ class ZipwFile:
         self.index = fmt_index.decode(blob, offset, where)
         self.entries = self.index.entries
         self._by_name = {e.name: e for e in self.entries if e.kind == fmt_index.KIND_TENSOR}
+        self.compressed_size = len(buf)
+        if self.index.source_kind == fmt_index.SOURCE_SAFETENSORS:
+            self._check_header_matches_index()
+
+    def _check_header_matches_index(self) -> None:
+        """The kept safetensors header and the index describe the same tensors: readers
+        take names and metadata from one and bytes from the other, so a file where they
+        disagree is corrupt, whatever its checksums say."""
+        where = self.name
+        try:
+            header = safetensors_header.parse(self.index.prefix, self.index.original_size, where)
+        except InvalidArgumentError as exc:
+            raise CorruptDataError(f"{where}: the kept safetensors header is invalid: {exc}") from None
+        tensors = [e for e in self.entries if e.kind == fmt_index.KIND_TENSOR]
+        if len(tensors) != len(header.tensors) or len(tensors) != len(self.entries):
+            raise CorruptDataError(
+                f"{where}: the safetensors header lists {len(header.tensors)} tensors, the index "
+                f"{len(tensors)} tensors in {len(self.entries)} entries"
+            )
+        for t, e in zip(header.tensors, tensors):
+            dt = dtypes.from_name(t.dtype_name)
+            if (t.name, dt.id, t.shape, header.data_start + t.begin, t.end - t.begin) != (
+                e.name, e.dtype.id, e.shape, e.offset, e.length
+            ):
+                raise CorruptDataError(
+                    f"{where}: tensor {t.name!r} in the safetensors header ({t.dtype_name} {list(t.shape)} "
+                    f"at {header.data_start + t.begin}) does not match index entry {e.name!r} "
+                    f"({e.dtype.name} {list(e.shape)} at {e.offset})"
+                )
 
     # -- lifetime ------------------------------------------------------------------
     def close(self) -> None:
@@ -91,15 +133,11 @@ class ZipwFile:
     def original_sha256(self) -> str:
         return self.index.original_sha256.hex()
 
-    @property
-    def compressed_size(self) -> int:
-        return len(self._buf)
-
     def tensor(self, name: str) -> fmt_index.Entry:
         try:
             return self._by_name[name]
         except KeyError:
-            raise KeyError(f"{self.name}: no tensor named {name!r}") from None
+            raise TensorNotFoundError(f"{self.name}: no tensor named {name!r}") from None
 
     # -- decoding ------------------------------------------------------------------
     def _decode_chunk(self, entry: fmt_index.Entry, i: int, out: memoryview) -> None:
@@ -136,7 +174,7 @@ class ZipwFile:
     def read_into(self, entry: fmt_index.Entry, out, threads: int | None = None, chunks=None) -> None:
         """Decode `entry` (or just the chunk numbers in `chunks`) into `out`, a writable
         buffer of the entry's length (or of the selected chunks' total length)."""
-        out = memoryview(out).cast("B")
+        out = _byte_view(out, writable=True)
         if chunks is None:
             if len(out) != entry.length:
                 raise InvalidArgumentError(f"output holds {len(out)} bytes, entry needs {entry.length}")
@@ -159,7 +197,7 @@ class ZipwFile:
 
     def restore_into(self, out, threads: int | None = None, check_sha256: bool = True, progress=None) -> None:
         """Rebuild the whole original file into `out`, a writable buffer of original size."""
-        out = memoryview(out).cast("B")
+        out = _byte_view(out, writable=True)
         if len(out) != self.original_size:
             raise InvalidArgumentError(f"output holds {len(out)} bytes, original is {self.original_size}")
         prefix = self.index.prefix

@@ -515,3 +515,33 @@ def test_blob_entry_length_not_multiple_of_unit(codec):
         assert isinstance(exc, CorruptDataError)
     else:
         pytest.fail("a 70-byte U32 blob was accepted")
+
+
+def test_kept_header_must_match_the_index(craft):
+    # a header that renames, retypes or reshapes a tensor the index describes differently
+    import struct as _struct
+
+    header = b'{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}'
+    header += b" " * (-len(header) % 8)
+    z = craft.compress_st(_struct.pack("<Q", len(header)) + header + bytes(range(16)))
+    with zipweights.ZipwFile(z) as zf:
+        assert zf.tensor("w").shape == (2, 2)
+    for old, new in [(b'"w"', b'"v"'), (b'"F32"', b'"I32"'), (b"[2,2]", b"[4,1]")]:
+        def edit(idx, old=old, new=new):
+            idx.prefix = idx.prefix.replace(old, new)
+
+        with pytest.raises(CorruptDataError, match="does not match index entry"):
+            zipweights.ZipwFile(craft.edit_index(z, edit))
+
+
+def test_missing_tensor_is_a_key_error_and_a_zipweights_error(craft):
+    header = b'{"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}'
+    header += b" " * (-len(header) % 8)
+    import struct as _struct
+
+    z = craft.compress_st(_struct.pack("<Q", len(header)) + header + bytes(4))
+    with zipweights.ZipwFile(z) as zf:
+        with pytest.raises(KeyError):
+            zf.read_bytes("nope")
+        with pytest.raises(zipweights.TensorNotFoundError, match="no tensor named 'nope'"):
+            zf.read_bytes("nope")
