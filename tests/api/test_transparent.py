@@ -50,7 +50,7 @@ def _always_disabled_after():
 def test_safetensors_reads_zipw_while_enabled_and_not_after(mixed_files):
     zw, st = mixed_files["zipw"], mixed_files["st"]
     ref = st_pt.load_file(st)
-    with pytest.raises(Exception):
+    with pytest.raises(safetensors.SafetensorError):
         st_pt.load_file(zw)
     zipweights.enable()
     assert zipweights.is_enabled()
@@ -68,7 +68,7 @@ def test_safetensors_reads_zipw_while_enabled_and_not_after(mixed_files):
         assert type(f).__module__ == "builtins"
     zipweights.disable()
     assert not zipweights.is_enabled()
-    with pytest.raises(Exception):
+    with pytest.raises(safetensors.SafetensorError):
         st_pt.load_file(zw)
 
 
