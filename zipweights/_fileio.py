@@ -1,4 +1,9 @@
-"""Files written whole or not at all: a temporary sibling, fsync, then rename."""
+"""Files written whole or not at all: a temporary sibling, renamed when complete.
+
+Like gzip and zstd, the data is not fsync'ed unless asked (`sync=True`): the rename
+already guarantees that no process ever sees a half-written file, and a forced flush
+to disk costs more than the whole decode on a fast machine.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ def check_output(path: str, force: bool) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str, force: bool = False):
+def atomic_output(path: str, force: bool = False, sync: bool = False):
     """Yield a binary file object; on success it becomes `path`, on failure it vanishes."""
     check_output(path, force)
     directory = os.path.dirname(os.path.abspath(path))
@@ -37,7 +42,8 @@ def atomic_output(path: str, force: bool = False):
         with os.fdopen(fd, "w+b") as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
             os.fchmod(f.fileno(), 0o666 & ~_UMASK)  # mkstemp makes 0600
         if not force and os.path.lexists(path):  # appeared while we worked
             raise FileExistsError(f"{path} already exists; not overwritten (use force / -f)")

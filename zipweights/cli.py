@@ -118,7 +118,7 @@ def cmd_compress(args) -> int:
         try:
             stats = compress_file(
                 src, out, threads=args.threads, level=args.level, chunk_size=args.chunk_size,
-                raw=args.raw, dtype_hint=args.dtype, force=args.force, progress=bar,
+                raw=args.raw, dtype_hint=args.dtype, force=args.force, sync=args.sync or args.rm, progress=bar,
             )
         finally:
             bar.close()
@@ -156,7 +156,7 @@ def cmd_decompress(args) -> int:
         t0 = time.perf_counter()
         try:
             out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar,
-                                  check_sha256=not args.no_sha256)
+                                  check_sha256=not args.no_sha256, sync=args.sync or args.rm)
         finally:
             bar.close()
         dt = time.perf_counter() - t0
@@ -253,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("-o", "--output", help="output file (or folder, for a folder input)")
             sp.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
             sp.add_argument("--rm", action="store_true", help="remove each input once its output is complete")
+            sp.add_argument("--sync", action="store_true", help="fsync each output before it takes its name (always with --rm)")
         sp.add_argument("-T", "--threads", type=int, default=default_threads(), help="threads (default: all cores)")
         g = sp.add_mutually_exclusive_group()
         g.add_argument("-q", "--quiet", action="store_true")

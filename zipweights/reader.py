@@ -231,13 +231,14 @@ class ZipwFile:
         sha = hashlib.sha256(prefix) if check_sha256 else None
         largest = max((min(e.chunk_size, e.length) for e in self.entries if e.length), default=0)
         window = 2 * threads + 2
-        pool = [memoryview(bytearray(largest)) for _ in range(window + 1)]
+        pool = []  # at most window + 1 buffers ever exist (ordered_map's bound)
 
         def jobs():
             for e in self.entries:
                 for i in range(len(e.chunks)):
                     a, b = e.chunk_span(i)
-                    yield e, i, pool.pop()[: b - a]
+                    buf = pool.pop() if pool else memoryview(bytearray(largest))
+                    yield e, i, buf[: b - a]
 
         def work(job):
             e, i, buf = job
@@ -291,6 +292,7 @@ def decompress_file(
     threads: int | None = None,
     force: bool = False,
     check_sha256: bool = True,
+    sync: bool = False,
     progress=None,
 ) -> str:
     """Restore the original file from the .zipw `src` into `dst` (default: `src`
@@ -304,7 +306,7 @@ def decompress_file(
     if os.path.abspath(src) == os.path.abspath(dst):
         raise InvalidArgumentError(f"{src}: input and output are the same file")
     check_output(dst, force)
-    with ZipwFile(src) as zf, atomic_output(dst, force) as f:
+    with ZipwFile(src) as zf, atomic_output(dst, force, sync) as f:
         _reserve(f, zf.original_size)
         zf.restore_to_fd(f.fileno(), threads, check_sha256, progress)
     return dst

@@ -185,6 +185,7 @@ def compress_file(
     raw: bool = False,
     dtype_hint: str | None = None,
     force: bool = False,
+    sync: bool = False,
     progress=None,
 ) -> WriteStats:
     """Compress the file `src` to `dst` (default: `src` + ".zipw").
@@ -210,7 +211,7 @@ def compress_file(
                     if src.endswith(".safetensors"):
                         raise
                     source = source_from_bytes(view)
-            with atomic_output(dst, force) as out:
+            with atomic_output(dst, force, sync) as out:
                 stats = write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress)
         finally:
             source = None
