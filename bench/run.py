@@ -239,7 +239,10 @@ def main():
 
 
 def mbps(size, secs):
-    return f"{size / 1e6 / statistics.median(secs):.0f}" if secs else "–"
+    if not secs:
+        return "–"
+    v = size / 1e6 / statistics.median(secs)
+    return f"{v:.0f}" if v >= 10 else f"{v:.1f}" if v >= 1 else f"{v:.2f}"
 
 
 def render(args, files, peers, results, threads):
