@@ -254,8 +254,8 @@ T void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t
 
 
 T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
-                               const int *thr, int nt, const zw_esym *es, uint32_t *x,
-                               uint8_t **pp)
+                               const int *thr, int nt, int sgoff, const zw_esym *es,
+                               uint32_t *x, uint8_t **pp)
 {
     /* lut[m]: permutation moving the lanes set in m to the top of the vector, in
      * ascending order (so the words of a vector end exactly at the old pointer) */
@@ -285,7 +285,7 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
      * ctxlut[clamp(e - thr[0] + 1, 0, 15)] (one byte shuffle, whatever nt) */
     const int uselut = nt > 1 && thr[nt - 1] - thr[0] <= 14;
     __m256i ctxlut = _mm256_setzero_si256(), e0v = _mm256_set1_epi32(nt ? thr[0] - 1 : 0),
-            f15 = _mm256_set1_epi32(15), lo8 = _mm256_set1_epi32(0xff);
+            f15 = _mm256_set1_epi32(15), lo8 = _mm256_set1_epi32(0xff), sgv = _mm256_set1_epi32(sgoff);
     const __m128i bc = _mm_cvtsi32_si128(zw_log2_32((uint32_t)A));
     if (uselut) {
         uint8_t cl[16];
@@ -333,6 +333,8 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
             } else
                 for (k = 0; k < nt; k++)
                     ctx = _mm256_sub_epi32(ctx, _mm256_cmpgt_epi32(ex, thv[k]));
+            if (sgoff) /* the sign split: sign 1 adds sgoff */
+                ctx = _mm256_add_epi32(ctx, _mm256_mullo_epi32(_mm256_srli_epi32(prev, 15), sgv));
             __m256i idx = _mm256_add_epi32(_mm256_sll_epi32(ctx, bc), _mm256_srl_epi32(cur, wc));
             uint32_t ib[8];
             __m128i r[8];
@@ -418,10 +420,11 @@ void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp)
     (void)hb, (void)n8, (void)w, (void)rp;
 }
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
-                             const int *thr, int nt, const zw_esym *es, uint32_t *x,
-                             uint8_t **pp)
+                             const int *thr, int nt, int sgoff, const zw_esym *es,
+                             uint32_t *x, uint8_t **pp)
 {
     (void)hb, (void)seg, (void)w, (void)A, (void)eshift, (void)emask, (void)thr, (void)nt;
+    (void)sgoff;
     (void)es, (void)x, (void)pp;
 }
 #endif

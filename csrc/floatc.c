@@ -1,6 +1,7 @@
 /* Whole-chunk float codec. The top 16 bits h of every value are split into a coded
  * symbol (its top B bits: sign, exponent, leading mantissa bits), rANS-coded with up to
- * ZW_MAXCTX tables selected by the exponent of the lane's previous value, and w = 16 - B
+ * ZW_MAXCTX tables selected by the exponent (mode 2: and the sign) of the lane's previous
+ * value, and w = 16 - B
  * raw bits packed LSB-first. F32 adds its two low byte planes as ent payloads.
  * Format: spec/CODERS.md, "float payload". */
 #include <stdlib.h>
@@ -11,10 +12,15 @@
 
 #define F_STORED 0
 #define F_CODED 1
+#define F_SIGNED 2 /* coded, contexts also split by the previous value's sign */
 #define HDR 6 /* kind, mode, u32 n */
 #define BLK ZW_BLK
 #define NFINE 16
 #define NWIN (NFINE - 2) /* single exponents in the fine window */
+/* histogram row stride: 4096 counters plus one cache line, so that the same symbol's
+ * counters in different rows fall in different L1 sets (rows 16 KiB apart all alias, and
+ * with 32 rows in use that thrashed L1 and halved the encoder's speed) */
+#define HROW (4096 + 16)
 
 typedef struct {
     int W;  /* bits per value: 16 or 32 */
@@ -100,7 +106,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     uint64_t ecnt[256] = {0};
     int lo = 0, opt[8][ZW_MAXCTX], optn[8], nopt = 0, emask, eshift;
     uint8_t flut[256];
-    uint32_t *hist = NULL; /* [NFINE][4096] */
+    uint32_t *hist = NULL; /* [2 * NFINE][HROW]: previous value's sign, fine bin */
     uint8_t *hcopy = NULL, *tmp = NULL, *qs = NULL;
     const uint8_t *hb;
     zw_esym *es = NULL;
@@ -108,7 +114,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     int nu12 = 0;
     uint64_t *c12 = NULL, *cB = NULL;
     size_t best_cost = (size_t)-1, result = (size_t)-1;
-    int bestB = 0, bestC = 0, bestP = 12, bestT[ZW_MAXCTX];
+    int bestB = 0, bestC = 0, bestP = 12, bestT[ZW_MAXCTX], bestSg = 0;
     /* probability precision: 2^12 slots per context; from level 1 also 2^13, from level 6
      * also 2^14 (a little smaller, but larger decode tables, so slower to decode) */
     const int maxP = level >= 6 ? 14 : level >= 1 ? 13 : 12;
@@ -141,7 +147,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     } else {
         hb = src;
     }
-    hist = calloc((size_t)NFINE * 4096, sizeof *hist);
+    hist = calloc((size_t)2 * NFINE * HROW, sizeof *hist);
     qs = malloc((size_t)ZW_MAXCTX * 4096);
     c12 = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *c12);
     cB = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *cB);
@@ -168,15 +174,18 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         for (k = 0; k <= emask; k++)
             flut[k] = (uint8_t)(k < lo ? 0 : k - lo + 1 > NFINE - 1 ? NFINE - 1 : k - lo + 1);
     }
-    /* histogram of (fine bin of the exponent of the lane's previous value, top 12 bits);
-     * the lane layout is described at zw_seg_len */
+    /* histogram of (sign and fine bin of the exponent of the lane's previous value, top 12
+     * bits); the lane layout is described at zw_seg_len. Neighbouring weights of
+     * convolutions often share their sign: splitting contexts by it saves ~0.5 % of such
+     * files, and nothing where the signs are independent. */
     {
         int l, k;
         size_t i, t;
         /* fl12[s]: histogram row offset of the context that follows top-12-bit symbol s;
          * four lanes at a time (independent context chains) */
         uint32_t fl12[4096];
-        for (k = 0; k < 4096; k++) fl12[k] = (uint32_t)flut[(k >> (11 - K.EB)) & emask] * 4096u;
+        for (k = 0; k < 4096; k++)
+            fl12[k] = ((uint32_t)flut[(k >> (11 - K.EB)) & emask] + (uint32_t)(k >> 11) * NFINE) * HROW;
         for (l = 0; l < ZW_LANES; l += 4) {
             const uint8_t *q0 = hb + 2 * (size_t)l * seg, *q1 = q0 + 2 * seg, *q2 = q1 + 2 * seg,
                           *q3 = q2 + 2 * seg;
@@ -196,12 +205,12 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         }
         for (t = 0; t < tail; t++) {
             size_t jj = ZW_LANES * seg + t;
-            uint32_t c = 0;
-            if (t >= ZW_LANES)
-                c = flut[(ldh(hb, jj - ZW_LANES) >> eshift) & emask];
-            else if (seg)
-                c = flut[(ldh(hb, t * seg + seg - 1) >> eshift) & emask];
-            hist[c * 4096 + (ldh(hb, jj) >> 4)]++;
+            uint32_t c = 0, pv;
+            if (t >= ZW_LANES || seg) {
+                pv = t >= ZW_LANES ? ldh(hb, jj - ZW_LANES) : ldh(hb, t * seg + seg - 1);
+                c = flut[(pv >> eshift) & emask] + (pv >> 15) * NFINE;
+            }
+            hist[c * HROW + (ldh(hb, jj) >> 4)]++;
         }
     }
     /* the used 12-bit symbols */
@@ -209,15 +218,15 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         int s, f, k;
         uint32_t any[4096];
         memcpy(any, hist, sizeof any);
-        for (f = 1; f < NFINE; f++)
-            for (s = 0; s < 4096; s++) any[s] |= hist[(size_t)f * 4096 + s];
+        for (f = 1; f < 2 * NFINE; f++)
+            for (s = 0; s < 4096; s++) any[s] |= hist[(size_t)f * HROW + s];
         for (s = 0; s < 4096; s++)
             if (any[s]) U12[nu12++] = (uint16_t)s;
         /* exact exponent counts */
         memset(ecnt, 0, sizeof ecnt);
-        for (f = 0; f < NFINE; f++)
+        for (f = 0; f < 2 * NFINE; f++)
             for (k = 0; k < nu12; k++)
-                ecnt[(U12[k] >> (11 - K.EB)) & emask] += hist[(size_t)f * 4096 + U12[k]];
+                ecnt[(U12[k] >> (11 - K.EB)) & emask] += hist[(size_t)f * HROW + U12[k]];
     }
     /* candidate context splits (threshold lists, strictly increasing, inside the fine
      * window): none; quantiles of the exponent (2 and 4 contexts); the heaviest window
@@ -252,25 +261,45 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             optn[nopt++] = len + 1;
         }
     }
-    /* evaluate every (split, B) on the sparse list of used symbols */
+    /* evaluate every (split, sign split, B) on the sparse list of used symbols */
     {
-        int oi, B;
+        int oi, B, sg;
         uint16_t UB[4096], mapB[4096], syc[4096];
         uint8_t qc[4096];
         uint16_t fc[4096];
-        for (oi = 0; oi < nopt; oi++) {
-            int t[ZW_MAXCTX], nt = optn[oi], coarse[NFINE], f, k, C = nt + 1;
+        /* candidates: every split without the sign split, then (level >= 1) with it, for
+         * the best of those and for the 2-context split; (split, sign) pairs */
+        int cand[16][2], ncand = 0, ci, bestOi = 0;
+        for (oi = 0; oi < nopt; oi++) cand[ncand][0] = oi, cand[ncand++][1] = 0;
+        for (ci = 0; ci < ncand; ci++) {
+            int t[ZW_MAXCTX], nt, coarse[2 * NFINE], f, k, C;
+            oi = cand[ci][0];
+            sg = cand[ci][1];
+            nt = optn[oi];
+            C = (nt + 1) * (1 + sg);
+            if (C > ZW_MAXCTX) goto next_cand;
             memcpy(t, opt[oi], sizeof t);
             coarse[0] = 0;
             for (f = 1; f < NFINE; f++) coarse[f] = ctx_of(lo + f - 1, t, nt);
+            for (f = 0; f < NFINE; f++) coarse[NFINE + f] = coarse[f] + sg * (nt + 1);
             memset(c12, 0, (size_t)C * nu12 * sizeof *c12);
-            for (f = 0; f < NFINE; f++) {
-                const uint32_t *hf = hist + (size_t)f * 4096;
+            for (f = 0; f < 2 * NFINE; f++) {
+                const uint32_t *hf = hist + (size_t)f * HROW;
                 uint64_t *cf = c12 + (size_t)coarse[f] * nu12;
                 for (k = 0; k < nu12; k++) cf[k] += hf[U12[k]];
             }
             size_t prevB = (size_t)-1;
-            for (B = K.Bmin; B <= K.Bmax; B++) {
+            /* the sign split is tried at the best unsplit (B, P) only: it barely moves them,
+             * and searching them again would double the encoder's time */
+            int b0 = sg ? bestB : K.Bmin, b1 = sg ? bestB : K.Bmax;
+            int p0 = sg ? bestP : 12, p1 = sg ? bestP : maxP;
+            /* below level 6 the decode tables (C x 2^P entries of 8 bytes) stay within
+             * 256 KiB, so they stay in a core's L2: measured, 8 contexts at P = 13 decode
+             * ~10 % slower than at P = 12 for 0.01 % of size */
+            if (level < 6)
+                while (p1 > ZW_PBMIN && ((size_t)C << p1) * 8 > ((size_t)256 << 10)) p1--;
+            if (p0 > p1) p0 = p1;
+            for (B = b0; B <= b1; B++) {
                 int sh = 12 - B, nub = 0, c, ok = 1;
                 uint64_t bits0 = (uint64_t)n * (16 - B) * 65536;
                 for (k = 0; k < nu12; k++) {
@@ -284,7 +313,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 {
                     int P;
                     size_t bestPcost = (size_t)-1;
-                    for (P = 12; P <= maxP; P++) {
+                    for (P = p0; P <= p1; P++) {
                         uint64_t bits = bits0;
                         for (c = 0; c < C && ok; c++) {
                             const uint64_t *cc = cB + (size_t)c * nub;
@@ -316,6 +345,8 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                                 bestB = B;
                                 bestC = C;
                                 bestP = P;
+                                bestSg = sg;
+                                if (!sg) bestOi = oi;
                                 memcpy(bestT, t, sizeof t);
                                 memset(qs, 0, (size_t)C * A);
                                 for (c = 0; c < C; c++) {
@@ -336,6 +367,11 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                     prevB = bestPcost;
                 }
             }
+        next_cand:
+            if (ci == nopt - 1 && level >= 1) {
+                cand[ncand][0] = bestOi, cand[ncand++][1] = 1;
+                if (bestOi != 1 && nopt > 1) cand[ncand][0] = 1, cand[ncand++][1] = 1;
+            }
         }
     }
     if (best_cost >= (size_t)n * 2) {
@@ -344,6 +380,8 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     }
     {
         int A = 1 << bestB, w = 16 - bestB, c, l;
+        /* exponent contexts; with the sign split, sign 1 adds sgoff to the context */
+        const int nt1 = bestSg ? bestC / 2 : bestC, sgoff = bestSg ? nt1 : 0;
         uint16_t freq[4096];
         uint8_t cl[256];
         size_t pos, tlen, restlen, slen, i, t;
@@ -354,13 +392,13 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         tmp = malloc(4 * ZW_LANES + 2 * n + 2);
         if (!es || !tmp) goto oom;
         out[0] = (uint8_t)kind;
-        out[1] = F_CODED;
+        out[1] = bestSg ? F_SIGNED : F_CODED;
         zw_wr32(out + 2, (uint32_t)n);
         out[HDR] = (uint8_t)bestB;
         out[HDR + 1] = (uint8_t)bestC;
         out[HDR + 2] = (uint8_t)bestP;
-        for (c = 0; c < bestC - 1; c++) out[HDR + 3 + c] = (uint8_t)bestT[c];
-        pos = HDR + 3 + (size_t)(bestC - 1);
+        for (c = 0; c < nt1 - 1; c++) out[HDR + 3 + c] = (uint8_t)bestT[c];
+        pos = HDR + 3 + (size_t)(nt1 - 1);
         zw_bw_init(&bw, out + pos + 4, (size_t)-1);
         for (c = 0; c < bestC; c++) {
             zw_normalize(qs + (size_t)c * A, A, freq, bestP);
@@ -420,28 +458,30 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         }
         /* rANS, in reverse decoding order; the context of a value comes from the exponent
          * of the previous value of its lane */
-        for (c = 0; c <= emask; c++) cl[c] = (uint8_t)ctx_of(c, bestT, bestC - 1);
+        for (c = 0; c <= emask; c++) cl[c] = (uint8_t)ctx_of(c, bestT, nt1 - 1);
         for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
         wend = tmp + 4 * ZW_LANES + 2 * n + 2;
         p = wend;
         for (t = tail; t-- > 0;) {
             size_t jj = ZW_LANES * seg + t;
-            uint32_t cx = 0;
-            if (t >= ZW_LANES)
-                cx = cl[(ldh(hb, jj - ZW_LANES) >> eshift) & emask];
-            else if (seg)
-                cx = cl[(ldh(hb, t * seg + seg - 1) >> eshift) & emask];
+            uint32_t cx = 0, pv;
+            if (t >= ZW_LANES || seg) {
+                pv = t >= ZW_LANES ? ldh(hb, jj - ZW_LANES) : ldh(hb, t * seg + seg - 1);
+                cx = cl[(pv >> eshift) & emask] + (pv >> 15) * (uint32_t)sgoff;
+            }
             ENC_PUT(x[t % ZW_LANES], &es[cx * A + (ldh(hb, jj) >> w)]);
         }
         if (seg > 1 && zw_have_avx2()) {
-            zw_float_enc_steps_avx2(hb, seg, w, A, eshift, emask, bestT, bestC - 1, es, x, &p);
+            zw_float_enc_steps_avx2(hb, seg, w, A, eshift, emask, bestT, nt1 - 1, sgoff, es, x, &p);
             for (l = ZW_LANES - 1; l >= 0; l--) ENC_PUT(x[l], &es[ldh(hb, (size_t)l * seg) >> w]);
         } else if (seg) {
             /* ctxA[s]: table offset of the context that follows symbol s; hcur[l]: the
              * lane's current value (loaded as the previous value one step earlier) */
             uint32_t ctxA[4096], hcur[ZW_LANES];
             int sh = bestB - 1 - K.EB;
-            for (c = 0; c < A; c++) ctxA[c] = (uint32_t)cl[(c >> sh) & emask] * (uint32_t)A;
+            for (c = 0; c < A; c++)
+                ctxA[c] = ((uint32_t)cl[(c >> sh) & emask] + (uint32_t)(c >> (bestB - 1)) * (uint32_t)sgoff) *
+                          (uint32_t)A;
             for (l = 0; l < ZW_LANES; l++) hcur[l] = ldh(hb, (size_t)l * seg + seg - 1);
             for (i = seg; i-- > 1;) {
                 for (l = ZW_LANES - 1; l >= 0; l--) {
@@ -482,7 +522,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
 {
     kindinfo K = {0, 0, 0, 0};
     size_t n, pos, seg, r, i0, restlen;
-    int B, C, P, w, c, A, emask, t[ZW_MAXCTX], rc = -1;
+    int B, C, P, w, c, A, emask, t[ZW_MAXCTX], rc = -1, nt1;
     uint8_t q[4096], nextctx[4096];
     uint16_t freq[4096];
     uint16_t tmp[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
@@ -514,18 +554,20 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
         if (nbytes) memcpy(dst, p + HDR, nbytes);
         return 0;
     }
-    if (p[1] != F_CODED) return zw_fail(e, "unknown float payload mode %d", p[1]);
+    if (p[1] != F_CODED && p[1] != F_SIGNED) return zw_fail(e, "unknown float payload mode %d", p[1]);
     if (len < HDR + 3) return zw_fail(e, "payload truncated: need %d bytes, have %zu", HDR + 3, len);
     B = p[HDR];
     C = p[HDR + 1];
     P = p[HDR + 2];
     if (B < K.Bmin || B > K.Bmax) return zw_fail(e, "invalid symbol width %d", B);
-    if (C < 1 || C > ZW_MAXCTX) return zw_fail(e, "invalid context count %d", C);
+    if (C < 1 || C > ZW_MAXCTX || (p[1] == F_SIGNED && C % 2))
+        return zw_fail(e, "invalid context count %d", C);
     if (P < ZW_PBMIN || P > ZW_PBMAX) return zw_fail(e, "invalid probability precision %d", P);
-    pos = HDR + 3 + (size_t)(C - 1);
+    nt1 = p[1] == F_SIGNED ? C / 2 : C; /* exponent contexts */
+    pos = HDR + 3 + (size_t)(nt1 - 1);
     if (len < pos + 4) return zw_fail(e, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
     emask = (1 << K.EB) - 1;
-    for (c = 0; c < C - 1; c++) {
+    for (c = 0; c < nt1 - 1; c++) {
         t[c] = p[HDR + 3 + c];
         if (t[c] > emask || (c && t[c] <= t[c - 1]))
             return zw_fail(e, "invalid context thresholds");
@@ -537,7 +579,9 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     if ((uint64_t)tlen > len - pos)
         return zw_fail(e, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
     if (zw_dtabs_alloc(&tabs, C, P)) return zw_fail(e, "out of memory");
-    for (c = 0; c < A; c++) nextctx[c] = (uint8_t)ctx_of((c >> (B - 1 - K.EB)) & emask, t, C - 1);
+    for (c = 0; c < A; c++)
+        nextctx[c] = (uint8_t)(ctx_of((c >> (B - 1 - K.EB)) & emask, t, nt1 - 1) +
+                               (nt1 < C ? (c >> (B - 1)) * nt1 : 0));
     br.buf = p + pos;
     br.len = tlen;
     br.bitpos = 0;

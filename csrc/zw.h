@@ -187,6 +187,6 @@ void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp);
  * lane l codes symbol hb[l*seg+i] >> w with the table of the context of hb[l*seg+i-1].
  * thr[0..nt) are the context thresholds on the exponent (v >> eshift) & emask. */
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
-                             const int *thr, int nt, const zw_esym *es, uint32_t *x,
-                             uint8_t **pp);
+                             const int *thr, int nt, int sgoff, const zw_esym *es,
+                             uint32_t *x, uint8_t **pp);
 #endif

@@ -4,6 +4,7 @@ manifest.json (sha256 of both, the settings used, and whether the .zipw can be
 reproduced byte for byte by any correct encoder build; see README.md).
 
     python spec/vectors/make_vectors.py          # rewrites the files next to this script
+    python spec/vectors/make_vectors.py NAME...  # (re)writes only these; the others stay
 
 The safetensors originals are written by the small writer below (not by zipweights),
 so the vectors also check zipweights against an independent reading of the format.
@@ -128,6 +129,18 @@ def vectors():
         "settings": {"chunk_size": 64, "level": 3, "dtype_hint": "BF16"},
     }
 
+    # signs in runs (as in convolution kernels): the float payload splits its contexts
+    # by the previous value's sign (mode 2)
+    rng2 = np.random.default_rng(7)
+    mag = np.abs(rng2.standard_normal(1024)) * 0.02
+    sign = np.where(np.cumsum(rng2.random(1024) < 0.1) % 2 == 0, 1.0, -1.0)
+    bf = ((mag * sign).astype(np.float32).view(np.uint32) >> 16).astype("<u2")  # truncated to bf16
+    yield {
+        "name": "bf16_sign_runs",
+        "original": safetensors_bytes([("conv.weight", "BF16", (16, 8, 8), bf.tobytes())]),
+        "settings": {"chunk_size": 4096, "level": 3},
+    }
+
 
 def encode(original: bytes, settings: dict) -> bytes:
     from zipweights import writer
@@ -168,9 +181,17 @@ def reproducible(zipw: bytes) -> bool:
 def main() -> int:
     import zipweights
 
+    only = set(sys.argv[1:])
     manifest = {"generator": "spec/vectors/make_vectors.py", "zipweights_version": zipweights.__version__,
                 "format_version": 1, "vectors": []}
+    if only:
+        with open(os.path.join(HERE, "manifest.json")) as f:
+            kept = {v["name"]: v for v in json.load(f)["vectors"]}
     for v in vectors():
+        if only and v["name"] not in only:
+            if v["name"] in kept:
+                manifest["vectors"].append(kept[v["name"]])
+            continue
         fname = v["name"] + v.get("suffix", ".safetensors")
         zipw = encode(v["original"], v["settings"])
         with open(os.path.join(HERE, fname), "wb") as f:

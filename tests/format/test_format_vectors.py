@@ -35,7 +35,9 @@ def _read(name) -> bytes:
 
 
 def test_manifest_lists_the_expected_vectors():
-    assert [v["name"] for v in ENTRIES] == ["bf16_specials", "f32_basic", "mixed_int_bool_f8", "raw_bf16_hint"]
+    assert [v["name"] for v in ENTRIES] == [
+        "bf16_specials", "f32_basic", "mixed_int_bool_f8", "raw_bf16_hint", "bf16_sign_runs"
+    ]
     assert any(v["reencode_exact"] for v in ENTRIES) and not all(v["reencode_exact"] for v in ENTRIES)
     for v in ENTRIES:
         assert 100 <= v["zipw_size"] <= 8192
@@ -60,6 +62,17 @@ def test_vector_decodes_exactly(v, tmp_path):
         zf.verify(threads=1)
     dst = zipweights.decompress_file(path, tmp_path / v["original"])
     assert hashlib.sha256(open(dst, "rb").read()).hexdigest() == v["original_sha256"]
+
+
+def test_sign_runs_vector_uses_sign_contexts():
+    # the vector exists to pin float payload mode 2 (contexts split by sign)
+    from zipweights.codec import chain
+
+    z = _read("bf16_sign_runs.safetensors.zipw")
+    with zipweights.ZipwFile(z) as zf:
+        (row,) = zf.tensor("conv.weight").chunks
+    assert int(row["codec"]) == chain.FLOAT
+    assert z[int(row["offset"]) + 1] == 2
 
 
 @pytest.mark.parametrize("v", ENTRIES, ids=lambda v: v["name"])

@@ -156,16 +156,18 @@ def float_decode(p: bytes, kind: int, nbytes: int) -> bytes:
         if len(p) != 6 + nbytes:
             raise Corrupt("length")
         return p[6:]
-    if p[1] != 1:
+    if p[1] not in (1, 2):
         raise Corrupt("mode")
+    signed = p[1] == 2  # contexts split by the previous value's sign too
     B, C, P = p[6], p[7], p[8]
-    if not Bmin <= B <= 12 or not 1 <= C <= 16 or not 11 <= P <= 14:
+    if not Bmin <= B <= 12 or not 1 <= C <= 16 or not 11 <= P <= 14 or (signed and C % 2):
         raise Corrupt("B/C/P")
     E = (1 << EB) - 1
-    t = list(p[9 : 9 + C - 1])
+    ce = C // 2 if signed else C  # exponent contexts
+    t = list(p[9 : 9 + ce - 1])
     if any(v > E for v in t) or any(a >= b for a, b in zip(t, t[1:])):
         raise Corrupt("thresholds")
-    pos = 9 + C - 1
+    pos = 9 + ce - 1
     tlen = struct.unpack_from("<I", p, pos)[0]
     pos += 4
     br = BitReader(p[pos : pos + tlen])
@@ -186,7 +188,7 @@ def float_decode(p: bytes, kind: int, nbytes: int) -> bytes:
 
     def nextctx(s):
         e = (s >> (B - 1 - EB)) & E
-        return sum(1 for v in t if v <= e)
+        return sum(1 for v in t if v <= e) + (ce if signed and s >> (B - 1) else 0)
 
     syms = rans_decode(p[pos:], n, tables, nextctx, P)
     out = bytearray()

@@ -198,6 +198,35 @@ def test_scalar_and_simd_paths_agree(monkeypatch):
     assert all(len(v) == 1 for v in payloads.values())
 
 
+def sign_runs(kind: int, n: int, flip: float = 0.1) -> bytes:
+    """Weights whose signs come in runs (neighbouring convolution weights often agree)."""
+    mag = np.abs(rng.standard_normal(n)) * 0.02
+    sign = np.where(np.cumsum(rng.random(n) < flip) % 2 == 0, 1.0, -1.0)
+    return (mag * sign).astype(DT[kind]).tobytes()
+
+
+@pytest.mark.parametrize("kind", [BF16, F16, F32])
+def test_float_sign_contexts(kind, monkeypatch):
+    # correlated signs: the encoder splits its contexts by the previous sign (mode 2),
+    # which must be smaller than the best it can do without (level 0 never splits)
+    data = sign_runs(kind, 70_000)
+    for simd in ("0", "1"):
+        monkeypatch.setenv("ZW_NO_SIMD", simd)
+        p = float_rt(data, kind, 1)
+        assert p[1] == 2 and p[7] % 2 == 0
+        assert float_rt(data, kind, 3) == K.float_encode(data, kind, 3)
+    monkeypatch.delenv("ZW_NO_SIMD")
+    plain = float_rt(data, kind, 0)
+    assert plain[1] == 1 and len(p) < len(plain) - 70_000 // 20  # >= 0.4 bits per value saved
+    # independent signs: the split does not pay, mode 1 stays
+    assert K.float_encode(weights_like(kind, 70_000), kind, 1)[1] == 1
+    # an odd context count cannot be split by sign
+    b = bytearray(p)
+    b[7] = 3
+    with pytest.raises(ValueError, match="context count"):
+        K.float_decode(bytes(b), kind, bytearray(len(data)))
+
+
 def test_float_real_like_tensor_shapes():
     # rows of different scales (like a real weight matrix) exercise the contexts
     rows = rng.standard_normal((300, 384)) * np.exp(rng.uniform(-4, 1, (300, 1)))
@@ -255,6 +284,9 @@ def test_float_corruption(kind):
     # them), so only require that decoding never crashes and most flips are caught
     undetected = _corruption_checks(p, dec, len(data), flips=300)
     assert undetected < 300
+    p = K.float_encode(sign_runs(kind, 2000), kind, 1)
+    assert p[1] == 2  # coded, contexts split by sign
+    assert _corruption_checks(p, dec, 2000 * ISZ[kind], flips=300) < 300
 
 
 def test_float_stored_corruption():
@@ -323,6 +355,9 @@ def test_reference_decoder_from_spec():
                 assert ref.float_decode(p, kind, len(data)) == data
         sp = np.resize(special_values(kind), 1200).tobytes()
         assert ref.float_decode(K.float_encode(sp, kind, 2), kind, len(sp)) == sp
+        data = sign_runs(kind, 3000)
+        p = K.float_encode(data, kind, 2)
+        assert p[1] == 2 and ref.float_decode(p, kind, len(data)) == data
     # a chunk large enough for 13-bit precision at level 2
     data = (rng.standard_normal(40_000) * 0.02).astype(ml_dtypes.bfloat16).tobytes()
     p = K.float_encode(data, BF16, 2)
