@@ -294,20 +294,31 @@ def decode_all(zf: ZipwFile, jobs, threads: int | None = None) -> None:
         for i in range(len(entry.chunks)):
             a, b = entry.chunk_span(i)
             work.append((entry, i, raw[a:b]))
-    threads = threads or default_threads()
-    if threads <= 1 or len(work) <= 1:
+    threads = min(threads or default_threads(), len(work))
+    if threads <= 1:
         for entry, i, out in work:
             zf.read_into(entry, out, threads=1, chunks=[i])
         return
+    # each worker takes the next chunk from one shared iterator (next() on it is atomic
+    # under the GIL): one task per worker, not one future per chunk, whose creation
+    # fought the workers for the GIL and cost more than small chunks take to decode
+    it, failed = iter(work), []
+
+    def worker():
+        for entry, i, out in it:
+            if failed:
+                return
+            try:
+                zf.read_into(entry, out, threads=1, chunks=[i])
+            except BaseException as exc:
+                failed.append(exc)
+                return
+
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zipw-load") as pool:
-        futures = [pool.submit(zf.read_into, entry, out, 1, [i]) for entry, i, out in work]
-        try:
-            for fut in futures:
-                fut.result()
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+        for fut in [pool.submit(worker) for _ in range(threads)]:
+            fut.result()
+    if failed:
+        raise failed[0]
 
 
 # -- slices -----------------------------------------------------------------------------
