@@ -7,6 +7,7 @@ jobs in flight keeps memory at threads x chunk size whatever the file size.
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -47,3 +48,46 @@ def ordered_map(
         finally:
             for _, fut in pending:
                 fut.cancel()
+
+
+class _Stopped(Exception):
+    """Tells the workers to stop (the caller was interrupted)."""
+
+
+def run_shared(fn, jobs, threads: int) -> None:
+    """fn(job) for every job, on `threads` workers that each take the next job from one
+    shared iterator; the first error stops them. Unlike ordered_map, results are not
+    handed back, so a worker keeps its own buffers (and caches) from job to job."""
+    jobs = iter(jobs)
+    if threads <= 1:
+        for job in jobs:
+            fn(job)
+        return
+    failed: list[BaseException] = []
+    lock = threading.Lock()  # a generator must not be resumed by two threads at once
+    end = object()
+
+    def worker():
+        try:
+            while not failed:
+                with lock:
+                    job = next(jobs, end)
+                if job is end:
+                    return
+                fn(job)
+        except BaseException as exc:
+            failed.append(exc)
+
+    workers = [threading.Thread(target=worker, name=f"zipw-{t}", daemon=True) for t in range(threads)]
+    for t in workers:
+        t.start()
+    try:
+        for t in workers:
+            t.join()
+    except BaseException:
+        failed.append(_Stopped())
+        for t in workers:
+            t.join()
+        raise
+    if failed:
+        raise failed[0]

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from . import dtypes as zdtypes
-from ._parallel import default_threads
+from ._parallel import default_threads, run_shared
 from .errors import CorruptDataError, ZipWeightsError
 from .format import container, index as fmt_index, safetensors_header
 from .reader import ZipwFile
@@ -294,31 +293,10 @@ def decode_all(zf: ZipwFile, jobs, threads: int | None = None) -> None:
         for i in range(len(entry.chunks)):
             a, b = entry.chunk_span(i)
             work.append((entry, i, raw[a:b]))
+    # one task per worker, each taking the next chunk from a shared iterator: one future
+    # per chunk fought the workers for the GIL and cost more than small chunks decode in
     threads = min(threads or default_threads(), len(work))
-    if threads <= 1:
-        for entry, i, out in work:
-            zf.read_into(entry, out, threads=1, chunks=[i])
-        return
-    # each worker takes the next chunk from one shared iterator (next() on it is atomic
-    # under the GIL): one task per worker, not one future per chunk, whose creation
-    # fought the workers for the GIL and cost more than small chunks take to decode
-    it, failed = iter(work), []
-
-    def worker():
-        for entry, i, out in it:
-            if failed:
-                return
-            try:
-                zf.read_into(entry, out, threads=1, chunks=[i])
-            except BaseException as exc:
-                failed.append(exc)
-                return
-
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zipw-load") as pool:
-        for fut in [pool.submit(worker) for _ in range(threads)]:
-            fut.result()
-    if failed:
-        raise failed[0]
+    run_shared(lambda job: zf.read_into(job[0], job[2], 1, [job[1]]), work, threads)
 
 
 # -- slices -----------------------------------------------------------------------------

@@ -11,12 +11,13 @@ import errno
 import hashlib
 import mmap
 import os
+import threading
 
 import xxhash
 
 from . import dtypes
 from ._fileio import atomic_output, check_output
-from ._parallel import default_threads, ordered_map
+from ._parallel import _Stopped, default_threads, ordered_map, run_shared
 from .codec import chain
 from .errors import (
     ChecksumMismatchError,
@@ -187,10 +188,13 @@ class ZipwFile:
             for job in batch:
                 self._decode_chunk(*job)
 
-        for batch, _ in ordered_map(work, batches(), threads or default_threads()):
-            if on_done is not None:
-                for job in batch:
-                    on_done(job[2])
+        threads = threads or default_threads()
+        if on_done is None:  # no order to keep: workers share one iterator of batches
+            run_shared(work, batches(), threads)
+            return
+        for batch, _ in ordered_map(work, batches(), threads):
+            for job in batch:
+                on_done(job[2])
 
     def read_into(self, entry: fmt_index.Entry, out, threads: int | None = None, chunks=None) -> None:
         """Decode `entry` (or just the chunk numbers in `chunks`) into `out`, a writable
@@ -252,54 +256,102 @@ class ZipwFile:
         """Decode every chunk, check every checksum and the original sha256; write nothing."""
         self._stream(None, threads, True, progress)
 
+    def _runs(self, target: int):
+        """(original offset, [(entry, chunk, a, b)], size): consecutive chunks cut into
+        runs of at least `target` bytes; (a, b) is the chunk's span inside the run."""
+        run, start, size = [], None, 0
+        for e in self.entries:
+            for i in range(len(e.chunks)):
+                a, b = e.chunk_span(i)
+                if start is None:
+                    start = e.offset + a
+                run.append((e, i, size, size + b - a))
+                size += b - a
+                if size >= target:
+                    yield start, run, size
+                    run, start, size = [], None, 0
+        if run:
+            yield start, run, size
+
+    def _decode_run(self, run, buf) -> None:
+        for e, i, a, b in run:
+            self._decode_chunk(e, i, buf[a:b])
+
     def _stream(self, fd, threads, check_sha256, progress) -> None:
+        """Decode every chunk in file order, checking each; write to `fd` when given.
+
+        Each worker takes the next run of chunks from one shared iterator, decodes it
+        into its own buffer (which stays in that core's cache) and writes it; the sha256,
+        which must see the runs in file order, is advanced by whichever worker holds the
+        next run, from that buffer, while the other worker decodes. Measured here
+        (2 cores), that is about twice as fast as handing every buffer to one hashing
+        thread through an ordered queue, whose buffers hop between cores."""
         threads = threads or default_threads()
-        sha = hashlib.sha256(self.index.prefix) if check_sha256 else None
         largest = max((min(e.chunk_size, e.length) for e in self.entries if e.length), default=0)
-        target = max(BATCH_BYTES, largest)
-        pool = []  # at most window + 1 buffers ever exist (ordered_map's bound)
+        runs = list(self._runs(max(BATCH_BYTES, largest)))
+        sha = hashlib.sha256(self.index.prefix) if check_sha256 else None
+        threads = max(1, min(threads, len(runs)))
+        failed: list[BaseException] = []
+        cond = threading.Condition()
+        todo = iter(enumerate(runs))
+        turn = [0]  # the run whose bytes the sha256 takes next
 
-        def runs():
-            run, start, size = [], None, 0
-            for e in self.entries:
-                for i in range(len(e.chunks)):
-                    a, b = e.chunk_span(i)
-                    if start is None:
-                        start = e.offset + a
-                    run.append((e, i, size, size + b - a))
-                    size += b - a
-                    if size >= target:
-                        yield start, run, size
-                        run, start, size = [], None, 0
-            if run:
-                yield start, run, size
+        def worker():
+            buf = memoryview(bytearray(max(BATCH_BYTES, largest) + largest))
+            try:
+                for k, (start, run, size) in todo:
+                    if failed:
+                        return
+                    view = buf[:size]
+                    self._decode_run(run, view)
+                    if fd is not None:
+                        _pwrite_all(fd, view, start)
+                    if sha is not None:
+                        with cond:
+                            while turn[0] != k and not failed:
+                                cond.wait()
+                        if failed:
+                            return
+                        sha.update(view)  # releases the GIL; the turn stays ours
+                        with cond:
+                            turn[0] = k + 1
+                            cond.notify_all()
+                    if progress is not None:
+                        progress(size)
+            except BaseException as exc:
+                with cond:
+                    failed.append(exc)
+                    cond.notify_all()
 
-        def jobs():
-            for start, run, size in runs():
-                buf = pool.pop() if pool else memoryview(bytearray(target + largest))
-                yield start, run, buf[:size]
-
-        def work(job):
-            start, run, buf = job
-            for e, i, a, b in run:
-                self._decode_chunk(e, i, buf[a:b])
-            if fd is not None:
-                view, pos = buf, start
-                while len(view):  # pwrite may write less than asked
-                    n = os.pwrite(fd, view, pos)
-                    view, pos = view[n:], pos + n
-
-        for (_, _, buf), _ in ordered_map(work, jobs(), threads):
-            if sha is not None:
-                sha.update(buf)
-            if progress is not None:
-                progress(len(buf))
-            pool.append(memoryview(buf.obj))
+        if threads == 1:
+            worker()
+        else:
+            workers = [threading.Thread(target=worker, name=f"zipw-{t}", daemon=True) for t in range(threads)]
+            for t in workers:
+                t.start()
+            try:
+                for t in workers:
+                    t.join()
+            except BaseException:  # interrupted: stop the workers before leaving
+                with cond:
+                    failed.append(_Stopped())
+                    cond.notify_all()
+                for t in workers:
+                    t.join()
+                raise
+        if failed:
+            raise failed[0]
         if sha is not None and sha.digest() != self.index.original_sha256:
             raise ChecksumMismatchError(
                 f"{self.name}: restored content sha256 {sha.hexdigest()} differs from the stored "
                 f"{self.original_sha256}"
             )
+
+
+def _pwrite_all(fd: int, view: memoryview, pos: int) -> None:
+    while len(view):  # pwrite may write less than asked
+        n = os.pwrite(fd, view, pos)
+        view, pos = view[n:], pos + n
 
 
 def decompress_file(
