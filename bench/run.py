@@ -261,6 +261,7 @@ def render(args, files, peers, results, threads):
               + f" --machine {args.machine}`", ""]
 
     t1 = min(threads)
+    tools = [p.name for p in peers if not getattr(p, "speed_only", False)]  # same bytes as another
     lines += ["## Compressed size / original size (lower is better)", "",
               "order-0 = per-tensor entropy of whole values (the floor for a coder that "
               "sees each value independently)", ""]
@@ -279,7 +280,7 @@ def render(args, files, peers, results, threads):
               "| file | tool | ratio | " + " | ".join(cols) + " |",
               "|---|---|--:|" + "--:|" * len(cols)]
     spreads = []
-    order = [x for t in tools for x in (t, t + " Δbase")]
+    order = [x for t in (p.name for p in peers) for x in (t, t + " Δbase")]
     keys = sorted({(n, tool) for (n, tool, _) in results},
                   key=lambda k: (list(files).index(k[0]), order.index(k[1])))
     for n, tool in keys:

@@ -317,7 +317,8 @@ class ZipwFile:
                             turn[0] = k + 1
                             cond.notify_all()
                     if progress is not None:
-                        progress(size)
+                        with cond:  # progress bars are not all thread-safe
+                            progress(size)
             except BaseException as exc:
                 with cond:
                     failed.append(exc)

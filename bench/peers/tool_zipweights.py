@@ -2,6 +2,9 @@
 
   zipweights     default level
   zipweights-9   maximum level (slow: one compress run at 1 thread)
+  zipweights --no-sha256   default level, decompressed without the whole-file sha256
+                 check (every chunk's xxh3 is still checked): the codec's own speed,
+                 shown in the speed table only (same bytes as `zipweights`)
 
 The version string carries a hash of the zipweights/ and csrc/ sources (and the
 built extension), so cached results are retimed whenever the code changes, even
@@ -31,22 +34,24 @@ def _version():
 
 
 class Zipweights(Peer):
-    def __init__(self, level=None):
+    def __init__(self, level=None, sha256=True):
         self.level = level
-        self.name = "zipweights" if level is None else f"zipweights-{level}"
+        self.sha256 = sha256
+        self.name = ("zipweights" if level is None else f"zipweights-{level}") + ("" if sha256 else " --no-sha256")
         self.version = _version()
         self.slow = level is not None and level >= 9
+        self.speed_only = not sha256
 
     def compress_file(self, src, dst, threads):
         kw = {} if self.level is None else {"level": self.level}
         zipweights.compress_file(src, dst, threads=threads, force=True, **kw)
 
     def decompress_file(self, src, dst, threads):
-        zipweights.decompress_file(src, dst, threads=threads, force=True)
+        zipweights.decompress_file(src, dst, threads=threads, force=True, check_sha256=self.sha256)
 
 
 def peers():
     if not hasattr(zipweights, "compress_file") or not hasattr(zipweights, "decompress_file"):
         raise ImportError("zipweights.compress_file/decompress_file not there yet "
                           "(being written); skipping zipweights")
-    return [Zipweights(), Zipweights(9)]
+    return [Zipweights(), Zipweights(sha256=False), Zipweights(9)]

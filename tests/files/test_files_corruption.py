@@ -189,3 +189,37 @@ def test_sampled_bit_flips_of_large_file(big):
         finally:
             data[pos] ^= 1 << bit
     original.close()
+
+
+def test_threaded_restore_stops_at_a_damaged_chunk(big, tmp_path):
+    # the 2-thread streaming path: a bad chunk in the middle of a many-run file raises
+    # its error naming the tensor, whichever worker meets it, and leaves no output
+    data = bytearray(big["data"])
+    entry, i = big["chunks"][len(big["chunks"]) // 2]
+    row = entry.chunks[i]
+    start = int(row["offset"]) + int(row["length"]) // 2
+    data[start : start + 64] = bytes(b ^ 0x5A for b in data[start : start + 64])
+    src = tmp_path / "bad.safetensors.zipw"
+    src.write_bytes(data)
+    for check in (True, False):
+        out = tmp_path / "out.safetensors"
+        with pytest.raises(PAYLOAD_ERRORS, match=repr(entry.name)):
+            zipweights.decompress_file(src, out, threads=2, check_sha256=check)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors.zipw"]
+    with pytest.raises(PAYLOAD_ERRORS, match=repr(entry.name)):
+        zipweights.verify_file(src, threads=2)
+
+
+def test_threaded_restore_checks_the_sha256(big, craft, tmp_path):
+    # a wrong stored sha256 (index rewritten consistently) is caught by the 2-thread path
+    bad = craft.edit_index_bytes(big["data"], lambda b: b.__setitem__(8, b[8] ^ 1))
+    src = tmp_path / "bad.safetensors.zipw"
+    src.write_bytes(bad)
+    with pytest.raises(ChecksumMismatchError, match="sha256"):
+        zipweights.decompress_file(src, tmp_path / "out.safetensors", threads=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors.zipw"]
+    with pytest.raises(ChecksumMismatchError, match="sha256"):
+        zipweights.verify_file(src, threads=2)
+    # without the sha256 check, every chunk still matches: the output is the original
+    out = zipweights.decompress_file(src, tmp_path / "out.safetensors", threads=2, check_sha256=False)
+    assert open(out, "rb").read() == _restore_or_raise(big["data"])
