@@ -54,10 +54,11 @@ class _Stopped(Exception):
     """Tells the workers to stop (the caller was interrupted)."""
 
 
-def run_shared(fn, jobs, threads: int) -> None:
+def run_shared(fn, jobs, threads: int, on_fail=None) -> None:
     """fn(job) for every job, on `threads` workers that each take the next job from one
-    shared iterator; the first error stops them. Unlike ordered_map, results are not
-    handed back, so a worker keeps its own buffers (and caches) from job to job."""
+    shared iterator; the first error stops them (and calls `on_fail`, which must wake
+    any worker that waits on the others). Unlike ordered_map, results are not handed
+    back, so a worker keeps its own buffers (and caches) from job to job."""
     jobs = iter(jobs)
     if threads <= 1:
         for job in jobs:
@@ -66,6 +67,12 @@ def run_shared(fn, jobs, threads: int) -> None:
     failed: list[BaseException] = []
     lock = threading.Lock()  # a generator must not be resumed by two threads at once
     end = object()
+
+    def fail(exc):
+        with lock:
+            failed.append(exc)
+        if on_fail is not None:
+            on_fail()
 
     def worker():
         try:
@@ -76,7 +83,7 @@ def run_shared(fn, jobs, threads: int) -> None:
                     return
                 fn(job)
         except BaseException as exc:
-            failed.append(exc)
+            fail(exc)
 
     workers = [threading.Thread(target=worker, name=f"zipw-{t}", daemon=True) for t in range(threads)]
     for t in workers:
@@ -84,8 +91,8 @@ def run_shared(fn, jobs, threads: int) -> None:
     try:
         for t in workers:
             t.join()
-    except BaseException:
-        failed.append(_Stopped())
+    except BaseException:  # interrupted: stop the workers before leaving
+        fail(_Stopped())
         for t in workers:
             t.join()
         raise

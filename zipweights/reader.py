@@ -246,7 +246,7 @@ class ZipwFile:
         """Rebuild the whole original file into the open file `fd` (sized by the caller).
 
         Workers decode runs of consecutive chunks (a contiguous span of the original)
-        into a buffer from a small pool, which stays in cache, and write each run at its
+        into a buffer of their own, which stays in cache, and write each run at its
         offset with one pwrite: measured here, that is over twice as fast as decoding
         through a fresh file mapping, whose page faults cost more than the decode."""
         os.pwrite(fd, self.index.prefix, 0)
@@ -284,64 +284,45 @@ class ZipwFile:
         into its own buffer (which stays in that core's cache) and writes it; the sha256,
         which must see the runs in file order, is advanced by whichever worker holds the
         next run, from that buffer, while the other worker decodes. Measured here
-        (2 cores), that is about twice as fast as handing every buffer to one hashing
-        thread through an ordered queue, whose buffers hop between cores."""
-        threads = threads or default_threads()
+        (2 cores), that is 1.7x (with the sha256) to 2.2x (without) as fast as handing
+        every buffer to one hashing thread through an ordered queue, whose buffers hop
+        between cores."""
         largest = max((min(e.chunk_size, e.length) for e in self.entries if e.length), default=0)
-        runs = list(self._runs(max(BATCH_BYTES, largest)))
+        target = max(BATCH_BYTES, largest)
+        runs = list(self._runs(target))
         sha = hashlib.sha256(self.index.prefix) if check_sha256 else None
-        threads = max(1, min(threads, len(runs)))
-        failed: list[BaseException] = []
         cond = threading.Condition()
-        todo = iter(enumerate(runs))
-        turn = [0]  # the run whose bytes the sha256 takes next
+        turn, stop = [0], [False]  # the run whose bytes the sha256 takes next; a worker failed
+        local = threading.local()
 
-        def worker():
-            buf = memoryview(bytearray(max(BATCH_BYTES, largest) + largest))
-            try:
-                for k, (start, run, size) in todo:
-                    if failed:
-                        return
-                    view = buf[:size]
-                    self._decode_run(run, view)
-                    if fd is not None:
-                        _pwrite_all(fd, view, start)
-                    if sha is not None:
-                        with cond:
-                            while turn[0] != k and not failed:
-                                cond.wait()
-                        if failed:
-                            return
-                        sha.update(view)  # releases the GIL; the turn stays ours
-                        with cond:
-                            turn[0] = k + 1
-                            cond.notify_all()
-                    if progress is not None:
-                        with cond:  # progress bars are not all thread-safe
-                            progress(size)
-            except BaseException as exc:
+        def work(job):
+            k, (start, run, size) = job
+            if not hasattr(local, "buf"):
+                local.buf = memoryview(bytearray(target + largest))
+            view = local.buf[:size]
+            self._decode_run(run, view)
+            if fd is not None:
+                _pwrite_all(fd, view, start)
+            if sha is not None:
                 with cond:
-                    failed.append(exc)
+                    while turn[0] != k and not stop[0]:
+                        cond.wait()
+                if stop[0]:
+                    raise _Stopped()
+                sha.update(view)  # releases the GIL; the turn stays ours until we pass it
+                with cond:
+                    turn[0] = k + 1
                     cond.notify_all()
+            if progress is not None:
+                with cond:  # progress bars are not all thread-safe
+                    progress(size)
 
-        if threads == 1:
-            worker()
-        else:
-            workers = [threading.Thread(target=worker, name=f"zipw-{t}", daemon=True) for t in range(threads)]
-            for t in workers:
-                t.start()
-            try:
-                for t in workers:
-                    t.join()
-            except BaseException:  # interrupted: stop the workers before leaving
-                with cond:
-                    failed.append(_Stopped())
-                    cond.notify_all()
-                for t in workers:
-                    t.join()
-                raise
-        if failed:
-            raise failed[0]
+        def wake():
+            with cond:
+                stop[0] = True
+                cond.notify_all()
+
+        run_shared(work, enumerate(runs), max(1, min(threads or default_threads(), len(runs))), wake)
         if sha is not None and sha.digest() != self.index.original_sha256:
             raise ChecksumMismatchError(
                 f"{self.name}: restored content sha256 {sha.hexdigest()} differs from the stored "
