@@ -277,7 +277,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             sg = cand[ci][1];
             nt = optn[oi];
             C = (nt + 1) * (1 + sg);
-            if (C > ZW_MAXCTX) goto next_cand;
+            if (C > ZW_MAXCTX || (sg && !bestB)) goto next_cand;
             memcpy(t, opt[oi], sizeof t);
             coarse[0] = 0;
             for (f = 1; f < NFINE; f++) coarse[f] = ctx_of(lo + f - 1, t, nt);
