@@ -58,11 +58,11 @@ size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out)
         for (i = 0; i < 256; i++)
             if (cnt[i]) bits += cnt[i] * ((uint64_t)ZW_PB * 65536 - zw_log2_tab[freq[i]]);
         if (bits / 65536 / 8 + tlen + 4 + 4 * ZW_LANES + 16 >= n) goto stored;
-        es = malloc(256 * sizeof *es);
-        tmp = malloc(4 * ZW_LANES + 2 * n + 2);
+        es = zw_scratch(ZW_S_ENT_ES, 256 * sizeof *es);
+        tmp = zw_scratch(ZW_S_ENT_TMP, 4 * ZW_LANES + 2 * n + 2);
         if (!es || !tmp) {
-            free(es);
-            free(tmp);
+            zw_scratch_done(ZW_S_ENT_ES, es);
+            zw_scratch_done(ZW_S_ENT_TMP, tmp);
             return (size_t)-1;
         }
         zw_build_esym(es, freq, 256, ZW_PB);
@@ -74,8 +74,8 @@ size_t zw_ent_encode(const uint8_t *src, size_t n, uint8_t *out)
             memcpy(out + ENT_HDR + 4, tb, tlen);
             memcpy(out + ENT_HDR + 4 + tlen, tmp, slen);
         }
-        free(es);
-        free(tmp);
+        zw_scratch_done(ZW_S_ENT_ES, es);
+        zw_scratch_done(ZW_S_ENT_TMP, tmp);
         if (total < ENT_HDR + n) return total;
     }
 stored:
@@ -135,7 +135,7 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
             return zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
                            (size_t)((br.bitpos + 7) / 8));
         zw_normalize(q, 256, freq, ZW_PB);
-        if (zw_dtabs_alloc(&tab, 1, ZW_PB)) return zw_fail(e, "out of memory");
+        if (zw_dtabs_alloc(&tab, 1, ZW_PB, ZW_S_ENT_DTAB)) return zw_fail(e, "out of memory");
         zw_build_dtab(&tab, 0, freq, 256, NULL);
         if (zw_rdec_init(&d, p + ENT_HDR + 4 + tlen, len - ENT_HDR - 4 - tlen, e)) goto out;
         for (i0 = 0; i0 < seg; i0 += BLK) {
@@ -158,7 +158,7 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
         }
         rc = zw_rdec_finish(&d, e);
     out:
-        zw_dtabs_free(&tab);
+        zw_dtabs_free(&tab, ZW_S_ENT_DTAB);
         return rc;
     }
     default:

@@ -137,7 +137,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     emask = (1 << K.EB) - 1;
 
     if (K.W == 32) {
-        hcopy = malloc(2 * n);
+        hcopy = zw_scratch(ZW_S_FLOAT_HCOPY, 2 * n);
         if (!hcopy) goto oom;
         for (j = 0; j < n; j++) {
             hcopy[2 * j] = src[4 * j + 2];
@@ -147,11 +147,12 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     } else {
         hb = src;
     }
-    hist = calloc((size_t)2 * NFINE * HROW, sizeof *hist);
-    qs = malloc((size_t)ZW_MAXCTX * 4096);
-    c12 = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *c12);
-    cB = malloc((size_t)ZW_MAXCTX * 4096 * sizeof *cB);
+    hist = zw_scratch(ZW_S_FLOAT_HIST, (size_t)2 * NFINE * HROW * sizeof *hist);
+    qs = zw_scratch(ZW_S_FLOAT_QS, (size_t)ZW_MAXCTX * 4096);
+    c12 = zw_scratch(ZW_S_FLOAT_C12, (size_t)ZW_MAXCTX * 4096 * sizeof *c12);
+    cB = zw_scratch(ZW_S_FLOAT_CB, (size_t)ZW_MAXCTX * 4096 * sizeof *cB);
     if (!hist || !qs || !c12 || !cB) goto oom;
+    memset(hist, 0, (size_t)2 * NFINE * HROW * sizeof *hist);
     {
         /* exponent counts of a strided sample place the fine window; the exact counts
          * come from the histogram below (one sequential pass over the values) */
@@ -388,8 +389,8 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
         uint32_t x[ZW_LANES];
         uint8_t *wend, *p;
         zw_bw bw;
-        es = malloc((size_t)bestC * A * sizeof *es);
-        tmp = malloc(4 * ZW_LANES + 2 * n + 2);
+        es = zw_scratch(ZW_S_FLOAT_ES, (size_t)bestC * A * sizeof *es);
+        tmp = zw_scratch(ZW_S_FLOAT_TMP, 4 * ZW_LANES + 2 * n + 2);
         if (!es || !tmp) goto oom;
         out[0] = (uint8_t)kind;
         out[1] = bestSg ? F_SIGNED : F_CODED;
@@ -507,13 +508,13 @@ oom:
     zw_fail(e, "out of memory");
     result = (size_t)-1;
 done:
-    free(hcopy);
-    free(hist);
-    free(qs);
-    free(c12);
-    free(cB);
-    free(tmp);
-    free(es);
+    zw_scratch_done(ZW_S_FLOAT_HCOPY, hcopy);
+    zw_scratch_done(ZW_S_FLOAT_HIST, hist);
+    zw_scratch_done(ZW_S_FLOAT_QS, qs);
+    zw_scratch_done(ZW_S_FLOAT_C12, c12);
+    zw_scratch_done(ZW_S_FLOAT_CB, cB);
+    zw_scratch_done(ZW_S_FLOAT_TMP, tmp);
+    zw_scratch_done(ZW_S_FLOAT_ES, es);
     return result;
 }
 
@@ -578,7 +579,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     pos += 4;
     if ((uint64_t)tlen > len - pos)
         return zw_fail(e, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
-    if (zw_dtabs_alloc(&tabs, C, P)) return zw_fail(e, "out of memory");
+    if (zw_dtabs_alloc(&tabs, C, P, ZW_S_FLOAT_DTAB)) return zw_fail(e, "out of memory");
     for (c = 0; c < A; c++)
         nextctx[c] = (uint8_t)(ctx_of((c >> (B - 1 - K.EB)) & emask, t, nt1 - 1) +
                                (nt1 < C ? (c >> (B - 1)) * nt1 : 0));
@@ -599,7 +600,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     pos += tlen;
     if (K.W == 32) {
         int pl;
-        planes = malloc(2 * n + 1);
+        planes = zw_scratch(ZW_S_FLOAT_PLANES, 2 * n + 1);
         if (!planes) {
             zw_fail(e, "out of memory");
             goto out;
@@ -692,7 +693,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     }
     rc = zw_rdec_finish(&d, e);
 out:
-    zw_dtabs_free(&tabs);
-    free(planes);
+    zw_dtabs_free(&tabs, ZW_S_FLOAT_DTAB);
+    zw_scratch_done(ZW_S_FLOAT_PLANES, planes);
     return rc;
 }

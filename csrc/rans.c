@@ -259,16 +259,16 @@ int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e)
     return 0;
 }
 
-int zw_dtabs_alloc(zw_dtabs *t, int C, int pb)
+int zw_dtabs_alloc(zw_dtabs *t, int C, int pb, int slot)
 {
     t->pb = pb;
-    t->e = malloc(((size_t)C << pb) * sizeof *t->e);
+    t->e = zw_scratch(slot, ((size_t)C << pb) * sizeof *t->e);
     return t->e ? 0 : -1;
 }
 
-void zw_dtabs_free(zw_dtabs *t)
+void zw_dtabs_free(zw_dtabs *t, int slot)
 {
-    free(t->e);
+    zw_scratch_done(slot, t->e);
     t->e = NULL;
 }
 

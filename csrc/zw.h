@@ -31,8 +31,20 @@ typedef struct {
     uint64_t *e;
     int pb; /* precision: 2^pb slots per context */
 } zw_dtabs;
-int zw_dtabs_alloc(zw_dtabs *t, int C, int pb);
-void zw_dtabs_free(zw_dtabs *t);
+int zw_dtabs_alloc(zw_dtabs *t, int C, int pb, int slot);
+void zw_dtabs_free(zw_dtabs *t, int slot);
+
+/* per-thread scratch (scratch.c): a buffer of at least `size` bytes for `slot`, kept by
+ * the thread between calls; give it back with zw_scratch_done (never free() it). A
+ * kernel that calls another uses slots the callee does not. */
+enum {
+    ZW_S_FLOAT_HCOPY, ZW_S_FLOAT_HIST, ZW_S_FLOAT_QS, ZW_S_FLOAT_C12, ZW_S_FLOAT_CB,
+    ZW_S_FLOAT_ES, ZW_S_FLOAT_TMP, ZW_S_FLOAT_DTAB, ZW_S_FLOAT_PLANES,
+    ZW_S_ENT_ES, ZW_S_ENT_TMP, ZW_S_ENT_DTAB,
+    ZW_NSCRATCH
+};
+void *zw_scratch(int slot, size_t size);
+void zw_scratch_done(int slot, void *p);
 
 /* ---- encode symbol info ---- */
 typedef struct {
