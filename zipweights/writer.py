@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ import xxhash
 
 from . import dtypes
 from ._fileio import atomic_output, check_output
-from ._parallel import default_threads, ordered_map
+from ._parallel import _Stopped, default_threads, run_shared
 from .codec import chain
 from .errors import InvalidArgumentError, InvalidSafetensorsError
 from .format import container, index as fmt_index, safetensors_header
@@ -121,29 +122,51 @@ def write(
         entry_chunk.append(max(unit, chunk_size - chunk_size % unit))
 
     def jobs():
+        n = 0
         for k, e in enumerate(source.entries):
             size = entry_chunk[k]
             for i in range(fmt_index.chunk_count(len(e.data), size)):
-                piece = e.data[i * size : (i + 1) * size]
-                sha.update(piece)  # in order, in the producing thread
-                yield k, i, piece
-
-    def encode(job):
-        k, _, piece = job
-        codec, payload = chain.encode_chunk(piece, source.entries[k].dtype, lv)
-        return codec, payload, xxhash.xxh3_64_intdigest(piece)
+                yield n, k, i, e.data[i * size : (i + 1) * size]
+                n += 1
 
     rows = [
         np.zeros(fmt_index.chunk_count(len(e.data), entry_chunk[k]), fmt_index.CHUNK_ROW)
         for k, e in enumerate(source.entries)
     ]
     pos = out.write(container.write_header())
-    for (k, i, piece), (codec, payload, checksum) in ordered_map(encode, jobs(), threads):
+    # Workers encode chunks taken from one shared iterator; the sha256 and the output,
+    # which must see the chunks in order, are advanced by whichever worker holds the
+    # next chunk, while it is still in that core's cache (as in the reader). At most
+    # `threads` payloads wait at any time.
+    cond = threading.Condition()
+    turn, stop = [0], [False]
+
+    def work(job):
+        nonlocal pos
+        n, k, i, piece = job
+        codec, payload = chain.encode_chunk(piece, source.entries[k].dtype, lv)
+        checksum = xxhash.xxh3_64_intdigest(piece)
+        with cond:
+            while turn[0] != n and not stop[0]:
+                cond.wait()
+        if stop[0]:
+            raise _Stopped()
+        sha.update(piece)
         row = rows[k][i]
         row["offset"], row["length"], row["codec"], row["checksum"] = pos, len(payload), codec, checksum
         pos += out.write(payload)
         if progress is not None:
             progress(len(piece))
+        with cond:
+            turn[0] = n + 1
+            cond.notify_all()
+
+    def wake():
+        with cond:
+            stop[0] = True
+            cond.notify_all()
+
+    run_shared(work, jobs(), threads, wake)
 
     idx = fmt_index.Index(
         original_size=source.size,
