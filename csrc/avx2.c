@@ -9,7 +9,12 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
-void zw_cpu_init(void) { __builtin_cpu_init(); }
+static void merge16_init(void);
+void zw_cpu_init(void)
+{
+    __builtin_cpu_init();
+    merge16_init();
+}
 
 int zw_have_avx2(void)
 {
@@ -394,6 +399,39 @@ T void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp)
     }
 }
 
+/* Scatter packed 16-bit values by bitmap bytes: for byte b, a shuffle puts the next
+ * popcount(b) values at the set bits' positions and zeros elsewhere. The caller makes
+ * sure 16 bytes can be read at vals for every byte (nbytes * 8 values available). */
+static uint8_t MERGE16[256][16];
+
+static void merge16_init(void) /* from zw_cpu_init, at module import */
+{
+    int b, j, k;
+    for (b = 0; b < 256; b++)
+        for (j = 0, k = 0; j < 8; j++) {
+            if ((b >> j) & 1) {
+                MERGE16[b][2 * j] = (uint8_t)(2 * k);
+                MERGE16[b][2 * j + 1] = (uint8_t)(2 * k + 1);
+                k++;
+            } else
+                MERGE16[b][2 * j] = MERGE16[b][2 * j + 1] = 0x80;
+        }
+}
+
+T size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint8_t *vals,
+                                uint8_t *out)
+{
+    size_t i, k = 0;
+    for (i = 0; i < nbytes; i++) {
+        unsigned b = bitmap[i];
+        __m128i v = _mm_loadu_si128((const __m128i *)(vals + 2 * k));
+        v = _mm_shuffle_epi8(v, _mm_loadu_si128((const __m128i *)MERGE16[b]));
+        _mm_storeu_si128((__m128i *)(out + 16 * i), v);
+        k += (size_t)_mm_popcnt_u32(b);
+    }
+    return k;
+}
+
 #else /* no x86: scalar paths only */
 void zw_cpu_init(void) {}
 int zw_have_avx2(void) { return 0; }
@@ -418,6 +456,12 @@ void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *
 void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp)
 {
     (void)hb, (void)n8, (void)w, (void)rp;
+}
+size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint8_t *vals,
+                              uint8_t *out)
+{
+    (void)bitmap, (void)nbytes, (void)vals, (void)out;
+    return 0;
 }
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
                              const int *thr, int nt, int sgoff, const zw_esym *es,

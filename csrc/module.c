@@ -155,7 +155,75 @@ static PyObject *py_float_decode(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- bitmap sparse ---- */
+
+static int check_unit(int unit, Py_ssize_t len)
+{
+    if (unit != 1 && unit != 2 && unit != 4 && unit != 8) {
+        PyErr_Format(PyExc_ValueError, "unit must be 1, 2, 4 or 8, got %d", unit);
+        return -1;
+    }
+    if (len % unit) {
+        PyErr_Format(PyExc_ValueError, "%zd bytes are not whole %d-byte values", len, unit);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_sparse_split(PyObject *self, PyObject *args)
+{
+    Py_buffer src;
+    int unit;
+    size_t m, nnz;
+    PyObject *bitmap = NULL, *vals = NULL, *res = NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*i:sparse_split", &src, &unit)) return NULL;
+    if (check_unit(unit, src.len)) goto out;
+    m = (size_t)src.len / (size_t)unit;
+    bitmap = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((m + 7) / 8));
+    vals = PyBytes_FromStringAndSize(NULL, src.len);
+    if (!bitmap || !vals) goto out;
+    Py_BEGIN_ALLOW_THREADS
+    nnz = zw_sparse_split(src.buf, m, unit, (uint8_t *)PyBytes_AS_STRING(bitmap),
+                          (uint8_t *)PyBytes_AS_STRING(vals));
+    Py_END_ALLOW_THREADS
+    if (_PyBytes_Resize(&vals, (Py_ssize_t)(nnz * (size_t)unit)) < 0) goto out;
+    res = Py_BuildValue("(OOn)", bitmap, vals, (Py_ssize_t)nnz);
+out:
+    Py_XDECREF(bitmap);
+    Py_XDECREF(vals);
+    PyBuffer_Release(&src);
+    return res;
+}
+
+static PyObject *py_sparse_merge(PyObject *self, PyObject *args)
+{
+    Py_buffer bitmap, vals, dst;
+    int unit, rc = -1;
+    zw_err err;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*iw*:sparse_merge", &bitmap, &vals, &unit, &dst)) return NULL;
+    if (check_unit(unit, dst.len) == 0 && check_unit(unit, vals.len) == 0) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = zw_sparse_merge(bitmap.buf, (size_t)bitmap.len, vals.buf, (size_t)vals.len / (size_t)unit,
+                             unit, dst.buf, (size_t)dst.len / (size_t)unit, &err);
+        Py_END_ALLOW_THREADS
+        if (rc) PyErr_SetString(PyExc_ValueError, err.msg);
+    }
+    PyBuffer_Release(&bitmap);
+    PyBuffer_Release(&vals);
+    PyBuffer_Release(&dst);
+    if (rc) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"sparse_split", py_sparse_split, METH_VARARGS,
+     "sparse_split(src, unit) -> (bitmap, values, nnz): bitmap of the non-zero values "
+     "(LSB first) and those values packed"},
+    {"sparse_merge", py_sparse_merge, METH_VARARGS,
+     "sparse_merge(bitmap, values, unit, dst): scatter the values to the set bits, zero "
+     "elsewhere; ValueError when the bitmap and the values disagree"},
     {"split_planes", py_split_planes, METH_VARARGS,
      "split_planes(src, itemsize, rotate, dst): values -> byte planes, MSB plane first"},
     {"merge_planes", py_merge_planes, METH_VARARGS,

@@ -44,6 +44,10 @@ enum {
     ZW_NSCRATCH
 };
 void *zw_scratch(int slot, size_t size);
+/* sparse.c: bitmap + packed non-zero values (spec/FORMAT.md, SPARSE) */
+size_t zw_sparse_split(const uint8_t *src, size_t m, int unit, uint8_t *bitmap, uint8_t *vals);
+int zw_sparse_merge(const uint8_t *bitmap, size_t blen, const uint8_t *vals, size_t nnz, int unit,
+                    uint8_t *out, size_t m, zw_err *e);
 void zw_scratch_done(int slot, void *p);
 
 /* ---- encode symbol info ---- */
@@ -198,6 +202,8 @@ void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp);
 /* float encoder, steps seg-1 down to 1 of the segments (16-bit values hb, see floatc.c):
  * lane l codes symbol hb[l*seg+i] >> w with the table of the context of hb[l*seg+i-1].
  * thr[0..nt) are the context thresholds on the exponent (v >> eshift) & emask. */
+size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint8_t *vals,
+                              uint8_t *out);
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
                              const int *thr, int nt, int sgoff, const zw_esym *es,
                              uint32_t *x, uint8_t **pp);

@@ -397,3 +397,41 @@ def test_flipped_bytes_in_any_payload_never_escape(name):
                     chain.decode_chunk(codec, bytes(bad), dt, memoryview(out))
                 except ZipWeightsError as exc:
                     assert isinstance(exc, (CorruptDataError, UnsupportedFeatureError)), repr(exc)
+
+
+@given(
+    unit=st.sampled_from([1, 2, 4, 8]),
+    m=st.integers(0, 700),
+    density=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+    simd=st.sampled_from(["0", "1"]),
+)
+def test_sparse_kernels_match_the_numpy_reference(unit, m, density, seed, simd):
+    import os
+
+    from zipweights.codec import sparse
+
+    rng = np.random.default_rng(seed)
+    v = rng.integers(1, 256, (m, unit), dtype=np.uint8)  # no all-zero value by chance...
+    v[rng.random(m) >= density] = 0  # ...except the ones zeroed here
+    if m:
+        v[rng.integers(0, m), :] = [0] * (unit - 1) + [0x80]  # a -0.0-like value: not zero
+    data = v.tobytes()
+    old = os.environ.get("ZW_NO_SIMD")
+    os.environ["ZW_NO_SIMD"] = simd
+    try:
+        got = sparse.split(data, unit)
+        assert got == sparse.split_reference(data, unit)
+        out, ref = bytearray(len(data)), bytearray(len(data))
+        sparse.merge(got[0], got[1], unit, memoryview(out))
+        sparse.merge_reference(got[0], got[1], unit, memoryview(ref))
+        assert bytes(out) == bytes(ref) == data
+        # a bitmap that marks one value more or less than stored is refused by both
+        if got[2]:
+            with pytest.raises(CorruptDataError, match="bitmap marks"):
+                sparse.merge(got[0], got[1][:-unit], unit, memoryview(out))
+    finally:
+        if old is None:
+            del os.environ["ZW_NO_SIMD"]
+        else:
+            os.environ["ZW_NO_SIMD"] = old
