@@ -435,3 +435,18 @@ def test_sparse_kernels_match_the_numpy_reference(unit, m, density, seed, simd):
             del os.environ["ZW_NO_SIMD"]
         else:
             os.environ["ZW_NO_SIMD"] = old
+
+
+@pytest.mark.parametrize("zeros", [0.25, 0.5, 0.9])
+def test_mostly_zero_float_chunks_go_sparse_without_a_dense_try(zeros):
+    # from a quarter zeros, levels < 7 code float chunks sparse only; the exhaustive
+    # level 9 (which also codes them densely) must not find anything smaller
+    rng = np.random.default_rng(3)
+    v = (rng.standard_normal(40_000) * 0.02).astype(np.float32)
+    v[rng.random(v.size) < zeros] = 0
+    data = (v.view(np.uint32) >> 16).astype("<u2").tobytes()  # bf16 by truncation
+    bf16 = dtypes.BY_NAME["BF16"]
+    fast = chain.encode_chunk(data, bf16, chain.Level.of(3))
+    full = chain.encode_chunk(data, bf16, chain.Level.of(9))
+    assert fast[0] == full[0] == chain.SPARSE
+    assert len(fast[1]) <= len(chain._encode_dense(data, bf16, chain.Level.of(3))[1])

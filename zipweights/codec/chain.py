@@ -30,6 +30,7 @@ _STREAM_HEAD = struct.Struct("<BI")  # coder id, payload length
 _SPARSE_HEAD = struct.Struct("<I")  # count of non-zero values
 MIN_CODED = 64  # below this many bytes a chunk is stored: headers would eat any gain
 SPARSE_MIN_ZEROS = 0.125  # try the sparse codec from this fraction of zero values
+SPARSE_ONLY_ZEROS = 0.25  # float chunks: from here on, only the sparse codec (levels < 7)
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,16 @@ def encode_chunk(data, dtype: DType, level: Level) -> tuple[int, bytes]:
     """Code one chunk; return (codec id, payload)."""
     if len(data) < MIN_CODED:
         return STORE, bytes(data)
+    zeros = sparse.zero_fraction(data, dtype.unit)
+    if zeros >= SPARSE_ONLY_ZEROS and float_kind(dtype) is not None and level.level < 7:
+        # Dense float coding stores every zero's raw low mantissa bits (4 or more per
+        # value), so at a quarter zeros it spends over a bit per value on them, more than
+        # the whole bitmap costs (at most one bit per value): the sparse layout wins, and
+        # coding the chunk densely as well would only double the encoder's time.
+        best = _encode_sparse(data, dtype, level)
+        return best if len(best[1]) < len(data) else (STORE, bytes(data))
     best = _encode_dense(data, dtype, level)
-    if sparse.zero_fraction(data, dtype.unit) >= SPARSE_MIN_ZEROS:
+    if zeros >= SPARSE_MIN_ZEROS:
         candidate = _encode_sparse(data, dtype, level)
         if len(candidate[1]) < len(best[1]):
             best = candidate
