@@ -1,7 +1,11 @@
-"""Ordered parallel map: run jobs on a thread pool, hand back results in job order.
+"""Running jobs on threads: the kernels release the GIL, so threads give real parallelism.
 
-The kernels release the GIL, so threads give real parallelism; a bounded window of
-jobs in flight keeps memory at threads x chunk size whatever the file size.
+- ordered_map: a thread pool that hands results back in job order, with a bounded
+  window of jobs in flight (memory stays at threads x chunk size).
+- run_shared: one long task per worker, each taking the next job from a shared
+  iterator; no result comes back, so a worker keeps its buffers (and its core's cache),
+  and whatever must happen in order (a hash, an append) is passed between workers by
+  the caller. The reader and writer stream this way.
 """
 
 from __future__ import annotations
