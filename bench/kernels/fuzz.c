@@ -1,5 +1,7 @@
 /* Corruption fuzzer for the decoders, meant to run under ASan/UBSan:
- * gcc -O1 -g -fsanitize=address,undefined -std=c11 -Icsrc bench/kernels/fuzz.c csrc/rans.c csrc/ent.c csrc/floatc.c -o /tmp/fuzz && /tmp/fuzz */
+ * gcc -O1 -g -fsanitize=address,undefined -std=c11 -Icsrc bench/kernels/fuzz.c csrc/rans.c csrc/ent.c \
+ *     csrc/floatc.c csrc/avx2.c csrc/scratch.c csrc/sparse.c -o /tmp/fuzz && /tmp/fuzz
+ * (ZW_NO_SIMD=1 /tmp/fuzz for the portable paths) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +36,16 @@ int main(void)
     zw_cpu_init();
     int kind;
     long ok = 0, bad = 0;
-    for (kind = -1; kind < 3; kind++) {
+    for (int run = 0; run < 7; run++) {
+        /* kinds -1 (ent), 0, 1, 2; then 0, 1, 2 again with signs in runs (float mode 2) */
+        int signruns = run >= 4, neg = 0;
+        kind = run < 4 ? run - 1 : run - 4;
         size_t n = kind < 0 ? 5000 : 3000, isz = kind == 2 ? 4 : 2, nbytes = kind < 0 ? n : n * isz, i;
         uint8_t *src = malloc(nbytes), *out = malloc(zw_float_bound(nbytes) + zw_ent_bound(nbytes));
         zw_err e;
         for (i = 0; i < n; i++) {
             double g = 0; int k; for (k = 0; k < 6; k++) g += (double)(rnd() % 1000) / 1000.0 - 0.5;
+            if (signruns) { if (rnd() % 10 == 0) neg = !neg; g = (g < 0 ? -g : g) * (neg ? -1 : 1); }
             if (kind < 0) src[i] = (uint8_t)(g * 8 + 128);
             else if (kind == 2) { float f = (float)(g * 0.05); memcpy(src + 4 * i, &f, 4); }
             else { float f = (float)(g * 0.05); uint32_t u; memcpy(&u, &f, 4);
@@ -51,6 +57,26 @@ int main(void)
         printf("kind %d: payload %zu bytes (mode %d), flips: %ld rejected, %ld decoded\n", kind, len, kind < 0 ? out[0] : out[1], bad, ok);
         free(src); free(out);
     }
+    /* sparse merge: bitmaps and value counts that agree or not, exact-size buffers */
+    for (int r = 0; r < 20000; r++) {
+        int units[4] = {1, 2, 4, 8}, unit = units[rnd() % 4];
+        size_t m = rnd() % 300, blen = (m + 7) / 8 + (rnd() % 8 == 0), nnz = rnd() % (m + 2), i;
+        uint8_t *bm = malloc(blen + 1), *vals = malloc(nnz * unit + 1), *out = malloc(m * unit + 1);
+        zw_err e;
+        for (i = 0; i < blen; i++) bm[i] = (uint8_t)rnd();
+        if (r % 2) { /* a consistent pair: split of random data */
+            uint8_t *src = malloc(m * unit + 1), *v2 = malloc(m * unit + 1);
+            for (i = 0; i < m * unit; i++) src[i] = rnd() % 3 ? 0 : (uint8_t)rnd();
+            nnz = zw_sparse_split(src, m, unit, bm, v2);
+            blen = (m + 7) / 8;
+            if (zw_sparse_merge(bm, blen, v2, nnz, unit, out, m, &e) || memcmp(out, src, m * unit))
+                printf("sparse round trip failed (m %zu unit %d)\n", m, unit);
+            free(src); free(v2);
+        } else
+            zw_sparse_merge(bm, blen, vals, nnz, unit, out, m, &e);
+        free(bm); free(vals); free(out);
+    }
+    printf("sparse done\n");
     /* random junk */
     for (int r = 0; r < 20000; r++) {
         size_t len = rnd() % 600, i; uint8_t *t = malloc(len + 1), dst[4096]; zw_err e;
