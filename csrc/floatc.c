@@ -234,7 +234,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
      * of k single exponents plus "below" and "above" (k + 2 contexts) */
     optn[nopt++] = 0;
     if (level >= 1) {
-        int qn, k, ks[3] = {2, 6, 14}, nk = level >= 2 ? 3 : 2;
+        int qn, k, ks[3] = {2, 6, 14}, nk = level >= 6 ? 3 : 2;
         for (qn = 2; qn <= 4; qn += 2) {
             uint64_t cum = 0;
             int ex = 0, nt = 0;

@@ -235,8 +235,8 @@ static PyMethodDef methods[] = {
      "on corrupt input"},
     {"float_encode", py_float_encode, METH_VARARGS,
      "float_encode(src, kind, level) -> bytes; kind 0=BF16 1=F16 2=F32; level 0: one table "
-     "(fastest), 1: up to 8 exponent contexts and 13-bit precision, 2-5: up to 16 contexts, "
-     ">= 6: also 14-bit precision"},
+     "(fastest), 1-5: up to 8 exponent contexts (16 with the sign split) and 13-bit precision, "
+     ">= 6: also a 16-context exponent split and 14-bit precision"},
     {"float_decode", py_float_decode, METH_VARARGS,
      "float_decode(payload, kind, dst): decode the values into dst; ValueError on corrupt "
      "input"},
