@@ -195,28 +195,12 @@ T static inline void to_lanes(const uint16_t *tmp, int S, uint16_t (*lb)[ZW_BLK]
         }
 }
 
-T void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
-                       int w, uint8_t *dst)
-{
-    restctx rc = rest_init(w);
-    __m128i wc = _mm_cvtsi32_si128(w);
-    _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
-    int l, s0;
-    to_lanes(tmp, S, lb);
-    for (l = 0; l < ZW_LANES; l++) {
-        size_t j0 = (size_t)l * seg + i0;
-        for (s0 = 0; s0 < S; s0 += 16) {
-            size_t j = j0 + (size_t)s0;
-            __m256i v = _mm256_or_si256(
-                _mm256_sll_epi16(_mm256_load_si256((const __m256i *)(lb[l] + s0)), wc),
-                rest16(&rc, rest, j));
-            _mm256_storeu_si256((__m256i *)(dst + 2 * j), v);
-        }
-    }
-}
-
-T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
-                       int w, const uint8_t *p1, const uint8_t *p0, uint8_t *dst)
+/* the top 16 bits of each value (decoded symbol << w | raw field), merged lane by lane;
+ * F32 (p1, p0 given) interleaves them with its two low byte planes. Inlined into both
+ * entry points, so the test on p1 is resolved at compile time. */
+T static inline void merge_hi(const uint16_t *tmp, int S, size_t seg, size_t i0,
+                              const uint8_t *rest, int w, const uint8_t *p1, const uint8_t *p0,
+                              uint8_t *dst)
 {
     restctx rc = rest_init(w);
     __m128i wc = _mm_cvtsi32_si128(w);
@@ -230,6 +214,10 @@ T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const 
             __m256i hi = _mm256_or_si256(
                 _mm256_sll_epi16(_mm256_load_si256((const __m256i *)(lb[l] + s0)), wc),
                 rest16(&rc, rest, j));
+            if (!p1) {
+                _mm256_storeu_si256((__m256i *)(dst + 2 * j), hi);
+                continue;
+            }
             __m256i lo = _mm256_or_si256(
                 _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p0 + j))),
                 _mm256_slli_epi16(
@@ -240,6 +228,18 @@ T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const 
                                 _mm256_permute2x128_si256(a, b, 0x31));
         }
     }
+}
+
+T void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                       int w, uint8_t *dst)
+{
+    merge_hi(tmp, S, seg, i0, rest, w, NULL, NULL, dst);
+}
+
+T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
+                       int w, const uint8_t *p1, const uint8_t *p0, uint8_t *dst)
+{
+    merge_hi(tmp, S, seg, i0, rest, w, p1, p0, dst);
 }
 
 T void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst)
