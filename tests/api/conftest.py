@@ -1,7 +1,7 @@
 """Fixtures of the safetensors-compatible API tests (tests/api).
 
 Everything here is compared with what safetensors itself does on the same file: same
-keys, metadata, dtypes, shapes and bytes (never allclose). The real weights are tests/conftest.py's
+keys, metadata, dtypes, shapes and bytes (never an approximate float comparison). The real weights are tests/conftest.py's
 `minilm_fp32` (a missing package is a failure, not a skip).
 """
 
