@@ -119,21 +119,28 @@ static PyObject *py_float_encode(PyObject *self, PyObject *args)
     Py_buffer src;
     int kind, level;
     PyObject *out;
-    size_t len;
+    uint8_t *buf;
+    size_t len = (size_t)-1;
     zw_err err;
     (void)self;
     if (!PyArg_ParseTuple(args, "y*ii:float_encode", &src, &kind, &level)) return NULL;
-    out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)zw_float_bound((size_t)src.len));
-    if (!out) {
-        PyBuffer_Release(&src);
-        return NULL;
-    }
+    /* the worst-case bound is over twice the input: coding into this thread's kept
+     * buffer and copying out the real size spares faulting in fresh pages per chunk */
     Py_BEGIN_ALLOW_THREADS
-    len = zw_float_encode(src.buf, (size_t)src.len, kind, level,
-                          (uint8_t *)PyBytes_AS_STRING(out), &err);
+    buf = zw_scratch(ZW_S_MOD_OUT, zw_float_bound((size_t)src.len));
+    if (buf) len = zw_float_encode(src.buf, (size_t)src.len, kind, level, buf, &err);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&src);
-    return finish_encode(out, len, &err);
+    if (!buf) return PyErr_NoMemory();
+    if (len == (size_t)-1) {
+        zw_scratch_done(ZW_S_MOD_OUT, buf);
+        if (strcmp(err.msg, "out of memory") == 0) return PyErr_NoMemory();
+        PyErr_SetString(PyExc_ValueError, err.msg);
+        return NULL;
+    }
+    out = PyBytes_FromStringAndSize((const char *)buf, (Py_ssize_t)len);
+    zw_scratch_done(ZW_S_MOD_OUT, buf);
+    return out;
 }
 
 static PyObject *py_float_decode(PyObject *self, PyObject *args)

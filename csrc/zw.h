@@ -41,6 +41,7 @@ enum {
     ZW_S_FLOAT_HCOPY, ZW_S_FLOAT_HIST, ZW_S_FLOAT_QS, ZW_S_FLOAT_C12, ZW_S_FLOAT_CB,
     ZW_S_FLOAT_ES, ZW_S_FLOAT_TMP, ZW_S_FLOAT_DTAB, ZW_S_FLOAT_PLANES,
     ZW_S_ENT_ES, ZW_S_ENT_TMP, ZW_S_ENT_DTAB,
+    ZW_S_MOD_OUT, /* module.c: an encoder's output before it is copied into its bytes */
     ZW_NSCRATCH
 };
 void *zw_scratch(int slot, size_t size);

@@ -7,7 +7,6 @@ is checked against its stored checksum after decoding.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import mmap
 import os
@@ -16,7 +15,7 @@ import threading
 import xxhash
 
 from . import dtypes
-from ._fileio import atomic_output, check_output
+from ._fileio import atomic_output, check_output, reserve
 from ._parallel import _Stopped, default_threads, ordered_map, run_shared
 from .codec import chain
 from .errors import (
@@ -358,20 +357,9 @@ def decompress_file(
         raise InvalidArgumentError(f"{src}: input and output are the same file")
     check_output(dst, force)
     with ZipwFile(src) as zf, atomic_output(dst, force, sync) as f:
-        _reserve(f, zf.original_size)
+        reserve(f, zf.original_size)
         zf.restore_to_fd(f.fileno(), threads, check_sha256, progress)
     return dst
-
-
-def _reserve(f, size: int) -> None:
-    """Size the output and claim its disk space up front: a full disk then fails here
-    with a clear OSError instead of a SIGBUS while writing through the mapping."""
-    try:
-        os.posix_fallocate(f.fileno(), 0, size)
-    except (AttributeError, OSError) as exc:
-        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-            raise
-        f.truncate(size)  # no fallocate here (or the filesystem lacks it)
 
 
 def verify_file(src: str | os.PathLike, *, threads: int | None = None, progress=None) -> "ZipwFile":
