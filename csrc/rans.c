@@ -381,7 +381,7 @@ int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e)
     }
     d->p = stream + 4 * ZW_LANES;
     d->end = stream + len;
-    d->simd = zw_have_avx2();
+    d->simd = zw_have_avx512() ? 2 : zw_have_avx2();
     return 0;
 }
 
@@ -421,7 +421,10 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, 
             int run = S;
             size_t room = ((size_t)(d->end - d->p) - 16) / (2 * ZW_LANES);
             if ((size_t)run > room) run = (int)(room / 16 * 16);
-            zw_rdec_block_avx2(d, t, run, out);
+            if (d->simd == 2)
+                zw_rdec_block_avx512(d, t, run, out);
+            else
+                zw_rdec_block_avx2(d, t, run, out);
             out += (size_t)run * ZW_LANES;
             S -= run;
         }

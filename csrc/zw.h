@@ -11,7 +11,9 @@
 #define ZW_PBMIN 11              /* float payloads declare their precision P in 11..14 */
 #define ZW_PBMAX 14
 #define ZW_L (1u << 15)          /* rANS state lower bound; states live in [L, 2^31) */
+#ifndef ZW_LANES
 #define ZW_LANES 32              /* interleaved rANS states */
+#endif
 #define ZW_MAXCTX 16             /* most context tables in one float payload */
 #define ZW_MAXB 12               /* widest coded symbol, bits */
 #define ZW_QMAX 191              /* largest quantized weight code */
@@ -190,6 +192,9 @@ void zw_cpu_init(void);
 int zw_have_avx2(void);
 /* fast path only: the caller guarantees end - p >= 64*S + 16 */
 void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out);
+/* the same with AVX-512 VL/BW/VBMI2 renormalization; zw_have_avx512() implies avx2 */
+int zw_have_avx512(void);
+void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out);
 /* tmp: S x 32 step-major symbols (S multiple of 16) of steps [i0, i0+S); writes the values
  * l*seg + i0 + s. merge16: 16-bit values (sym << w | w raw bits from rest); merge32 adds
  * the two low byte planes; merge8: bytes. */

@@ -300,9 +300,13 @@ class ZipwFile:
                 local.buf = memoryview(bytearray(target + largest))
             view = local.buf[:size]
             self._decode_run(run, view)
-            if fd is not None:
-                _pwrite_all(fd, view, start)
+            written = fd is None
             if sha is not None:
+                # the sha256 is the one serial stage: when it is our turn, hash first
+                # and write after passing the turn on; otherwise write while waiting
+                if not written and turn[0] != k:
+                    _pwrite_all(fd, view, start)
+                    written = True
                 with cond:
                     while turn[0] != k and not stop[0]:
                         cond.wait()
@@ -312,6 +316,8 @@ class ZipwFile:
                 with cond:
                     turn[0] = k + 1
                     cond.notify_all()
+            if not written:
+                _pwrite_all(fd, view, start)
             if progress is not None:
                 with cond:  # progress bars are not all thread-safe
                     progress(size)

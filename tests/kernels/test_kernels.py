@@ -182,12 +182,14 @@ def test_float_argument_errors():
 
 
 def test_scalar_and_simd_paths_agree(monkeypatch):
-    # ZW_NO_SIMD=1 forces the portable decoders; both must give the same bytes
+    # ZW_NO_SIMD=1 forces the portable decoders, ZW_NO_AVX512=1 the AVX2 ones (where the
+    # CPU has AVX-512 the default is the AVX-512 decoder); all must give the same bytes
     rows = rng.standard_normal((200, 300)) * np.exp(rng.uniform(-4, 1, (200, 1)))
     ent_src = np.minimum(rng.geometric(0.2, 70_001), 255).astype(np.uint8).tobytes()
     payloads = {}
-    for simd in ("0", "1"):
+    for simd, avx512 in (("0", "0"), ("0", "1"), ("1", "1")):
         monkeypatch.setenv("ZW_NO_SIMD", simd)
+        monkeypatch.setenv("ZW_NO_AVX512", avx512)
         ent_rt(ent_src)
         for kind in (BF16, F16, F32):
             for n in (60_000, 60_000 + 511, 60_000 + 17, 1030):
