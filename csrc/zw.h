@@ -11,9 +11,7 @@
 #define ZW_PBMIN 11              /* float payloads declare their precision P in 11..14 */
 #define ZW_PBMAX 14
 #define ZW_L (1u << 15)          /* rANS state lower bound; states live in [L, 2^31) */
-#ifndef ZW_LANES
 #define ZW_LANES 32              /* interleaved rANS states */
-#endif
 #define ZW_MAXCTX 16             /* most context tables in one float payload */
 #define ZW_MAXB 12               /* widest coded symbol, bits */
 #define ZW_QMAX 191              /* largest quantized weight code */
