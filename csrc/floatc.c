@@ -525,7 +525,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     size_t n, pos, seg, r, i0, restlen;
     int B, C, P, w, c, A, emask, t[ZW_MAXCTX], rc = -1, nt1;
     uint8_t q[4096], nextctx[4096];
-    uint16_t freq[4096];
+    uint16_t freq[4096], sym[4096];
     uint16_t tmp[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
     zw_dtabs tabs = {NULL};
     int avx2 = zw_have_avx2();
@@ -588,9 +588,10 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     br.bitpos = 0;
     br.overrun = 0;
     for (c = 0; c < C; c++) {
-        if (zw_table_read(&br, B, q, e)) goto out;
-        zw_normalize(q, A, freq, P);
-        zw_build_dtab(&tabs, c, freq, A, nextctx);
+        int m;
+        if (zw_table_read_list(&br, B, sym, q, &m, e)) goto out;
+        zw_normalize_list(q, m, freq, P);
+        zw_build_dtab_list(&tabs, c, sym, freq, m, nextctx);
     }
     if ((br.bitpos + 7) / 8 != tlen) {
         zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,

@@ -232,9 +232,19 @@ size_t zw_table_bits(const uint8_t *q, int B)
 
 int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e)
 {
+    uint16_t sy[4096];
+    uint8_t ql[4096];
+    int m, k;
+    if (zw_table_read_list(r, B, sy, ql, &m, e)) return -1;
+    memset(q, 0, (size_t)1 << B);
+    for (k = 0; k < m; k++) q[sy[k]] = ql[k];
+    return 0;
+}
+
+int zw_table_read_list(zw_br *r, int B, uint16_t *sym, uint8_t *q, int *m, zw_err *e)
+{
     int A = 1 << B, k, s = -1, pq = 0;
     uint32_t nused = zw_br_get(r, B + 1);
-    memset(q, 0, (size_t)A);
     if (r->overrun) return zw_fail(e, "payload truncated: frequency table cut short");
     if (nused < 1 || nused > (uint32_t)A)
         return zw_fail(e, "frequency table invalid: %u symbols in an alphabet of %d",
@@ -253,9 +263,11 @@ int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e)
         if (r->overrun) return zw_fail(e, "frequency table invalid or truncated");
         if (v < 1 || v > ZW_QMAX)
             return zw_fail(e, "frequency table invalid: weight code %d", v);
-        q[s] = (uint8_t)v;
+        sym[k] = (uint16_t)s;
+        q[k] = (uint8_t)v;
         pq = v;
     }
+    *m = (int)nused;
     return 0;
 }
 
@@ -283,6 +295,21 @@ void zw_build_dtab(zw_dtabs *t, int c, const uint16_t *freq, int A, const uint8_
         uint64_t ent = (uint64_t)(f | (start << 16)) |
                        ((uint64_t)(s | ((uint32_t)(nextctx ? nextctx[s] : 0) << (t->pb + 12)))
                         << 32);
+        for (k = start; k < start + f; k++) et[k] = ent;
+        start += f;
+    }
+}
+
+void zw_build_dtab_list(zw_dtabs *t, int c, const uint16_t *sym, const uint16_t *freq, int m,
+                        const uint8_t *nextctx)
+{
+    uint32_t start = 0;
+    uint64_t *et = t->e + ((size_t)c << t->pb);
+    int i;
+    for (i = 0; i < m; i++) {
+        uint32_t f = freq[i], k, s = sym[i];
+        uint64_t ent = (uint64_t)(f | (start << 16)) |
+                       ((uint64_t)(s | ((uint32_t)nextctx[s] << (t->pb + 12))) << 32);
         for (k = start; k < start + f; k++) et[k] = ent;
         start += f;
     }
@@ -417,10 +444,10 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, 
     if (d->simd) {
         /* SIMD in runs of 16 steps while the stream surely holds their words (at most one
          * per symbol, plus the 16-byte over-read); the last few steps go scalar */
-        while (S >= 16 && (size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES * 16 + 16) {
+        while (S > 0 && (size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES + 16) {
             int run = S;
             size_t room = ((size_t)(d->end - d->p) - 16) / (2 * ZW_LANES);
-            if ((size_t)run > room) run = (int)(room / 16 * 16);
+            if ((size_t)run > room) run = (int)room; /* near the end: fewer steps, still SIMD */
             if (d->simd == 2)
                 zw_rdec_block_avx512(d, t, run, out);
             else

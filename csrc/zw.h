@@ -87,10 +87,15 @@ uint32_t zw_br_get(zw_br *r, int nb);
 void zw_table_write(zw_bw *w, const uint8_t *q, int B);
 size_t zw_table_bits(const uint8_t *q, int B);
 int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e);
+/* the same as a list: m used symbols sym[0..m) ascending, their weight codes q[0..m) */
+int zw_table_read_list(zw_br *r, int B, uint16_t *sym, uint8_t *q, int *m, zw_err *e);
 
 /* build coder tables from frequencies. nextctx[s] (may be NULL = all 0) is the context
  * that follows symbol s. */
 void zw_build_dtab(zw_dtabs *t, int c, const uint16_t *freq, int A, const uint8_t *nextctx);
+/* the same from the list of used symbols (freq[i] of sym[i], as zw_normalize_list gives) */
+void zw_build_dtab_list(zw_dtabs *t, int c, const uint16_t *sym, const uint16_t *freq, int m,
+                        const uint8_t *nextctx);
 void zw_build_esym(zw_esym *t, const uint16_t *freq, int A, int pb);
 
 /* ---- rANS core ----
