@@ -309,3 +309,26 @@ def test_existing_output_needs_force(tmp_path):
     with pytest.raises(FileExistsError):
         zipweights.decompress_file(dst)
     assert back.read_bytes() == b"abc" * 100
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_failed_compress_leaves_nothing_and_stops_the_hasher(real_weights, tmp_path, monkeypatch, threads):
+    # an encoder failure part way through: the error comes out, no output (or temporary)
+    # file is left, and at 2 threads the input's sha256 thread has been stopped
+    import threading
+
+    real = chain.encode_chunk
+    calls = []
+
+    def failing(data, dtype, level):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("encoder failed on purpose")
+        return real(data, dtype, level)
+
+    monkeypatch.setattr(chain, "encode_chunk", failing)
+    dst = tmp_path / "m.zipw"
+    with pytest.raises(RuntimeError, match="on purpose"):
+        zipweights.compress_file(real_weights["bf16"], dst, threads=threads)
+    assert os.listdir(tmp_path) == []
+    assert not [t for t in threading.enumerate() if t.name == "zipw-sha256"]
