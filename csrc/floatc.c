@@ -154,10 +154,13 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     if (!hist || !qs || !c12 || !cB) goto oom;
     memset(hist, 0, (size_t)2 * NFINE * HROW * sizeof *hist);
     {
-        /* exponent counts of a strided sample place the fine window; the exact counts
-         * come from the histogram below (one sequential pass over the values) */
-        size_t step = n / 8192 ? n / 8192 : 1;
-        for (j = 0; j < n; j += step) ecnt[(ldh(hb, j) >> eshift) & emask]++;
+        /* exponent counts of a sample place the fine window; the exact counts come from
+         * the histogram below (one sequential pass over the values). The sample is 64
+         * runs of 128 values, not 8192 single ones: one value per 128-byte stride cost a
+         * cache miss each, 5 % of the encoder's time. */
+        size_t runs = n / 8192 ? 64 : 1, rl = n / 8192 ? 128 : n, stride = n / runs, r;
+        for (r = 0; r < runs; r++)
+            for (j = r * stride; j < r * stride + rl; j++) ecnt[(ldh(hb, j) >> eshift) & emask]++;
     }
     /* fine bins: 0 = exponent < lo, k = exponent lo + k - 1 (k = 1..NWIN), NFINE - 1 =
      * exponent >= lo + NWIN, where [lo, lo + NWIN) is the heaviest window of NWIN
