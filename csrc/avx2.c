@@ -44,73 +44,79 @@ int zw_have_avx2(void)
 #define RL64(m) RL16(m), RL16((m) + 16), RL16((m) + 32), RL16((m) + 48)
 static const uint8_t RLUT[256][8] = {RL64(0), RL64(64), RL64(128), RL64(192)};
 
-T void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
-{
-    /* lut[m][k]: for lane k that renormalizes under mask m, the index of its word among
-     * the words consumed by the vector (rank of bit k in m) */
-    __m256i x[NV], base[NV];
-    const long long *et = (const long long *)t->e;
-    const uint8_t *p = d->p;
-    const __m256i slotmask = _mm256_set1_epi32((1 << t->pb) - 1),
-                  lo16 = _mm256_set1_epi32(0xffff), symmask = _mm256_set1_epi32(0xfff),
-                  Lv = _mm256_set1_epi32((int)ZW_L);
-    const __m128i pbc = _mm_cvtsi32_si128(t->pb);
-    int v, s;
-    for (v = 0; v < NV; v++) {
-        x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));
-        base[v] = _mm256_loadu_si256((const __m256i *)(d->base + 8 * v));
-    }
-    for (s = 0; s < S; s++) {
-        __m256i sv[NV];
-        for (v = 0; v < NV; v++) {
-            __m256i slot = _mm256_and_si256(x[v], slotmask);
-            __m256i idx = _mm256_add_epi32(base[v], slot);
-            /* table loads: on AMD Zen a store of the indices plus 8 scalar/half-vector
-             * loads beats vpgather (measured: ~2x); entries land as
-             * g0 = [e0 e1 | e4 e5], g1 = [e2 e3 | e6 e7] so the dword shuffles below
-             * come out in lane order */
-            uint32_t ib[8];
-            _mm256_storeu_si256((__m256i *)ib, idx);
-            __m128d a0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[0])), (const double *)(et + ib[1]));
-            __m128d a1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[4])), (const double *)(et + ib[5]));
-            __m128d b0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[2])), (const double *)(et + ib[3]));
-            __m128d b1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[6])), (const double *)(et + ib[7]));
-            __m256 g0 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(a0), a1, 1));
-            __m256 g1 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(b0), b1, 1));
-            __m256i f = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(2, 0, 2, 0)));
-            __m256i e = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(3, 1, 3, 1)));
-            __m256i freq = _mm256_and_si256(f, lo16), start = _mm256_srli_epi32(f, 16);
-            x[v] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srl_epi32(x[v], pbc)),
-                                    _mm256_sub_epi32(slot, start));
-            base[v] = _mm256_srli_epi32(e, 12);
-            sv[v] = _mm256_and_si256(e, symmask);
-        }
-        for (v = 0; v < NV; v++) {
-            __m256i need = _mm256_cmpgt_epi32(Lv, x[v]);
-            int mk = _mm256_movemask_ps(_mm256_castsi256_ps(need));
-            __m256i words = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
-            __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)RLUT[mk]));
-            __m256i w = _mm256_permutevar8x32_epi32(words, perm);
-            __m256i nx = _mm256_or_si256(_mm256_slli_epi32(x[v], 16), w);
-            x[v] = _mm256_blendv_epi8(x[v], nx, need);
-            p += 2 * _mm_popcnt_u32((unsigned)mk);
-        }
-        for (v = 0; v < NV; v += 2) {
-            __m256i a = _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[v], sv[v + 1]), 0xD8);
-            _mm256_storeu_si256((__m256i *)(out + s * ZW_LANES + 8 * v), a);
-        }
-    }
-    for (v = 0; v < NV; v++) {
-        _mm256_storeu_si256((__m256i *)(d->x + 8 * v), x[v]);
-        _mm256_storeu_si256((__m256i *)(d->base + 8 * v), base[v]);
-    }
-    d->p = p;
+/* The block decoder, defined once per instruction set: NAME, its target ATTR and the
+ * RENORM(v) step that feeds vector v's lanes below ZW_L their next 16-bit words. */
+#define DEFINE_RDEC_BLOCK(NAME, ATTR, RENORM)                                               \
+ATTR void NAME(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)                         \
+{                                                                                           \
+    __m256i x[NV], base[NV];                                                                \
+    const long long *et = (const long long *)t->e;                                          \
+    const uint8_t *p = d->p;                                                                \
+    const __m256i slotmask = _mm256_set1_epi32((1 << t->pb) - 1),                           \
+                  lo16 = _mm256_set1_epi32(0xffff), symmask = _mm256_set1_epi32(0xfff),     \
+                  Lv = _mm256_set1_epi32((int)ZW_L);                                        \
+    const __m128i pbc = _mm_cvtsi32_si128(t->pb);                                           \
+    int v, s;                                                                               \
+    for (v = 0; v < NV; v++) {                                                              \
+        x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));                         \
+        base[v] = _mm256_loadu_si256((const __m256i *)(d->base + 8 * v));                   \
+    }                                                                                       \
+    for (s = 0; s < S; s++) {                                                               \
+        __m256i sv[NV];                                                                     \
+        for (v = 0; v < NV; v++) {                                                          \
+            __m256i slot = _mm256_and_si256(x[v], slotmask);                                \
+            __m256i idx = _mm256_add_epi32(base[v], slot);                                  \
+            /* table loads: on AMD Zen a store of the indices plus 8 scalar/half-vector     \
+             * loads beats vpgather (measured: ~2x); entries land as                        \
+             * g0 = [e0 e1 | e4 e5], g1 = [e2 e3 | e6 e7] so the dword shuffles below       \
+             * come out in lane order */                                                    \
+            uint32_t ib[8];                                                                 \
+            _mm256_storeu_si256((__m256i *)ib, idx);                                        \
+            __m128d a0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[0])), (const double *)(et + ib[1])); \
+            __m128d a1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[4])), (const double *)(et + ib[5])); \
+            __m128d b0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[2])), (const double *)(et + ib[3])); \
+            __m128d b1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[6])), (const double *)(et + ib[7])); \
+            __m256 g0 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(a0), a1, 1)); \
+            __m256 g1 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(b0), b1, 1)); \
+            __m256i f = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(2, 0, 2, 0))); \
+            __m256i e = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(3, 1, 3, 1))); \
+            __m256i freq = _mm256_and_si256(f, lo16), start = _mm256_srli_epi32(f, 16);     \
+            x[v] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srl_epi32(x[v], pbc)),  \
+                                    _mm256_sub_epi32(slot, start));                         \
+            base[v] = _mm256_srli_epi32(e, 12);                                             \
+            sv[v] = _mm256_and_si256(e, symmask);                                           \
+        }                                                                                   \
+        for (v = 0; v < NV; v++) RENORM(v);                                                 \
+        for (v = 0; v < NV; v += 2) {                                                       \
+            __m256i a = _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[v], sv[v + 1]), 0xD8); \
+            _mm256_storeu_si256((__m256i *)(out + s * ZW_LANES + 8 * v), a);                \
+        }                                                                                   \
+    }                                                                                       \
+    for (v = 0; v < NV; v++) {                                                              \
+        _mm256_storeu_si256((__m256i *)(d->x + 8 * v), x[v]);                               \
+        _mm256_storeu_si256((__m256i *)(d->base + 8 * v), base[v]);                         \
+    }                                                                                       \
+    d->p = p;                                                                               \
 }
 
-/* AVX-512 (VL, BW, VBMI2) variant of the block decoder: the same 8-lane vectors, but the
- * renormalization words are handed to the lanes by vpexpandw under the compare's mask
- * (measured here: the AVX2 renormalization, mask to GPR to shuffle table to permute, was
- * about a third of the decoder's time). Identical results. */
+/* AVX2: the compare's mask goes to a GPR, which picks each renormalizing lane's word
+ * (RLUT: the rank of its bit in the mask) for one permute */
+#define RENORM_AVX2(v)                                                                    \
+    do {                                                                                  \
+        __m256i need = _mm256_cmpgt_epi32(Lv, x[v]);                                      \
+        int mk = _mm256_movemask_ps(_mm256_castsi256_ps(need));                           \
+        __m256i words = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));       \
+        __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)RLUT[mk]));  \
+        __m256i w = _mm256_permutevar8x32_epi32(words, perm);                             \
+        __m256i nx = _mm256_or_si256(_mm256_slli_epi32(x[v], 16), w);                    \
+        x[v] = _mm256_blendv_epi8(x[v], nx, need);                                        \
+        p += 2 * _mm_popcnt_u32((unsigned)mk);                                            \
+    } while (0)
+DEFINE_RDEC_BLOCK(zw_rdec_block_avx2, T, RENORM_AVX2)
+
+/* AVX-512 (VL, BW, VBMI2) variant of the block decoder: the same 8-lane vectors and
+ * identical results; only the renormalization differs (it was about a third of the AVX2
+ * decoder's time, measured by leaving it out). */
 #define T5 __attribute__((target("avx2,popcnt,bmi2,avx512f,avx512bw,avx512vl,avx512vbmi2")))
 
 int zw_have_avx512(void)
@@ -124,66 +130,17 @@ int zw_have_avx512(void)
            __builtin_cpu_supports("avx512vbmi2");
 }
 
-T5 void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
-{
-    /* lut[m][k]: for lane k that renormalizes under mask m, the index of its word among
-     * the words consumed by the vector (rank of bit k in m) */
-    __m256i x[NV], base[NV];
-    const long long *et = (const long long *)t->e;
-    const uint8_t *p = d->p;
-    const __m256i slotmask = _mm256_set1_epi32((1 << t->pb) - 1),
-                  lo16 = _mm256_set1_epi32(0xffff), symmask = _mm256_set1_epi32(0xfff),
-                  Lv = _mm256_set1_epi32((int)ZW_L);
-    const __m128i pbc = _mm_cvtsi32_si128(t->pb);
-    int v, s;
-    for (v = 0; v < NV; v++) {
-        x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));
-        base[v] = _mm256_loadu_si256((const __m256i *)(d->base + 8 * v));
-    }
-    for (s = 0; s < S; s++) {
-        __m256i sv[NV];
-        for (v = 0; v < NV; v++) {
-            __m256i slot = _mm256_and_si256(x[v], slotmask);
-            __m256i idx = _mm256_add_epi32(base[v], slot);
-            /* table loads: on AMD Zen a store of the indices plus 8 scalar/half-vector
-             * loads beats vpgather (measured: ~2x); entries land as
-             * g0 = [e0 e1 | e4 e5], g1 = [e2 e3 | e6 e7] so the dword shuffles below
-             * come out in lane order */
-            uint32_t ib[8];
-            _mm256_storeu_si256((__m256i *)ib, idx);
-            __m128d a0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[0])), (const double *)(et + ib[1]));
-            __m128d a1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[4])), (const double *)(et + ib[5]));
-            __m128d b0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[2])), (const double *)(et + ib[3]));
-            __m128d b1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[6])), (const double *)(et + ib[7]));
-            __m256 g0 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(a0), a1, 1));
-            __m256 g1 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(b0), b1, 1));
-            __m256i f = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(2, 0, 2, 0)));
-            __m256i e = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(3, 1, 3, 1)));
-            __m256i freq = _mm256_and_si256(f, lo16), start = _mm256_srli_epi32(f, 16);
-            x[v] = _mm256_add_epi32(_mm256_mullo_epi32(freq, _mm256_srl_epi32(x[v], pbc)),
-                                    _mm256_sub_epi32(slot, start));
-            base[v] = _mm256_srli_epi32(e, 12);
-            sv[v] = _mm256_and_si256(e, symmask);
-        }
-        for (v = 0; v < NV; v++) {
-            /* the lanes that renormalize take the next words in lane order: vpexpandw
-             * hands them out under the compare's mask, no round trip through a GPR */
-            __mmask8 need = _mm256_cmplt_epu32_mask(x[v], Lv);
-            __m128i w = _mm_maskz_expand_epi16(need, _mm_loadu_si128((const __m128i *)p));
-            x[v] = _mm256_mask_or_epi32(x[v], need, _mm256_slli_epi32(x[v], 16), _mm256_cvtepu16_epi32(w));
-            p += 2 * _mm_popcnt_u32((unsigned)need);
-        }
-        for (v = 0; v < NV; v += 2) {
-            __m256i a = _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[v], sv[v + 1]), 0xD8);
-            _mm256_storeu_si256((__m256i *)(out + s * ZW_LANES + 8 * v), a);
-        }
-    }
-    for (v = 0; v < NV; v++) {
-        _mm256_storeu_si256((__m256i *)(d->x + 8 * v), x[v]);
-        _mm256_storeu_si256((__m256i *)(d->base + 8 * v), base[v]);
-    }
-    d->p = p;
-}
+/* AVX-512: vpexpandw hands the words to the lanes under the compare's mask, with no
+ * round trip through a GPR on the state's path */
+#define RENORM_AVX512(v)                                                                  \
+    do {                                                                                  \
+        __mmask8 need = _mm256_cmplt_epu32_mask(x[v], Lv);                                \
+        __m128i w = _mm_maskz_expand_epi16(need, _mm_loadu_si128((const __m128i *)p));    \
+        x[v] = _mm256_mask_or_epi32(x[v], need, _mm256_slli_epi32(x[v], 16),              \
+                                    _mm256_cvtepu16_epi32(w));                            \
+        p += 2 * _mm_popcnt_u32((unsigned)need);                                          \
+    } while (0)
+DEFINE_RDEC_BLOCK(zw_rdec_block_avx512, T5, RENORM_AVX512)
 
 /* rows r[0..16) (row = step, 16 lanes each) -> r[k] = lane k's 16 steps */
 T static inline void transpose16(__m256i *r)
