@@ -112,7 +112,8 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
     case ENT_RANS: {
         uint32_t tlen;
         uint8_t q[256];
-        uint16_t freq[256];
+        uint16_t freq[256], sym[256];
+        int m;
         zw_br br;
         zw_dtabs tab = {NULL};
         zw_rdec d;
@@ -130,13 +131,13 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
         br.len = tlen;
         br.bitpos = 0;
         br.overrun = 0;
-        if (zw_table_read(&br, 8, q, e)) return -1;
+        if (zw_table_read_list(&br, 8, sym, q, &m, e)) return -1;
         if ((br.bitpos + 7) / 8 != tlen)
             return zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
                            (size_t)((br.bitpos + 7) / 8));
-        zw_normalize(q, 256, freq, ZW_PB);
+        zw_normalize_list(q, m, freq, ZW_PB);
         if (zw_dtabs_alloc(&tab, 1, ZW_PB, ZW_S_ENT_DTAB)) return zw_fail(e, "out of memory");
-        zw_build_dtab(&tab, 0, freq, 256, NULL);
+        zw_build_dtab_list(&tab, 0, sym, freq, m, NULL);
         if (zw_rdec_init(&d, p + ENT_HDR + 4 + tlen, len - ENT_HDR - 4 - tlen, e)) goto out;
         for (i0 = 0; i0 < seg; i0 += BLK) {
             int S = (int)(seg - i0 < BLK ? seg - i0 : BLK), l, s;

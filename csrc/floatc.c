@@ -40,12 +40,6 @@ static int get_kind(int kind, kindinfo *k, zw_err *e)
 
 size_t zw_float_bound(size_t nbytes) { return 2 * nbytes + 262144; }
 
-static inline uint32_t hi16_at(const uint8_t *src, size_t j, int W)
-{
-    if (W == 16) return (uint32_t)src[2 * j] | ((uint32_t)src[2 * j + 1] << 8);
-    return (uint32_t)src[4 * j + 2] | ((uint32_t)src[4 * j + 3] << 8);
-}
-
 /* context of the value following a value with exponent ex, thresholds t[0..nt) ascending */
 static inline int ctx_of(int ex, const int *t, int nt)
 {
@@ -74,6 +68,14 @@ static inline uint32_t ldh(const uint8_t *hb, size_t j)
 #else
     return (uint32_t)hb[2 * j] | ((uint32_t)hb[2 * j + 1] << 8);
 #endif
+}
+
+/* the previous value in its lane of tail value t (value 32*seg + t, see zw_seg_len):
+ * the tail value 32 before it, or the last value of lane t's segment. Callers handle
+ * the first 32 tail values of a payload without segments (no previous value). */
+static inline uint32_t tail_prev(const uint8_t *hb, size_t seg, size_t t)
+{
+    return t >= ZW_LANES ? ldh(hb, ZW_LANES * seg + t - ZW_LANES) : ldh(hb, t * seg + seg - 1);
 }
 
 static int nbits_(uint32_t v) { return zw_log2_32(v); }
@@ -211,7 +213,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             size_t jj = ZW_LANES * seg + t;
             uint32_t c = 0, pv;
             if (t >= ZW_LANES || seg) {
-                pv = t >= ZW_LANES ? ldh(hb, jj - ZW_LANES) : ldh(hb, t * seg + seg - 1);
+                pv = tail_prev(hb, seg, t);
                 c = flut[(pv >> eshift) & emask] + (pv >> 15) * NFINE;
             }
             hist[c * HROW + (ldh(hb, jj) >> 4)]++;
@@ -470,7 +472,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
             size_t jj = ZW_LANES * seg + t;
             uint32_t cx = 0, pv;
             if (t >= ZW_LANES || seg) {
-                pv = t >= ZW_LANES ? ldh(hb, jj - ZW_LANES) : ldh(hb, t * seg + seg - 1);
+                pv = tail_prev(hb, seg, t);
                 cx = cl[(pv >> eshift) & emask] + (pv >> 15) * (uint32_t)sgoff;
             }
             ENC_PUT(x[t % ZW_LANES], &es[cx * A + (ldh(hb, jj) >> w)]);
@@ -527,7 +529,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     kindinfo K = {0, 0, 0, 0};
     size_t n, pos, seg, r, i0, restlen;
     int B, C, P, w, c, A, emask, t[ZW_MAXCTX], rc = -1, nt1;
-    uint8_t q[4096], nextctx[4096];
+    uint8_t q[4096], nextctx[4096], ecl[256];
     uint16_t freq[4096], sym[4096];
     uint16_t tmp[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
     zw_dtabs tabs = {NULL};
@@ -583,9 +585,9 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     if ((uint64_t)tlen > len - pos)
         return zw_fail(e, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
     if (zw_dtabs_alloc(&tabs, C, P, ZW_S_FLOAT_DTAB)) return zw_fail(e, "out of memory");
+    for (c = 0; c <= emask; c++) ecl[c] = (uint8_t)ctx_of(c, t, nt1 - 1);
     for (c = 0; c < A; c++)
-        nextctx[c] = (uint8_t)(ctx_of((c >> (B - 1 - K.EB)) & emask, t, nt1 - 1) +
-                               (nt1 < C ? (c >> (B - 1)) * nt1 : 0));
+        nextctx[c] = (uint8_t)(ecl[(c >> (B - 1 - K.EB)) & emask] + (nt1 < C ? (c >> (B - 1)) * nt1 : 0));
     br.buf = p + pos;
     br.len = tlen;
     br.bitpos = 0;

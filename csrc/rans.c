@@ -230,17 +230,6 @@ size_t zw_table_bits(const uint8_t *q, int B)
     return bits;
 }
 
-int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e)
-{
-    uint16_t sy[4096];
-    uint8_t ql[4096];
-    int m, k;
-    if (zw_table_read_list(r, B, sy, ql, &m, e)) return -1;
-    memset(q, 0, (size_t)1 << B);
-    for (k = 0; k < m; k++) q[sy[k]] = ql[k];
-    return 0;
-}
-
 int zw_table_read_list(zw_br *r, int B, uint16_t *sym, uint8_t *q, int *m, zw_err *e)
 {
     int A = 1 << B, k, s = -1, pq = 0;
@@ -284,22 +273,6 @@ void zw_dtabs_free(zw_dtabs *t, int slot)
     t->e = NULL;
 }
 
-void zw_build_dtab(zw_dtabs *t, int c, const uint16_t *freq, int A, const uint8_t *nextctx)
-{
-    uint32_t start = 0;
-    uint64_t *et = t->e + ((size_t)c << t->pb);
-    int s;
-    for (s = 0; s < A; s++) {
-        uint32_t f = freq[s], k;
-        if (!f) continue;
-        uint64_t ent = (uint64_t)(f | (start << 16)) |
-                       ((uint64_t)(s | ((uint32_t)(nextctx ? nextctx[s] : 0) << (t->pb + 12)))
-                        << 32);
-        for (k = start; k < start + f; k++) et[k] = ent;
-        start += f;
-    }
-}
-
 void zw_build_dtab_list(zw_dtabs *t, int c, const uint16_t *sym, const uint16_t *freq, int m,
                         const uint8_t *nextctx)
 {
@@ -309,7 +282,7 @@ void zw_build_dtab_list(zw_dtabs *t, int c, const uint16_t *sym, const uint16_t 
     for (i = 0; i < m; i++) {
         uint32_t f = freq[i], k, s = sym[i];
         uint64_t ent = (uint64_t)(f | (start << 16)) |
-                       ((uint64_t)(s | ((uint32_t)nextctx[s] << (t->pb + 12))) << 32);
+                       ((uint64_t)(s | ((uint32_t)(nextctx ? nextctx[s] : 0) << (t->pb + 12))) << 32);
         for (k = start; k < start + f; k++) et[k] = ent;
         start += f;
     }
@@ -442,8 +415,8 @@ static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32
 int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, zw_err *e)
 {
     if (d->simd) {
-        /* SIMD in runs of 16 steps while the stream surely holds their words (at most one
-         * per symbol, plus the 16-byte over-read); the last few steps go scalar */
+        /* SIMD for as many steps as the stream surely holds words for (at most one per
+         * symbol, plus the 16-byte over-read); only the last step or two go scalar */
         while (S > 0 && (size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES + 16) {
             int run = S;
             size_t room = ((size_t)(d->end - d->p) - 16) / (2 * ZW_LANES);

@@ -56,7 +56,6 @@ int zw_sparse_merge(const uint8_t *bitmap, size_t blen, const uint8_t *vals, siz
         return zw_fail(e, "bitmap has bits set past the last value");
     if (set != nnz) return zw_fail(e, "bitmap marks %zu values, %zu stored", set, nnz);
     if (unit == 2 && zw_have_avx2()) {
-        /* 8 values per bitmap byte while 16 bytes of packed values can be read */
         /* whole bitmap bytes, as many at a time as can each read 8 values (16 bytes)
          * inside vals: a byte takes at most 8 values */
         size_t full = m / 8, step;

@@ -45,11 +45,12 @@ enum {
     ZW_NSCRATCH
 };
 void *zw_scratch(int slot, size_t size);
+void zw_scratch_done(int slot, void *p);
+
 /* sparse.c: bitmap + packed non-zero values (spec/FORMAT.md, SPARSE) */
 size_t zw_sparse_split(const uint8_t *src, size_t m, int unit, uint8_t *bitmap, uint8_t *vals);
 int zw_sparse_merge(const uint8_t *bitmap, size_t blen, const uint8_t *vals, size_t nnz, int unit,
                     uint8_t *out, size_t m, zw_err *e);
-void zw_scratch_done(int slot, void *p);
 
 /* ---- encode symbol info ---- */
 typedef struct {
@@ -86,14 +87,12 @@ uint32_t zw_br_get(zw_br *r, int nb);
 /* table serialization: q[0..2^B) */
 void zw_table_write(zw_bw *w, const uint8_t *q, int B);
 size_t zw_table_bits(const uint8_t *q, int B);
-int zw_table_read(zw_br *r, int B, uint8_t *q, zw_err *e);
-/* the same as a list: m used symbols sym[0..m) ascending, their weight codes q[0..m) */
+/* reads one table as a list: m used symbols sym[0..m) ascending, weight codes q[0..m) */
 int zw_table_read_list(zw_br *r, int B, uint16_t *sym, uint8_t *q, int *m, zw_err *e);
 
-/* build coder tables from frequencies. nextctx[s] (may be NULL = all 0) is the context
- * that follows symbol s. */
-void zw_build_dtab(zw_dtabs *t, int c, const uint16_t *freq, int A, const uint8_t *nextctx);
-/* the same from the list of used symbols (freq[i] of sym[i], as zw_normalize_list gives) */
+/* decode table of context c from the used symbols' frequencies (freq[i] of sym[i], as
+ * zw_normalize_list gives). nextctx[s] (may be NULL = all 0) is the context that follows
+ * symbol s. */
 void zw_build_dtab_list(zw_dtabs *t, int c, const uint16_t *sym, const uint16_t *freq, int m,
                         const uint8_t *nextctx);
 void zw_build_esym(zw_esym *t, const uint16_t *freq, int A, int pb);
@@ -208,11 +207,13 @@ void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const ui
 void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst);
 /* float encoder raw bits of n8 (multiple of 8) 16-bit values, w <= 8 (BMI2 pext) */
 void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp);
+/* sparse merge of 16-bit values, nbytes bitmap bytes (8 values each); returns the values
+ * taken. The caller makes sure 16 bytes can be read at vals for every bitmap byte. */
+size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint8_t *vals,
+                              uint8_t *out);
 /* float encoder, steps seg-1 down to 1 of the segments (16-bit values hb, see floatc.c):
  * lane l codes symbol hb[l*seg+i] >> w with the table of the context of hb[l*seg+i-1].
  * thr[0..nt) are the context thresholds on the exponent (v >> eshift) & emask. */
-size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint8_t *vals,
-                              uint8_t *out);
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
                              const int *thr, int nt, int sgoff, const zw_esym *es,
                              uint32_t *x, uint8_t **pp);

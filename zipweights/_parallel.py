@@ -4,8 +4,8 @@
   window of jobs in flight (memory stays at threads x chunk size).
 - run_shared: one long task per worker, each taking the next job from a shared
   iterator; no result comes back, so a worker keeps its buffers (and its core's cache),
-  and whatever must happen in order (a hash, an append) is passed between workers by
-  the caller. The reader and writer stream this way.
+  and whatever must happen in order (a hash, an append) is passed between workers
+  with Turns. The reader and writer stream this way.
 """
 
 from __future__ import annotations
@@ -56,6 +56,37 @@ def ordered_map(
 
 class _Stopped(Exception):
     """Tells the workers to stop (the caller was interrupted)."""
+
+
+class Turns:
+    """A serial stage (a hash, an append) handed from worker to worker in job order:
+    the worker holding job k waits for turn k, does the stage, and passes the turn on.
+    `stop` (run_shared's on_fail) wakes every waiter, which then raises _Stopped."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._next = 0
+        self._stopped = False
+
+    def is_ours(self, k: int) -> bool:
+        return self._next == k  # a peek: the turn only ever moves towards k
+
+    def wait(self, k: int) -> None:
+        with self._cond:
+            while self._next != k and not self._stopped:
+                self._cond.wait()
+            if self._stopped:
+                raise _Stopped()
+
+    def pass_on(self, k: int) -> None:
+        with self._cond:
+            self._next = k + 1
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
 
 
 def run_shared(fn, jobs, threads: int, on_fail=None) -> None:

@@ -16,7 +16,7 @@ import xxhash
 
 from . import dtypes
 from ._fileio import atomic_output, check_output, reserve
-from ._parallel import _Stopped, default_threads, ordered_map, run_shared
+from ._parallel import Turns, default_threads, ordered_map, run_shared
 from .codec import chain
 from .errors import (
     ChecksumMismatchError,
@@ -290,8 +290,8 @@ class ZipwFile:
         target = max(BATCH_BYTES, largest)
         runs = list(self._runs(target))
         sha = hashlib.sha256(self.index.prefix) if check_sha256 else None
-        cond = threading.Condition()
-        turn, stop = [0], [False]  # the run whose bytes the sha256 takes next; a worker failed
+        turns = Turns()  # the run whose bytes the sha256 takes next
+        progress_lock = threading.Lock()  # progress bars are not all thread-safe
         local = threading.local()
 
         def work(job):
@@ -304,30 +304,19 @@ class ZipwFile:
             if sha is not None:
                 # the sha256 is the one serial stage: when it is our turn, hash first
                 # and write after passing the turn on; otherwise write while waiting
-                if not written and turn[0] != k:
+                if not written and not turns.is_ours(k):
                     _pwrite_all(fd, view, start)
                     written = True
-                with cond:
-                    while turn[0] != k and not stop[0]:
-                        cond.wait()
-                if stop[0]:
-                    raise _Stopped()
+                turns.wait(k)
                 sha.update(view)  # releases the GIL; the turn stays ours until we pass it
-                with cond:
-                    turn[0] = k + 1
-                    cond.notify_all()
+                turns.pass_on(k)
             if not written:
                 _pwrite_all(fd, view, start)
             if progress is not None:
-                with cond:  # progress bars are not all thread-safe
+                with progress_lock:
                     progress(size)
 
-        def wake():
-            with cond:
-                stop[0] = True
-                cond.notify_all()
-
-        run_shared(work, enumerate(runs), max(1, min(threads or default_threads(), len(runs))), wake)
+        run_shared(work, enumerate(runs), max(1, min(threads or default_threads(), len(runs))), turns.stop)
         if sha is not None and sha.digest() != self.index.original_sha256:
             raise ChecksumMismatchError(
                 f"{self.name}: restored content sha256 {sha.hexdigest()} differs from the stored "

@@ -20,7 +20,7 @@ import xxhash
 
 from . import dtypes
 from ._fileio import atomic_output, check_output, reserve
-from ._parallel import _Stopped, default_threads, run_shared
+from ._parallel import Turns, default_threads, run_shared
 from .codec import chain
 from .errors import InvalidArgumentError, InvalidSafetensorsError
 from .format import container, index as fmt_index, safetensors_header
@@ -138,23 +138,18 @@ def write(
         for k, e in enumerate(source.entries)
     ]
     pos = out.write(container.write_header())
-    # Workers encode chunks taken from one shared iterator; the sha256 and the output,
-    # which must see the chunks in order, are advanced by whichever worker holds the
-    # next chunk, while it is still in that core's cache (as in the reader). At most
-    # `threads` payloads wait at any time.
-    cond = threading.Condition()
-    turn, stop = [0], [False]
+    # Workers encode chunks taken from one shared iterator; the output (and, at one
+    # thread, the sha256), which must see the chunks in order, is advanced by whichever
+    # worker holds the next chunk, while it is still in that core's cache (as in the
+    # reader). At most `threads` payloads wait at any time.
+    turns = Turns()
 
     def work(job):
         nonlocal pos
         n, k, i, piece = job
         codec, payload = chain.encode_chunk(piece, source.entries[k].dtype, lv)
         checksum = xxhash.xxh3_64_intdigest(piece)
-        with cond:
-            while turn[0] != n and not stop[0]:
-                cond.wait()
-        if stop[0]:
-            raise _Stopped()
+        turns.wait(n)
         if hasher is None:
             sha.update(piece)
         row = rows[k][i]
@@ -162,17 +157,10 @@ def write(
         pos += out.write(payload)
         if progress is not None:
             progress(len(piece))
-        with cond:
-            turn[0] = n + 1
-            cond.notify_all()
-
-    def wake():
-        with cond:
-            stop[0] = True
-            cond.notify_all()
+        turns.pass_on(n)
 
     try:
-        run_shared(work, jobs(), threads, wake)
+        run_shared(work, jobs(), threads, turns.stop)
     except BaseException:
         if hasher is not None:
             hasher.finish(stop=True)
