@@ -88,24 +88,26 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
 {
     uint32_t dn;
     if (len < ENT_HDR)
-        return zw_fail(e, "payload truncated: need %d bytes of header, have %zu", ENT_HDR, len);
+        return zw_fail(e, ZW_ETRUNC, "payload truncated: need %d bytes of header, have %zu", ENT_HDR, len);
     dn = zw_rd32(p + 1);
     if ((size_t)dn != n)
-        return zw_fail(e, "size mismatch: payload holds %u bytes, destination has %zu", dn, n);
+        return zw_fail(e, ZW_ESIZE, "size mismatch: payload holds %u bytes, destination has %zu", dn, n);
     switch (p[0]) {
     case ENT_STORED:
         if (len != ENT_HDR + n) {
             if (len < ENT_HDR + n)
-                return zw_fail(e, "payload truncated: need %zu bytes, have %zu", ENT_HDR + n,
+                return zw_fail(e, ZW_ETRUNC, "payload truncated: need %zu bytes, have %zu", ENT_HDR + n,
                                len);
-            return zw_fail(e, "trailing bytes: %zu after stored data", len - ENT_HDR - n);
+            return zw_fail(e, ZW_ETRAIL, "trailing bytes: %zu after stored data", len - ENT_HDR - n);
         }
         if (n) memcpy(dst, p + ENT_HDR, n);
         return 0;
     case ENT_CONST:
-        if (len != ENT_HDR + 1)
-            return zw_fail(e, len < ENT_HDR + 1 ? "payload truncated: need %d bytes, have %zu"
-                                                  : "trailing bytes: need %d bytes, have %zu",
+        if (len < ENT_HDR + 1)
+            return zw_fail(e, ZW_ETRUNC, "payload truncated: need %d bytes, have %zu",
+                           ENT_HDR + 1, len);
+        if (len > ENT_HDR + 1)
+            return zw_fail(e, ZW_ETRAIL, "trailing bytes: need %d bytes, have %zu",
                            ENT_HDR + 1, len);
         memset(dst, p[ENT_HDR], n);
         return 0;
@@ -122,21 +124,22 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
         int avx2 = zw_have_avx2();
         int rc = -1;
         if (len < ENT_HDR + 4)
-            return zw_fail(e, "payload truncated: need %d bytes, have %zu", ENT_HDR + 4, len);
+            return zw_fail(e, ZW_ETRUNC, "payload truncated: need %d bytes, have %zu", ENT_HDR + 4, len);
         tlen = zw_rd32(p + ENT_HDR);
         if ((uint64_t)tlen > len - ENT_HDR - 4)
-            return zw_fail(e, "payload truncated: table needs %u bytes, have %zu", tlen,
+            return zw_fail(e, ZW_ETRUNC, "payload truncated: table needs %u bytes, have %zu", tlen,
                            len - ENT_HDR - 4);
         br.buf = p + ENT_HDR + 4;
         br.len = tlen;
         br.bitpos = 0;
         br.overrun = 0;
-        if (zw_table_read_list(&br, 8, sym, q, &m, e)) return -1;
+        if (zw_table_read_list(&br, 8, ZW_PB, sym, q, &m, e)) return -1;
         if ((br.bitpos + 7) / 8 != tlen)
-            return zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
+            return zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %u bytes declared, %zu used", tlen,
                            (size_t)((br.bitpos + 7) / 8));
-        zw_normalize_list(q, m, freq, ZW_PB);
-        if (zw_dtabs_alloc(&tab, 1, ZW_PB, ZW_S_ENT_DTAB)) return zw_fail(e, "out of memory");
+        if (zw_normalize_list(q, m, freq, ZW_PB))
+            return zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %d symbols", m);
+        if (zw_dtabs_alloc(&tab, 1, ZW_PB, ZW_S_ENT_DTAB)) return zw_fail(e, ZW_ENOMEM, "out of memory");
         zw_build_dtab_list(&tab, 0, sym, freq, m, NULL);
         if (zw_rdec_init(&d, p + ENT_HDR + 4 + tlen, len - ENT_HDR - 4 - tlen, e)) goto out;
         for (i0 = 0; i0 < seg; i0 += BLK) {
@@ -163,6 +166,6 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
         return rc;
     }
     default:
-        return zw_fail(e, "unknown ent payload mode %d", p[0]);
+        return zw_fail(e, ZW_ECORRUPT, "unknown ent payload mode %d", p[0]);
     }
 }

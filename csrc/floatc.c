@@ -34,7 +34,7 @@ static int get_kind(int kind, kindinfo *k, zw_err *e)
     case 0: *k = (kindinfo){16, 8, 9, 12}; return 0;
     case 1: *k = (kindinfo){16, 5, 6, 12}; return 0;
     case 2: *k = (kindinfo){32, 8, 9, 12}; return 0;
-    default: return zw_fail(e, "unsupported float kind %d (0=BF16, 1=F16, 2=F32)", kind);
+    default: return zw_fail(e, ZW_EARG, "unsupported float kind %d (0=BF16, 1=F16, 2=F32)", kind);
     }
 }
 
@@ -123,12 +123,12 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
 
     if (get_kind(kind, &K, e)) return (size_t)-1;
     if (nbytes % (size_t)(K.W / 8)) {
-        zw_fail(e, "source size %zu is not a multiple of the value size %d", nbytes, K.W / 8);
+        zw_fail(e, ZW_EARG, "source size %zu is not a multiple of the value size %d", nbytes, K.W / 8);
         return (size_t)-1;
     }
     n = nbytes / (size_t)(K.W / 8);
     if ((uint64_t)n > ZW_MAXN) {
-        zw_fail(e, "chunk too large: %zu values, at most %llu", n,
+        zw_fail(e, ZW_ELIMIT, "chunk too large: %zu values, at most %llu", n,
                 (unsigned long long)ZW_MAXN);
         return (size_t)-1;
     }
@@ -317,9 +317,18 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                 for (c = 0; c < C; c++)
                     for (k = 0; k < nu12; k++) cB[(size_t)c * nub + mapB[k]] += c12[(size_t)c * nu12 + k];
                 {
-                    int P;
+                    int P, pfit = ZW_PBMIN, hi = p1;
                     size_t bestPcost = (size_t)-1;
-                    for (P = p0; P <= p1; P++) {
+                    /* a context with m used symbols needs m slots: P >= log2(m), or the
+                     * decoder rejects the table; that outranks the 256 KiB budget */
+                    for (c = 0; c < C; c++) {
+                        const uint64_t *cc = cB + (size_t)c * nub;
+                        int m = 0;
+                        for (k = 0; k < nub; k++) m += cc[k] != 0;
+                        while ((1 << pfit) < m) pfit++;
+                    }
+                    if (hi < pfit) hi = pfit;
+                    for (P = p0 > pfit ? p0 : pfit; P <= hi; P++) {
                         uint64_t bits = bits0;
                         for (c = 0; c < C && ok; c++) {
                             const uint64_t *cc = cB + (size_t)c * nub;
@@ -335,7 +344,10 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
                                     syc[m] = UB[k];
                                     qc[m++] = (uint8_t)zw_quantize_count(cc[k], tot, P);
                                 }
-                            zw_normalize_list(qc, m, fc, P);
+                            if (zw_normalize_list(qc, m, fc, P)) { /* unreachable: P >= pfit */
+                                ok = 0;
+                                break;
+                            }
                             for (k = 0, m = 0; k < nub; k++)
                                 if (cc[k])
                                     bits += cc[k] * ((uint64_t)P * 65536 - zw_log2_tab[fc[m++]]);
@@ -510,7 +522,7 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
     }
     goto done;
 oom:
-    zw_fail(e, "out of memory");
+    zw_fail(e, ZW_ENOMEM, "out of memory");
     result = (size_t)-1;
 done:
     zw_scratch_done(ZW_S_FLOAT_HCOPY, hcopy);
@@ -542,49 +554,54 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
 
     if (get_kind(kind, &K, e)) return -1;
     if (nbytes % (size_t)(K.W / 8))
-        return zw_fail(e, "destination size %zu is not a multiple of the value size %d",
+        return zw_fail(e, ZW_EARG, "destination size %zu is not a multiple of the value size %d",
                        nbytes, K.W / 8);
     n = nbytes / (size_t)(K.W / 8);
+    if ((uint64_t)n > ZW_MAXN)
+        return zw_fail(e, ZW_ELIMIT, "chunk too large: %zu values, at most %llu", n,
+                       (unsigned long long)ZW_MAXN);
     if (len < HDR)
-        return zw_fail(e, "payload truncated: need %d bytes of header, have %zu", HDR, len);
+        return zw_fail(e, ZW_ETRUNC, "payload truncated: need %d bytes of header, have %zu", HDR, len);
     if (p[0] != kind)
-        return zw_fail(e, "kind mismatch: payload is kind %d, caller asked for %d", p[0], kind);
+        return zw_fail(e, ZW_ECORRUPT, "kind mismatch: payload is kind %d, caller asked for %d", p[0], kind);
     if ((size_t)zw_rd32(p + 2) != n)
-        return zw_fail(e, "size mismatch: payload holds %u values, destination has %zu",
+        return zw_fail(e, ZW_ESIZE, "size mismatch: payload holds %u values, destination has %zu",
                        zw_rd32(p + 2), n);
     if (p[1] == F_STORED) {
-        if (len != HDR + nbytes)
-            return zw_fail(e, len < HDR + nbytes ? "payload truncated: need %zu bytes, have %zu"
-                                                  : "trailing bytes: need %zu bytes, have %zu",
+        if (len < HDR + nbytes)
+            return zw_fail(e, ZW_ETRUNC, "payload truncated: need %zu bytes, have %zu",
+                           HDR + nbytes, len);
+        if (len > HDR + nbytes)
+            return zw_fail(e, ZW_ETRAIL, "trailing bytes: need %zu bytes, have %zu",
                            HDR + nbytes, len);
         if (nbytes) memcpy(dst, p + HDR, nbytes);
         return 0;
     }
-    if (p[1] != F_CODED && p[1] != F_SIGNED) return zw_fail(e, "unknown float payload mode %d", p[1]);
-    if (len < HDR + 3) return zw_fail(e, "payload truncated: need %d bytes, have %zu", HDR + 3, len);
+    if (p[1] != F_CODED && p[1] != F_SIGNED) return zw_fail(e, ZW_ECORRUPT, "unknown float payload mode %d", p[1]);
+    if (len < HDR + 3) return zw_fail(e, ZW_ETRUNC, "payload truncated: need %d bytes, have %zu", HDR + 3, len);
     B = p[HDR];
     C = p[HDR + 1];
     P = p[HDR + 2];
-    if (B < K.Bmin || B > K.Bmax) return zw_fail(e, "invalid symbol width %d", B);
+    if (B < K.Bmin || B > K.Bmax) return zw_fail(e, ZW_ECORRUPT, "invalid symbol width %d", B);
     if (C < 1 || C > ZW_MAXCTX || (p[1] == F_SIGNED && C % 2))
-        return zw_fail(e, "invalid context count %d", C);
-    if (P < ZW_PBMIN || P > ZW_PBMAX) return zw_fail(e, "invalid probability precision %d", P);
+        return zw_fail(e, ZW_ECORRUPT, "invalid context count %d", C);
+    if (P < ZW_PBMIN || P > ZW_PBMAX) return zw_fail(e, ZW_ECORRUPT, "invalid probability precision %d", P);
     nt1 = p[1] == F_SIGNED ? C / 2 : C; /* exponent contexts */
     pos = HDR + 3 + (size_t)(nt1 - 1);
-    if (len < pos + 4) return zw_fail(e, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
+    if (len < pos + 4) return zw_fail(e, ZW_ETRUNC, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
     emask = (1 << K.EB) - 1;
     for (c = 0; c < nt1 - 1; c++) {
         t[c] = p[HDR + 3 + c];
         if (t[c] > emask || (c && t[c] <= t[c - 1]))
-            return zw_fail(e, "invalid context thresholds");
+            return zw_fail(e, ZW_ECORRUPT, "invalid context thresholds");
     }
     A = 1 << B;
     w = 16 - B;
     tlen = zw_rd32(p + pos);
     pos += 4;
     if ((uint64_t)tlen > len - pos)
-        return zw_fail(e, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
-    if (zw_dtabs_alloc(&tabs, C, P, ZW_S_FLOAT_DTAB)) return zw_fail(e, "out of memory");
+        return zw_fail(e, ZW_ETRUNC, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
+    if (zw_dtabs_alloc(&tabs, C, P, ZW_S_FLOAT_DTAB)) return zw_fail(e, ZW_ENOMEM, "out of memory");
     for (c = 0; c <= emask; c++) ecl[c] = (uint8_t)ctx_of(c, t, nt1 - 1);
     for (c = 0; c < A; c++)
         nextctx[c] = (uint8_t)(ecl[(c >> (B - 1 - K.EB)) & emask] + (nt1 < C ? (c >> (B - 1)) * nt1 : 0));
@@ -594,12 +611,15 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     br.overrun = 0;
     for (c = 0; c < C; c++) {
         int m;
-        if (zw_table_read_list(&br, B, sym, q, &m, e)) goto out;
-        zw_normalize_list(q, m, freq, P);
+        if (zw_table_read_list(&br, B, P, sym, q, &m, e)) goto out;
+        if (zw_normalize_list(q, m, freq, P)) { /* unreachable: the reader checked m */
+            zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %d symbols at precision %d", m, P);
+            goto out;
+        }
         zw_build_dtab_list(&tabs, c, sym, freq, m, nextctx);
     }
     if ((br.bitpos + 7) / 8 != tlen) {
-        zw_fail(e, "frequency table invalid: %u bytes declared, %zu used", tlen,
+        zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %u bytes declared, %zu used", tlen,
                 (size_t)((br.bitpos + 7) / 8));
         goto out;
     }
@@ -608,19 +628,19 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
         int pl;
         planes = zw_scratch(ZW_S_FLOAT_PLANES, 2 * n + 1);
         if (!planes) {
-            zw_fail(e, "out of memory");
+            zw_fail(e, ZW_ENOMEM, "out of memory");
             goto out;
         }
         for (pl = 1; pl >= 0; pl--) {
             uint32_t plen;
             if (len - pos < 4) {
-                zw_fail(e, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
+                zw_fail(e, ZW_ETRUNC, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
                 goto out;
             }
             plen = zw_rd32(p + pos);
             pos += 4;
             if ((uint64_t)plen > len - pos) {
-                zw_fail(e, "payload truncated: byte plane needs %u bytes, have %zu", plen,
+                zw_fail(e, ZW_ETRUNC, "payload truncated: byte plane needs %u bytes, have %zu", plen,
                         len - pos);
                 goto out;
             }
@@ -630,7 +650,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
     }
     restlen = (n * (size_t)w + 7) / 8;
     if (len - pos < restlen) {
-        zw_fail(e, "payload truncated: raw bits need %zu bytes, have %zu", restlen, len - pos);
+        zw_fail(e, ZW_ETRUNC, "payload truncated: raw bits need %zu bytes, have %zu", restlen, len - pos);
         goto out;
     }
     rest = p + pos;

@@ -7,16 +7,19 @@
 #include "planes.h"
 #include "zw.h"
 
+static PyObject *error_of[ZW_NCODES];
+#define ARG_ERROR error_of[ZW_EARG] /* InvalidArgumentError, a ValueError */
+
 static int get_plane_args(PyObject *args, Py_buffer *src, Py_buffer *dst, int *itemsize,
                           int *rotate)
 {
     if (!PyArg_ParseTuple(args, "y*iiw*", src, itemsize, rotate, dst)) return -1;
     if (*itemsize != 1 && *itemsize != 2 && *itemsize != 4 && *itemsize != 8) {
-        PyErr_Format(PyExc_ValueError, "itemsize must be 1, 2, 4 or 8, got %d", *itemsize);
+        PyErr_Format(ARG_ERROR, "itemsize must be 1, 2, 4 or 8, got %d", *itemsize);
         goto fail;
     }
     if (src->len % *itemsize != 0 || dst->len != src->len) {
-        PyErr_Format(PyExc_ValueError,
+        PyErr_Format(ARG_ERROR,
                      "buffer sizes do not match: src %zd bytes, dst %zd bytes, itemsize %d",
                      src->len, dst->len, *itemsize);
         goto fail;
@@ -56,15 +59,52 @@ static PyObject *py_merge_planes(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- errors: one Python exception per kernel error code ---- */
+
+/* error_of: zipweights.errors classes, looked up once at import (owned references) */
+
+static const char *const error_name[ZW_NCODES] = {
+    [ZW_ETRUNC] = "TruncatedDataError",     [ZW_ECORRUPT] = "CorruptDataError",
+    [ZW_ETRAIL] = "CorruptDataError",       [ZW_ESIZE] = "CorruptDataError",
+    [ZW_EARG] = "InvalidArgumentError",     [ZW_ELIMIT] = "LimitExceededError",
+};
+
+static int load_errors(void)
+{
+    PyObject *mod = PyImport_ImportModule("zipweights.errors");
+    int c;
+    if (!mod) return -1;
+    for (c = 0; c < ZW_NCODES; c++) {
+        if (!error_name[c]) continue;
+        error_of[c] = PyObject_GetAttrString(mod, error_name[c]);
+        if (!error_of[c]) {
+            Py_DECREF(mod);
+            return -1;
+        }
+    }
+    Py_DECREF(mod);
+    return 0;
+}
+
+static PyObject *raise_err(const zw_err *err)
+{
+    if (err->code == ZW_ENOMEM) return PyErr_NoMemory();
+    if (err->code <= ZW_OK || err->code >= ZW_NCODES || !error_of[err->code]) {
+        PyErr_Format(PyExc_SystemError, "kernel error with unknown code %d: %s", (int)err->code,
+                     err->msg);
+        return NULL;
+    }
+    PyErr_SetString(error_of[err->code], err->msg);
+    return NULL;
+}
+
 /* ---- entropy kernels ---- */
 
 static PyObject *finish_encode(PyObject *out, size_t len, zw_err *err)
 {
     if (len == (size_t)-1) {
         Py_DECREF(out);
-        if (strcmp(err->msg, "out of memory") == 0) return PyErr_NoMemory();
-        PyErr_SetString(PyExc_ValueError, err->msg);
-        return NULL;
+        return raise_err(err);
     }
     if (_PyBytes_Resize(&out, (Py_ssize_t)len) < 0) return NULL;
     return out;
@@ -80,7 +120,7 @@ static PyObject *py_ent_encode(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*:ent_encode", &src)) return NULL;
     if ((uint64_t)src.len > ZW_MAXN) {
         PyBuffer_Release(&src);
-        return PyErr_Format(PyExc_ValueError, "ent_encode: input too large (%zd bytes)", src.len);
+        return PyErr_Format(error_of[ZW_ELIMIT], "ent_encode: input too large (%zd bytes)", src.len);
     }
     out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)zw_ent_bound((size_t)src.len));
     if (!out) {
@@ -91,7 +131,8 @@ static PyObject *py_ent_encode(PyObject *self, PyObject *args)
     len = zw_ent_encode(src.buf, (size_t)src.len, (uint8_t *)PyBytes_AS_STRING(out));
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&src);
-    strcpy(err.msg, "out of memory");
+    err.code = ZW_ENOMEM; /* the only way the byte coder fails */
+    err.msg[0] = 0;
     return finish_encode(out, len, &err);
 }
 
@@ -107,10 +148,7 @@ static PyObject *py_ent_decode(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&src);
     PyBuffer_Release(&dst);
-    if (rc) {
-        PyErr_SetString(PyExc_ValueError, err.msg);
-        return NULL;
-    }
+    if (rc) return raise_err(&err);
     Py_RETURN_NONE;
 }
 
@@ -134,9 +172,7 @@ static PyObject *py_float_encode(PyObject *self, PyObject *args)
     if (!buf) return PyErr_NoMemory();
     if (len == (size_t)-1) {
         zw_scratch_done(ZW_S_MOD_OUT, buf);
-        if (strcmp(err.msg, "out of memory") == 0) return PyErr_NoMemory();
-        PyErr_SetString(PyExc_ValueError, err.msg);
-        return NULL;
+        return raise_err(&err);
     }
     out = PyBytes_FromStringAndSize((const char *)buf, (Py_ssize_t)len);
     zw_scratch_done(ZW_S_MOD_OUT, buf);
@@ -155,10 +191,7 @@ static PyObject *py_float_decode(PyObject *self, PyObject *args)
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&src);
     PyBuffer_Release(&dst);
-    if (rc) {
-        PyErr_SetString(PyExc_ValueError, err.msg);
-        return NULL;
-    }
+    if (rc) return raise_err(&err);
     Py_RETURN_NONE;
 }
 
@@ -167,11 +200,11 @@ static PyObject *py_float_decode(PyObject *self, PyObject *args)
 static int check_unit(int unit, Py_ssize_t len)
 {
     if (unit != 1 && unit != 2 && unit != 4 && unit != 8) {
-        PyErr_Format(PyExc_ValueError, "unit must be 1, 2, 4 or 8, got %d", unit);
+        PyErr_Format(ARG_ERROR, "unit must be 1, 2, 4 or 8, got %d", unit);
         return -1;
     }
     if (len % unit) {
-        PyErr_Format(PyExc_ValueError, "%zd bytes are not whole %d-byte values", len, unit);
+        PyErr_Format(ARG_ERROR, "%zd bytes are not whole %d-byte values", len, unit);
         return -1;
     }
     return 0;
@@ -215,7 +248,7 @@ static PyObject *py_sparse_merge(PyObject *self, PyObject *args)
         rc = zw_sparse_merge(bitmap.buf, (size_t)bitmap.len, vals.buf, (size_t)vals.len / (size_t)unit,
                              unit, dst.buf, (size_t)dst.len / (size_t)unit, &err);
         Py_END_ALLOW_THREADS
-        if (rc) PyErr_SetString(PyExc_ValueError, err.msg);
+        if (rc) raise_err(&err);
     }
     PyBuffer_Release(&bitmap);
     PyBuffer_Release(&vals);
@@ -230,7 +263,7 @@ static PyMethodDef methods[] = {
      "(LSB first) and those values packed"},
     {"sparse_merge", py_sparse_merge, METH_VARARGS,
      "sparse_merge(bitmap, values, unit, dst): scatter the values to the set bits, zero "
-     "elsewhere; ValueError when the bitmap and the values disagree"},
+     "elsewhere; CorruptDataError when the bitmap and the values disagree"},
     {"split_planes", py_split_planes, METH_VARARGS,
      "split_planes(src, itemsize, rotate, dst): values -> byte planes, MSB plane first"},
     {"merge_planes", py_merge_planes, METH_VARARGS,
@@ -238,15 +271,15 @@ static PyMethodDef methods[] = {
     {"ent_encode", py_ent_encode, METH_VARARGS,
      "ent_encode(src) -> bytes: order-0 rANS byte coder (self-contained payload)"},
     {"ent_decode", py_ent_decode, METH_VARARGS,
-     "ent_decode(payload, dst): decode into dst (len(dst) = original length); ValueError "
-     "on corrupt input"},
+     "ent_decode(payload, dst): decode into dst (len(dst) = original length); "
+     "CorruptDataError (TruncatedDataError) on corrupt input"},
     {"float_encode", py_float_encode, METH_VARARGS,
      "float_encode(src, kind, level) -> bytes; kind 0=BF16 1=F16 2=F32; level 0: one table "
      "(fastest), 1-5: up to 8 exponent contexts (16 with the sign split) and 13-bit precision, "
      ">= 6: also a 16-context exponent split and 14-bit precision"},
     {"float_decode", py_float_decode, METH_VARARGS,
-     "float_decode(payload, kind, dst): decode the values into dst; ValueError on corrupt "
-     "input"},
+     "float_decode(payload, kind, dst): decode the values into dst; CorruptDataError "
+     "(TruncatedDataError) on corrupt input"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -257,5 +290,6 @@ static struct PyModuleDef moduledef = {
 PyMODINIT_FUNC PyInit__kernels(void)
 {
     zw_cpu_init(); /* CPU feature probe, while the import lock is held */
+    if (load_errors()) return NULL;
     return PyModule_Create(&moduledef);
 }

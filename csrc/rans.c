@@ -7,9 +7,10 @@
 
 #include "zw.h"
 
-int zw_fail(zw_err *e, const char *fmt, ...)
+int zw_fail(zw_err *e, zw_code code, const char *fmt, ...)
 {
     va_list ap;
+    e->code = code;
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
@@ -46,19 +47,21 @@ uint32_t zw_qweight(int q)
     return (uint32_t)(16 + (q - 32) % 16) << (1 + (q - 32) / 16);
 }
 
-void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq, int pb)
+int zw_normalize_list(const uint8_t *q, int m, uint16_t *freq, int pb)
 {
     const int64_t M = (int64_t)1 << pb;
     uint64_t W = 0;
     int64_t sum = 0;
     int i, imax = 0;
     uint32_t wmax = 0;
+    /* every used symbol needs one of the M slots; with m <= M the steps below end with
+     * frequencies >= 1 summing to exactly M (spec/CODERS.md, "normalization") */
+    if (m < 1 || m > M) return -1;
     for (i = 0; i < m; i++) {
         uint32_t w = zw_qweight(q[i]);
         W += w;
         if (w > wmax) wmax = w, imax = i;
     }
-    if (!m) return;
     for (i = 0; i < m; i++) {
         uint64_t f = ((uint64_t)zw_qweight(q[i]) * (uint64_t)M) / W;
         if (f < 1) f = 1;
@@ -87,9 +90,10 @@ void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq, int pb)
                     left--;
                     any = 1;
                 }
-            if (!any) break; /* impossible: m <= 4096 */
+            if (!any) return -1; /* unreachable: m <= M */
         }
     }
+    return 0;
 }
 
 int zw_normalize(const uint8_t *q, int A, uint16_t *freq, int pb)
@@ -104,7 +108,7 @@ int zw_normalize(const uint8_t *q, int A, uint16_t *freq, int pb)
             ql[m++] = q[i];
         }
     }
-    zw_normalize_list(ql, m, fl, pb);
+    if (zw_normalize_list(ql, m, fl, pb)) return -1;
     for (i = 0; i < m; i++) freq[idx[i]] = fl[i];
     return m;
 }
@@ -230,28 +234,32 @@ size_t zw_table_bits(const uint8_t *q, int B)
     return bits;
 }
 
-int zw_table_read_list(zw_br *r, int B, uint16_t *sym, uint8_t *q, int *m, zw_err *e)
+int zw_table_read_list(zw_br *r, int B, int pb, uint16_t *sym, uint8_t *q, int *m, zw_err *e)
 {
     int A = 1 << B, k, s = -1, pq = 0;
     uint32_t nused = zw_br_get(r, B + 1);
-    if (r->overrun) return zw_fail(e, "payload truncated: frequency table cut short");
+    if (r->overrun) return zw_fail(e, ZW_ETRUNC, "payload truncated: frequency table cut short");
     if (nused < 1 || nused > (uint32_t)A)
-        return zw_fail(e, "frequency table invalid: %u symbols in an alphabet of %d",
+        return zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %u symbols in an alphabet of %d",
                        nused, A);
+    if (nused > (1u << pb))
+        return zw_fail(e, ZW_ECORRUPT,
+                       "frequency table invalid: %u symbols do not fit in a table of %u slots",
+                       nused, 1u << pb);
     for (k = 0; k < (int)nused; k++) {
         uint32_t gap = get_gamma(r);
         int v;
-        if (r->overrun) return zw_fail(e, "frequency table invalid or truncated");
+        if (r->overrun) return zw_fail(e, ZW_ETRUNC, "frequency table invalid or truncated");
         if ((uint64_t)s + gap >= (uint64_t)A)
-            return zw_fail(e, "frequency table invalid: symbol out of range");
+            return zw_fail(e, ZW_ECORRUPT, "frequency table invalid: symbol out of range");
         s += (int)gap;
         if (k == 0)
             v = (int)zw_br_get(r, 8);
         else
             v = pq + unzigzag(get_gamma(r) - 1);
-        if (r->overrun) return zw_fail(e, "frequency table invalid or truncated");
+        if (r->overrun) return zw_fail(e, ZW_ETRUNC, "frequency table invalid or truncated");
         if (v < 1 || v > ZW_QMAX)
-            return zw_fail(e, "frequency table invalid: weight code %d", v);
+            return zw_fail(e, ZW_ECORRUPT, "frequency table invalid: weight code %d", v);
         sym[k] = (uint16_t)s;
         q[k] = (uint8_t)v;
         pq = v;
@@ -371,13 +379,13 @@ int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e)
 {
     int l;
     if (len < 4 * ZW_LANES)
-        return zw_fail(e, "payload truncated: need %d bytes of rANS states, have %zu",
+        return zw_fail(e, ZW_ETRUNC, "payload truncated: need %d bytes of rANS states, have %zu",
                        4 * ZW_LANES, len);
     for (l = 0; l < ZW_LANES; l++) {
         d->x[l] = zw_rd32(stream + 4 * l);
         d->base[l] = 0;
         if (d->x[l] < ZW_L || d->x[l] >= (1u << 31))
-            return zw_fail(e, "rANS state out of range");
+            return zw_fail(e, ZW_ECORRUPT, "rANS state out of range");
     }
     d->p = stream + 4 * ZW_LANES;
     d->end = stream + len;
@@ -451,7 +459,7 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, 
         } else {
 #define SAFE_RENORM                                                                      \
     if (xx_ < ZW_L) {                                                                    \
-        if (end - p < 2) return zw_fail(e, "payload truncated: rANS stream ends early");  \
+        if (end - p < 2) return zw_fail(e, ZW_ETRUNC, "payload truncated: rANS stream ends early");  \
         xx_ = (xx_ << 16) | ld16(p);                                                     \
         p += 2;                                                                          \
     }
@@ -480,9 +488,9 @@ int zw_rdec_finish(zw_rdec *d, zw_err *e)
 {
     int l;
     for (l = 0; l < ZW_LANES; l++)
-        if (d->x[l] != ZW_L) return zw_fail(e, "rANS stream corrupted: final state mismatch");
+        if (d->x[l] != ZW_L) return zw_fail(e, ZW_ECORRUPT, "rANS stream corrupted: final state mismatch");
     if (d->p != d->end)
-        return zw_fail(e, "trailing bytes: %zu unused bytes after the rANS stream",
+        return zw_fail(e, ZW_ETRAIL, "trailing bytes: %zu unused bytes after the rANS stream",
                        (size_t)(d->end - d->p));
     return 0;
 }

@@ -50,11 +50,11 @@ int zw_sparse_merge(const uint8_t *bitmap, size_t blen, const uint8_t *vals, siz
 {
     size_t i, k = 0, set = 0;
     if (blen != (m + 7) / 8)
-        return zw_fail(e, "bitmap holds %zu bytes, expected %zu", blen, (m + 7) / 8);
+        return zw_fail(e, ZW_ECORRUPT, "bitmap holds %zu bytes, expected %zu", blen, (m + 7) / 8);
     for (i = 0; i < blen; i++) set += (size_t)__builtin_popcount(bitmap[i]);
     if ((m & 7) && (bitmap[blen - 1] >> (m & 7)))
-        return zw_fail(e, "bitmap has bits set past the last value");
-    if (set != nnz) return zw_fail(e, "bitmap marks %zu values, %zu stored", set, nnz);
+        return zw_fail(e, ZW_ECORRUPT, "bitmap has bits set past the last value");
+    if (set != nnz) return zw_fail(e, ZW_ECORRUPT, "bitmap marks %zu values, %zu stored", set, nnz);
     if (unit == 2 && zw_have_avx2()) {
         /* whole bitmap bytes, as many at a time as can each read 8 values (16 bytes)
          * inside vals: a byte takes at most 8 values */

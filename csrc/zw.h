@@ -18,11 +18,25 @@
 #define ZW_MAXN ((uint64_t)1 << 30) /* most values in one payload */
 #define ZW_BLK 128               /* decoder block: steps per rdec_block/merge call (max) */
 
-/* Error reporting: functions return 0 on success, -1 on error with a message in err. */
+/* Error reporting: functions return 0 on success, -1 on error with a code and a message
+ * in err. The code says what kind of failure it is (module.c maps each code to one Python
+ * exception); the message only says where, for people. */
+typedef enum {
+    ZW_OK = 0,
+    ZW_ETRUNC,   /* the payload ends before a structure it declares */
+    ZW_ECORRUPT, /* a field breaks a MUST of spec/CODERS.md */
+    ZW_ETRAIL,   /* bytes left after the payload's last structure */
+    ZW_ESIZE,    /* the payload's declared size is not the destination's */
+    ZW_EARG,     /* the caller's arguments (kind, unit, buffer sizes) */
+    ZW_ELIMIT,   /* an input beyond what the coder accepts (ZW_MAXN values) */
+    ZW_ENOMEM,
+    ZW_NCODES
+} zw_code;
 typedef struct {
+    zw_code code;
     char msg[160];
 } zw_err;
-int zw_fail(zw_err *e, const char *fmt, ...);
+int zw_fail(zw_err *e, zw_code code, const char *fmt, ...);
 
 /* ---- decode tables: context c owns slots [c*4096, (c+1)*4096) of both arrays ---- */
 typedef struct {
@@ -61,10 +75,11 @@ typedef struct {
 /* quantized weights <-> frequencies */
 int zw_quantize_count(uint64_t count, uint64_t total, int pb); /* -> q in 1..ZW_QMAX */
 uint32_t zw_qweight(int q);
-/* q[0..A): 0 = unused; writes freq[0..A) summing to 2^pb. Returns number used. */
+/* q[0..A): 0 = unused; writes freq[0..A) summing to 2^pb, every used one >= 1. Returns
+ * the number used, or -1 when none is or more are used than 2^pb slots hold. */
 int zw_normalize(const uint8_t *q, int A, uint16_t *freq, int pb);
-/* the same on a list of m used symbols (all q > 0), in symbol order */
-void zw_normalize_list(const uint8_t *q, int m, uint16_t *freq, int pb);
+/* the same on a list of m used symbols (all q > 0), in symbol order; 0 or -1 */
+int zw_normalize_list(const uint8_t *q, int m, uint16_t *freq, int pb);
 
 /* ---- bit I/O ---- */
 typedef struct {
@@ -87,8 +102,9 @@ uint32_t zw_br_get(zw_br *r, int nb);
 /* table serialization: q[0..2^B) */
 void zw_table_write(zw_bw *w, const uint8_t *q, int B);
 size_t zw_table_bits(const uint8_t *q, int B);
-/* reads one table as a list: m used symbols sym[0..m) ascending, weight codes q[0..m) */
-int zw_table_read_list(zw_br *r, int B, uint16_t *sym, uint8_t *q, int *m, zw_err *e);
+/* reads one table as a list: m used symbols sym[0..m) ascending, weight codes q[0..m).
+ * A table for precision pb holds at most min(2^B, 2^pb) symbols: each needs a slot. */
+int zw_table_read_list(zw_br *r, int B, int pb, uint16_t *sym, uint8_t *q, int *m, zw_err *e);
 
 /* decode table of context c from the used symbols' frequencies (freq[i] of sym[i], as
  * zw_normalize_list gives). nextctx[s] (may be NULL = all 0) is the context that follows

@@ -37,10 +37,10 @@ def weight(q: int) -> int:
     return q if q < 32 else (16 + (q - 32) % 16) << (1 + (q - 32) // 16)
 
 
-def read_table(br: BitReader, B: int) -> dict[int, int]:
+def read_table(br: BitReader, B: int, P: int = 12) -> dict[int, int]:
     A = 1 << B
     nused = br.bits(B + 1)
-    if not 1 <= nused <= A:
+    if not 1 <= nused <= min(A, 1 << P):
         raise Corrupt("nused")
     q, s, pq = {}, -1, 0
     for k in range(nused):
@@ -171,7 +171,7 @@ def float_decode(p: bytes, kind: int, nbytes: int) -> bytes:
     tlen = struct.unpack_from("<I", p, pos)[0]
     pos += 4
     br = BitReader(p[pos : pos + tlen])
-    tables = [normalize(read_table(br, B), 1 << P) for _ in range(C)]
+    tables = [normalize(read_table(br, B, P), 1 << P) for _ in range(C)]
     if (br.pos + 7) // 8 != tlen:
         raise Corrupt("table bytes")
     pos += tlen

@@ -1,6 +1,6 @@
 """Tests of the compiled entropy kernels: ent_encode/ent_decode (order-0 byte coder) and
 float_encode/float_decode (whole-chunk float codec). Round trips compare bytes exactly;
-corrupt payloads must raise ValueError (or, where the damage hits stored raw bits that
+corrupt payloads must raise CorruptDataError (or, where the damage hits stored raw bits that
 no kernel can check, decode to some bytes of the right size without crashing)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from hypothesis import given, strategies as st
 
 import ml_dtypes
 import zipweights._kernels as K
+from zipweights.errors import CorruptDataError, InvalidArgumentError
 
 BF16, F16, F32 = 0, 1, 2
 DT = {BF16: ml_dtypes.bfloat16, F16: np.float16, F32: np.float32}
@@ -72,7 +73,7 @@ def test_ent_hypothesis(data):
 
 def test_ent_wrong_dst_size():
     p = K.ent_encode(b"hello world" * 100)
-    with pytest.raises(ValueError, match="size mismatch"):
+    with pytest.raises(CorruptDataError, match="size mismatch"):
         K.ent_decode(p, bytearray(1099))
 
 
@@ -168,16 +169,16 @@ def test_float_determinism_and_threads():
 
 def test_float_argument_errors():
     data = weights_like(BF16, 1000)
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(InvalidArgumentError, match="kind"):
         K.float_encode(data, 7, 1)
-    with pytest.raises(ValueError, match="multiple"):
+    with pytest.raises(InvalidArgumentError, match="multiple"):
         K.float_encode(data[:-1], BF16, 1)
     p = K.float_encode(data, BF16, 1)
-    with pytest.raises(ValueError, match="kind mismatch"):
+    with pytest.raises(CorruptDataError, match="kind mismatch"):
         K.float_decode(p, F16, bytearray(len(data)))
-    with pytest.raises(ValueError, match="size mismatch"):
+    with pytest.raises(CorruptDataError, match="size mismatch"):
         K.float_decode(p, BF16, bytearray(len(data) + 2))
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidArgumentError):
         K.float_decode(p, 9, bytearray(len(data)))
 
 
@@ -225,7 +226,7 @@ def test_float_sign_contexts(kind, monkeypatch):
     # an odd context count cannot be split by sign
     b = bytearray(p)
     b[7] = 3
-    with pytest.raises(ValueError, match="context count"):
+    with pytest.raises(CorruptDataError, match="context count"):
         K.float_decode(bytes(b), kind, bytearray(len(data)))
 
 
@@ -239,11 +240,11 @@ def test_float_real_like_tensor_shapes():
 # ---------------------------------------------------------------- corruption
 
 
-def _decode_or_valueerror(fn, payload, n):
+def _decode_or_error(fn, payload, n):
     out = bytearray(n)
     try:
         fn(payload, out)
-    except ValueError:
+    except CorruptDataError:
         return "error"
     return "ok"
 
@@ -251,10 +252,10 @@ def _decode_or_valueerror(fn, payload, n):
 def _corruption_checks(payload: bytes, decode, n: int, flips: int = 400):
     # every truncation must raise
     for cut in range(len(payload)):
-        with pytest.raises(ValueError):
+        with pytest.raises(CorruptDataError):
             decode(payload[:cut], bytearray(n))
     # trailing bytes must raise
-    with pytest.raises(ValueError):
+    with pytest.raises(CorruptDataError):
         decode(payload + b"\0", bytearray(n))
     # single-bit flips: ValueError or some output, never a crash
     undetected = 0
@@ -262,7 +263,7 @@ def _corruption_checks(payload: bytes, decode, n: int, flips: int = 400):
     for bit in positions:
         b = bytearray(payload)
         b[bit >> 3] ^= 1 << (bit & 7)
-        if _decode_or_valueerror(decode, bytes(b), n) == "ok":
+        if _decode_or_error(decode, bytes(b), n) == "ok":
             undetected += 1
     return undetected
 
@@ -296,7 +297,7 @@ def test_float_stored_corruption():
     p = K.float_encode(data, BF16, 1)
     assert p[1] == 0
     for cut in range(len(p)):
-        with pytest.raises(ValueError):
+        with pytest.raises(CorruptDataError):
             K.float_decode(p[:cut], BF16, bytearray(len(data)))
 
 
@@ -306,30 +307,30 @@ def test_malicious_headers():
     for off, val in [(1, 7), (6, 3), (6, 13), (7, 0), (7, 17), (8, 10), (8, 15)]:
         b = bytearray(p)
         b[off] = val
-        with pytest.raises(ValueError):
+        with pytest.raises(CorruptDataError):
             K.float_decode(bytes(b), BF16, bytearray(len(data)))
     # huge declared table length
     b = bytearray(p)
     pos = 9 + (b[7] - 1)
     b[pos : pos + 4] = (0xFFFFFFF0).to_bytes(4, "little")
-    with pytest.raises(ValueError):
+    with pytest.raises(CorruptDataError):
         K.float_decode(bytes(b), BF16, bytearray(len(data)))
     # ent: unknown mode, huge table length, garbage
     e = bytearray(K.ent_encode(np.minimum(rng.geometric(0.3, 1000), 255).astype(np.uint8)))
     for mode in (3, 255):
         b = bytearray(e)
         b[0] = mode
-        with pytest.raises(ValueError):
+        with pytest.raises(CorruptDataError):
             K.ent_decode(bytes(b), bytearray(1000))
     b = bytearray(e)
     b[5:9] = (0x7FFFFFFF).to_bytes(4, "little")
-    with pytest.raises(ValueError):
+    with pytest.raises(CorruptDataError):
         K.ent_decode(bytes(b), bytearray(1000))
     for _ in range(200):
         junk = rng.integers(0, 256, int(rng.integers(0, 400)), dtype=np.uint8).tobytes()
         for kind in (BF16, F16, F32):
-            _decode_or_valueerror(lambda pay, out: K.float_decode(pay, kind, out), junk, 512)
-        _decode_or_valueerror(K.ent_decode, junk, 300)
+            _decode_or_error(lambda pay, out: K.float_decode(pay, kind, out), junk, 512)
+        _decode_or_error(K.ent_decode, junk, 300)
 
 
 # ---------------------------------------------------------------- the spec
@@ -365,3 +366,118 @@ def test_reference_decoder_from_spec():
     p = K.float_encode(data, BF16, 2)
     assert p[8] == 13
     assert ref.float_decode(p, BF16, len(data)) == data
+
+
+# ---------------------------------------------------------------- crafted tables
+
+
+class _Bits:
+    """LSB-first bit writer (spec/CODERS.md 1.1), to build payloads the encoder never would."""
+
+    def __init__(self):
+        self.acc, self.n = 0, 0
+
+    def put(self, v: int, nb: int) -> None:
+        self.acc |= (v & ((1 << nb) - 1)) << self.n
+        self.n += nb
+
+    def gamma(self, v: int) -> None:
+        nb = v.bit_length() - 1
+        self.put(0, nb)
+        self.put(1, 1)
+        self.put(v, nb)
+
+    def bytes(self) -> bytes:
+        return self.acc.to_bytes((self.n + 7) // 8, "little")
+
+
+def _table(symbols: list[int], q: int, B: int) -> _Bits:
+    w = _Bits()
+    w.put(len(symbols), B + 1)
+    prev = -1
+    for k, s in enumerate(symbols):
+        w.gamma(s - prev)
+        if k == 0:
+            w.put(q, 8)
+        else:
+            w.gamma(1)  # zigzag(0) + 1: same weight code as the previous symbol
+        prev = s
+    return w
+
+
+def _float_payload(kind: int, n: int, B: int, P: int, table: bytes, rest_bits: int) -> bytes:
+    head = bytes([kind, 1]) + n.to_bytes(4, "little") + bytes([B, 1, P])
+    rest = bytes((n * rest_bits + 7) // 8)
+    states = (1 << 15).to_bytes(4, "little") * 32
+    return head + len(table).to_bytes(4, "little") + table + rest + states
+
+
+@pytest.mark.parametrize("nused", [2049, 3000, 4096])
+@pytest.mark.parametrize("weight", [1, 100])
+def test_float_table_larger_than_its_precision(nused, weight):
+    # B = 12 allows 4096 symbols, P = 11 only 2048 slots: such a table once made the
+    # decoder divide by zero (all weights 1) or write past its table (issue #11)
+    table = _table(list(range(nused)), weight, 12).bytes()
+    p = _float_payload(BF16, 4096, 12, 11, table, 4)
+    with pytest.raises(CorruptDataError, match="do not fit"):
+        K.float_decode(p, BF16, bytearray(8192))
+    # the same table at P = 12 is well-formed: the error is the table's, not the payload's
+    p12 = _float_payload(BF16, 4096, 12, 12, table, 4)
+    with pytest.raises(CorruptDataError) as exc:
+        K.float_decode(p12, BF16, bytearray(8192))
+    assert "do not fit" not in str(exc.value)
+
+
+def test_ent_table_rules():
+    # the byte coder's table: 256 symbols at P = 12 always fit; its other rules still hold
+    table = _table(list(range(256)), 1, 8).bytes()
+    p = bytes([2]) + (1000).to_bytes(4, "little") + len(table).to_bytes(4, "little") + table
+    with pytest.raises(CorruptDataError):
+        K.ent_decode(p + bytes(128), bytearray(1000))
+
+
+def _wide_exponents(n: int, stay: float, far: float) -> bytes:
+    """BF16 values whose 12-bit symbols are predictable (skewed mantissa tops, sign runs,
+    exponents mostly in a narrow band) yet spread: a jump lands on any exponent. The
+    encoder's best split is then many contexts of >1,000 distinct symbols each."""
+    seg = n // 32
+    stay_m, far_m = rng.random(n) < stay, rng.random(n) < far
+    jump, near = rng.integers(1, 255, n), rng.integers(120, 131, n)
+    ex = np.empty(n, np.uint32)
+    for lane in range(32):
+        cur = 125
+        for i in range(lane * seg, (lane + 1) * seg):
+            if not stay_m[i] or not 120 <= cur <= 130:
+                cur = jump[i] if far_m[i] else near[i]
+            ex[i] = cur
+    top = rng.choice(8, n, p=[0.5, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.38]).astype(np.uint32)
+    low = rng.integers(0, 16, n).astype(np.uint32)
+    sign = np.concatenate([np.cumsum(rng.random(seg) < 0.02) % 2 for _ in range(32)]).astype(np.uint32)
+    return ((sign << 15) | (ex << 7) | (top << 4) | low).astype(np.uint16).tobytes()
+
+
+def _tables_of(p: bytes):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).with_name("ref_decoder.py")
+    spec = importlib.util.spec_from_file_location("zw_ref_decoder", path)
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    B, C, P = p[6], p[7], p[8]
+    pos = 9 + (C // 2 if p[1] == 2 else C) - 1
+    tlen = int.from_bytes(p[pos : pos + 4], "little")
+    br = ref.BitReader(p[pos + 4 : pos + 4 + tlen])
+    return B, C, P, [len(ref.read_table(br, B, 14)) for _ in range(C)]
+
+
+@pytest.mark.parametrize("stay,far", [(0.7, 0.5), (0.7, 0.6), (0.6, 0.6)])
+def test_encoder_precision_holds_its_symbols(stay, far):
+    # below level 6, 16 contexts cap P at 11 (decode tables in L2); a context of more
+    # than 2^P used symbols must raise P instead (the decoder rejects such a table)
+    data = _wide_exponents(1 << 18, stay, far)
+    for level in (1, 3):
+        p = float_rt(data, BF16, level)
+        assert p[1] == 2
+        B, C, P, used = _tables_of(p)
+        assert max(used) > 400 and (1 << P) >= max(used)

@@ -135,8 +135,8 @@ def decode_chunk(codec: int, payload, dtype: DType, out: memoryview) -> None:
             raise UnsupportedFeatureError("this build has no float kernel")
         try:
             _kernels.float_decode(payload, kind, out)
-        except ValueError as exc:
-            raise CorruptDataError(f"float payload: {exc}") from None
+        except CorruptDataError as exc:  # the kernel's class says truncated or corrupt
+            raise type(exc)(f"float payload: {exc}") from None
     elif codec == SPARSE:
         _decode_sparse(memoryview(payload), dtype, out)
     else:
