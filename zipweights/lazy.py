@@ -20,7 +20,7 @@ import numpy as np
 
 from . import dtypes as zdtypes
 from ._parallel import default_threads, run_shared
-from .errors import CorruptDataError, ZipWeightsError
+from .errors import BadMagicError, CorruptDataError, TruncatedDataError, ZipWeightsError
 from .format import container, index as fmt_index, safetensors_header
 from .reader import ZipwFile
 
@@ -38,6 +38,20 @@ except ImportError:  # pragma: no cover - safetensors is a hard dependency
 class SafetensorsAPIError(ZipWeightsError, _SafetensorError):
     """An error of the safetensors-compatible API: caught by `except SafetensorError`
     as it would be with safetensors, and by `except ZipWeightsError`."""
+
+
+class SafetensorsBadMagicError(BadMagicError, _SafetensorError):
+    """`safe_open` of a file that is neither a safetensors nor a valid .zipw file but
+    is named or shaped like a .zipw (a damaged magic): a BadMagicError, and a
+    SafetensorError as safetensors would raise."""
+
+
+class SafetensorsTruncatedDataError(TruncatedDataError, _SafetensorError):
+    """`safe_open` of a .zipw cut inside its magic: a TruncatedDataError and a
+    SafetensorError."""
+
+
+_COMPAT_ERRORS = {BadMagicError: SafetensorsBadMagicError, TruncatedDataError: SafetensorsTruncatedDataError}
 
 
 _NUMPY_FRAMEWORKS = {"np", "numpy"}
@@ -58,6 +72,60 @@ def is_zipw_bytes(data) -> bool:
         return bytes(memoryview(data).cast("B")[: len(container.MAGIC)]) == container.MAGIC
     except TypeError:
         return False
+
+
+def _looks_zipw(head: bytes, tail: bytes) -> bool:
+    """Whether a file that lacks the magic still looks like a damaged or cut .zipw:
+    it is a strict prefix of the magic, or it ends with the trailer magic and its
+    first 8 bytes cannot start a safetensors file (a header length above
+    safetensors' limit), so no file safetensors reads is taken from it."""
+    magic = container.MAGIC
+    if len(head) < len(magic):
+        return len(head) > 0 and magic.startswith(head)
+    return int.from_bytes(head[:8], "little") > safetensors_header.MAX_HEADER_SIZE and tail == container.TRAILER_MAGIC
+
+
+def zipw_candidate(path) -> bool:
+    """True when `path` is for the zipweights reader rather than safetensors: it has
+    the magic, or it is named *.zipw, or it looks like a damaged .zipw (then the
+    reader reports what is wrong with it, as a ZipWeightsError)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(container.MAGIC))
+            if head == container.MAGIC or os.fspath(path).endswith(".zipw"):
+                return True
+            size = os.fstat(f.fileno()).st_size
+            tail = b""
+            if size >= len(container.MAGIC) + len(container.TRAILER_MAGIC):
+                f.seek(size - len(container.TRAILER_MAGIC))
+                tail = f.read(len(container.TRAILER_MAGIC))
+            return _looks_zipw(head, tail)
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def zipw_bytes_candidate(data) -> bool:
+    """`zipw_candidate` for content held in memory."""
+    try:
+        view = memoryview(data).cast("B")
+    except TypeError:
+        return False
+    n = len(container.MAGIC)
+    if bytes(view[:n]) == container.MAGIC:
+        return True
+    tail = bytes(view[-len(container.TRAILER_MAGIC) :]) if len(view) >= n + len(container.TRAILER_MAGIC) else b""
+    return _looks_zipw(bytes(view[:n]), tail)
+
+
+def _compat(exc: ZipWeightsError) -> ZipWeightsError:
+    """The error to raise from a safetensors-shaped entry point: for a file that is
+    not a (complete) .zipw, one that is also a SafetensorError."""
+    cls = _COMPAT_ERRORS.get(type(exc))
+    if cls is None:
+        return exc
+    new = cls(*exc.args)
+    new.__traceback__ = exc.__traceback__
+    return new
 
 
 # -- dtypes ----------------------------------------------------------------------
@@ -170,13 +238,22 @@ def _threads_for(entry, threads):
 class ZipwSafeOpen:
     """An opened .zipw file with the methods of `safetensors.safe_open`."""
 
-    def __init__(self, filename, framework, device="cpu", *, threads: int | None = None, **_ignored):
+    def __init__(
+        self, filename, framework, device="cpu", *, threads: int | None = None,
+        max_output_size: int | None = None, **_ignored,
+    ):
         self._framework = _normalize_framework(framework)
         self._wrap = _Wrapper(self._framework, device)
         self._threads = threads
         self._zf = None
         own = not isinstance(filename, ZipwFile)
-        zf = ZipwFile(filename) if own else filename
+        if own:
+            try:
+                zf = ZipwFile(filename, max_output_size=max_output_size)
+            except (BadMagicError, TruncatedDataError) as exc:
+                raise _compat(exc) from None
+        else:
+            zf = filename
         self._zf = zf
         self._name = zf.name
         self._header = None  # the safetensors JSON, parsed when first needed
@@ -254,6 +331,7 @@ class ZipwSafeOpen:
     def get_tensor(self, name: str):
         zf, info, entry = self._lookup(name)
         _check_sub_byte(info.dtype_name, name)
+        zf.check_output_size(entry.length, f"tensor {name!r}")
         raw = self._wrap.empty(entry.length)
         if entry.length:
             zf.read_into(entry, raw, threads=_threads_for(entry, self._threads))
@@ -266,6 +344,7 @@ class ZipwSafeOpen:
     def get_tensors(self) -> dict:
         """Every tensor, in file order, decoded in parallel chunk by chunk."""
         zf = self._file()
+        zf.check_output_size(sum(self._infos[n].entry.length for n in self._offset_keys), "all tensors together")
         items = []
         for name in self._offset_keys:
             info = self._infos[name]
@@ -279,24 +358,31 @@ class ZipwSafeOpen:
         return f"<zipweights.safe_open {self._name!r} framework={self._framework!r} ({state})>"
 
 
-def load_zipw_bytes(data, framework: str, device="cpu", threads=None) -> dict:
+def load_zipw_bytes(data, framework: str, device="cpu", threads=None, max_output_size=None) -> dict:
     """Decode a whole .zipw held in memory into fresh tensors (the buffer is only read)."""
-    with ZipwFile(data, name="<bytes>") as zf:
+    try:
+        zf = ZipwFile(data, name="<bytes>", max_output_size=max_output_size)
+    except (BadMagicError, TruncatedDataError) as exc:
+        raise _compat(exc) from None
+    with zf:
         return ZipwSafeOpen(zf, framework, device, threads=threads).get_tensors()
 
 
 def decode_all(zf: ZipwFile, jobs, threads: int | None = None) -> None:
     """Decode every (entry, uint8 array of the entry's length) on one thread pool,
     one job per chunk, so small tensors do not each pay for a pool of their own."""
-    work = []
-    for entry, raw in jobs:
-        for i in range(len(entry.chunks)):
-            a, b = entry.chunk_span(i)
-            work.append((entry, i, raw[a:b]))
+    jobs = list(jobs)
+
+    def work():  # taken lazily: a list would hold a tuple and a view per chunk
+        for entry, raw in jobs:
+            for i in range(len(entry.chunks)):
+                a, b = entry.chunk_span(i)
+                yield entry, i, raw[a:b]
+
     # one task per worker, each taking the next chunk from a shared iterator: one future
     # per chunk fought the workers for the GIL and cost more than small chunks decode in
-    threads = min(threads or default_threads(), len(work))
-    run_shared(lambda job: zf.read_into(job[0], job[2], 1, [job[1]]), work, threads)
+    threads = min(threads or default_threads(), sum(len(entry.chunks) for entry, _ in jobs))
+    run_shared(lambda job: zf.read_into(job[0], job[2], 1, [job[1]]), work(), threads)
 
 
 # -- slices -----------------------------------------------------------------------------
@@ -322,6 +408,7 @@ class ZipwSlice:
         first, last = start // size, (stop - 1) // size
         lo = first * size
         hi = min((last + 1) * size, entry.length)
+        self._zf.check_output_size(hi - lo, f"a slice of tensor {self._info.name!r}")
         buf = np.empty(hi - lo, np.uint8)
         threads = self._threads or (1 if first == last else None)
         self._zf.read_into(entry, buf, threads=threads, chunks=list(range(first, last + 1)))
@@ -438,12 +525,15 @@ def safe_open(filename, framework, device="cpu", *args, **kwargs):
     """Open a .zipw file (recognised by its magic) or a plain .safetensors file with
     the `safetensors.safe_open` surface. Keyword arguments that newer safetensors
     versions accept (`backend=` ...) are accepted; for .zipw files they are ignored,
-    except `threads=` (decoding threads, default: all cores)."""
-    if is_zipw_file(filename):
+    except `threads=` (decoding threads, default: all cores) and `max_output_size=`
+    (the most bytes one call may decode; None: 1 TiB). A file named *.zipw, or one that
+    looks like a damaged .zipw, is read as a .zipw (its errors are ZipWeightsErrors)."""
+    if zipw_candidate(filename):
         return ZipwSafeOpen(filename, framework, device, **kwargs)
     if not os.path.exists(filename) and is_zipw_file(os.fspath(filename) + ".zipw"):
         return ZipwSafeOpen(os.fspath(filename) + ".zipw", framework, device, **kwargs)
     kwargs.pop("threads", None)
+    kwargs.pop("max_output_size", None)  # a plain file is mapped, not decoded
     try:
         handle = _ORIGINAL_SAFE_OPEN(filename, framework, device, *args, **kwargs)
     except TypeError:
@@ -482,7 +572,9 @@ class _PlainNumpyOpen:
                 size = os.fstat(f.fileno()).st_size
                 n = safetensors_header.read_header_size(f.read(8), size, os.fspath(self._filename))
                 f.seek(0)
-                self._header = safetensors_header.parse(f.read(8 + n), size, os.fspath(self._filename))
+                self._header = safetensors_header.parse(
+                    f.read(8 + n), size, os.fspath(self._filename), zipw_limits=False
+                )
                 self._infos = {t.name: t for t in self._header.tensors}
         info = self._infos[name]
         raw = np.empty(info.end - info.begin, np.uint8)

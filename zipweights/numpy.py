@@ -25,7 +25,7 @@ from . import dtypes as zdtypes
 from ._fileio import atomic_output
 from .errors import InvalidArgumentError
 from .format import index as fmt_index
-from .lazy import DTYPE_CODES, SafetensorsAPIError, is_zipw_bytes, load_zipw_bytes, numpy_dtype, safe_open
+from .lazy import DTYPE_CODES, SafetensorsAPIError, load_zipw_bytes, zipw_bytes_candidate, numpy_dtype, safe_open
 from .writer import Source, SourceEntry, write
 
 __all__ = ["save_file", "save", "load_file", "load", "SafetensorsAPIError"]
@@ -166,7 +166,7 @@ def load_file(filename: Union[str, os.PathLike], **kwargs) -> Dict[str, np.ndarr
 def load(data: bytes, *, threads: Optional[int] = None) -> Dict[str, np.ndarray]:
     """Every tensor of a .zipw or .safetensors file given as bytes. The bytes are only
     read; every array owns fresh memory."""
-    if is_zipw_bytes(data):
+    if zipw_bytes_candidate(data):
         return load_zipw_bytes(data, "np", threads=threads)
     from safetensors import deserialize
 

@@ -26,7 +26,8 @@ from .errors import (
     TensorNotFoundError,
     ZipWeightsError,
 )
-from .format import container, index as fmt_index, safetensors_header
+from .format import container, index as fmt_index, limits, safetensors_header
+from .format.limits import DEFAULT_MAX_OUTPUT_SIZE  # noqa: F401 (part of this module's API)
 
 
 # Decode tasks are runs of consecutive chunks of at least this many bytes.
@@ -44,10 +45,15 @@ def _byte_view(buf, writable: bool = False) -> memoryview:
 
 
 class ZipwFile:
-    """A .zipw file opened for reading (a path, or bytes-like content)."""
+    """A .zipw file opened for reading (a path, or bytes-like content).
 
-    def __init__(self, source, *, name: str | None = None):
+    `max_output_size` (bytes; None: DEFAULT_MAX_OUTPUT_SIZE, 1 TiB) bounds what one call
+    decodes: the whole original for restore_* and verify, the tensor or chunks asked
+    for by read_*. More raises LimitExceededError before anything is allocated."""
+
+    def __init__(self, source, *, name: str | None = None, max_output_size: int | None = None):
         self._mmap = None
+        self.max_output_size = limits.output_limit(max_output_size)
         if isinstance(source, (str, os.PathLike)):
             self.name = name or os.fspath(source)
             with open(source, "rb") as f:
@@ -156,6 +162,13 @@ class ZipwFile:
                 f"{self._where(entry, i, start)}: checksum mismatch (expected {checksum:016x}, got {got:016x})"
             )
 
+    def check_output_size(self, nbytes: int, what: str) -> None:
+        """LimitExceededError when decoding `nbytes` (`what`) exceeds max_output_size."""
+        limits.check_output_size(nbytes, self.max_output_size, f"{self.name}: {what}")
+
+    def _what(self, entry: fmt_index.Entry) -> str:
+        return f"tensor {entry.name!r}" if entry.kind == fmt_index.KIND_TENSOR else f"the bytes at {entry.offset}"
+
     def _where(self, entry: fmt_index.Entry, i: int, start: int) -> str:
         what = f"tensor {entry.name!r}" if entry.kind == fmt_index.KIND_TENSOR else f"bytes at {entry.offset}"
         return f"{self.name}: {what} chunk {i} (payload at offset {start})"
@@ -202,19 +215,24 @@ class ZipwFile:
         if chunks is None:
             if len(out) != entry.length:
                 raise InvalidArgumentError(f"output holds {len(out)} bytes, entry needs {entry.length}")
+            self.check_output_size(entry.length, self._what(entry))
             self._run(self._chunk_jobs([entry], out, entry.offset), threads)
             return
         jobs, pos = [], 0
         for i in chunks:
+            if not 0 <= i < len(entry.chunks):
+                raise InvalidArgumentError(f"{self._what(entry)} has no chunk {i}")
             a, b = entry.chunk_span(i)
             jobs.append((entry, i, out[pos : pos + b - a]))
             pos += b - a
         if pos != len(out):
             raise InvalidArgumentError(f"output holds {len(out)} bytes, the chunks need {pos}")
+        self.check_output_size(pos, f"{self._what(entry)}, the chunks asked for,")
         self._run(jobs, threads)
 
     def read_bytes(self, name: str, threads: int | None = None) -> bytearray:
         entry = self.tensor(name)
+        self.check_output_size(entry.length, self._what(entry))
         out = bytearray(entry.length)
         self.read_into(entry, out, threads)
         return out
@@ -224,6 +242,7 @@ class ZipwFile:
         out = _byte_view(out, writable=True)
         if len(out) != self.original_size:
             raise InvalidArgumentError(f"output holds {len(out)} bytes, original is {self.original_size}")
+        self.check_output_size(self.original_size, "the original file")
         prefix = self.index.prefix
         out[: len(prefix)] = prefix
         sha = hashlib.sha256(prefix) if check_sha256 else None
@@ -248,11 +267,13 @@ class ZipwFile:
         into a buffer of their own, which stays in cache, and write each run at its
         offset with one pwrite: measured here, that is over twice as fast as decoding
         through a fresh file mapping, whose page faults cost more than the decode."""
+        self.check_output_size(self.original_size, "the original file")
         os.pwrite(fd, self.index.prefix, 0)
         self._stream(fd, threads, check_sha256, progress)
 
     def verify(self, threads: int | None = None, progress=None) -> None:
         """Decode every chunk, check every checksum and the original sha256; write nothing."""
+        self.check_output_size(self.original_size, "the original file")
         self._stream(None, threads, True, progress)
 
     def _runs(self, target: int):
@@ -288,7 +309,11 @@ class ZipwFile:
         between cores."""
         largest = max((min(e.chunk_size, e.length) for e in self.entries if e.length), default=0)
         target = max(BATCH_BYTES, largest)
-        runs = list(self._runs(target))
+        # a run is under target + largest bytes, and never more than all the entries:
+        # the buffers are bounded by what the index declares
+        bufsize = min(target + largest, self.original_size - len(self.index.prefix))
+        n_chunks = sum(len(e.chunks) for e in self.entries)
+        runs = self._runs(target)  # taken lazily: a list would cost a tuple per chunk
         sha = hashlib.sha256(self.index.prefix) if check_sha256 else None
         turns = Turns()  # the run whose bytes the sha256 takes next
         progress_lock = threading.Lock()  # progress bars are not all thread-safe
@@ -297,7 +322,7 @@ class ZipwFile:
         def work(job):
             k, (start, run, size) = job
             if not hasattr(local, "buf"):
-                local.buf = memoryview(bytearray(target + largest))
+                local.buf = memoryview(bytearray(bufsize))
             view = local.buf[:size]
             self._decode_run(run, view)
             written = fd is None
@@ -316,7 +341,7 @@ class ZipwFile:
                 with progress_lock:
                     progress(size)
 
-        run_shared(work, enumerate(runs), max(1, min(threads or default_threads(), len(runs))), turns.stop)
+        run_shared(work, enumerate(runs), max(1, min(threads or default_threads(), n_chunks)), turns.stop)
         if sha is not None and sha.digest() != self.index.original_sha256:
             raise ChecksumMismatchError(
                 f"{self.name}: restored content sha256 {sha.hexdigest()} differs from the stored "
@@ -339,9 +364,12 @@ def decompress_file(
     check_sha256: bool = True,
     sync: bool = False,
     progress=None,
+    max_output_size: int | None = None,
 ) -> str:
     """Restore the original file from the .zipw `src` into `dst` (default: `src`
-    without its .zipw suffix); return the output path."""
+    without its .zipw suffix); return the output path. An original larger than
+    `max_output_size` (bytes; None: DEFAULT_MAX_OUTPUT_SIZE) is refused before the
+    output is created."""
     src = os.fspath(src)
     if dst is None:
         if not src.endswith(".zipw"):
@@ -351,14 +379,20 @@ def decompress_file(
     if os.path.abspath(src) == os.path.abspath(dst):
         raise InvalidArgumentError(f"{src}: input and output are the same file")
     check_output(dst, force)
-    with ZipwFile(src) as zf, atomic_output(dst, force, sync) as f:
-        reserve(f, zf.original_size)
-        zf.restore_to_fd(f.fileno(), threads, check_sha256, progress)
+    with ZipwFile(src, max_output_size=max_output_size) as zf:
+        zf.check_output_size(zf.original_size, "the original file")
+        with atomic_output(dst, force, sync) as f:
+            reserve(f, zf.original_size)
+            zf.restore_to_fd(f.fileno(), threads, check_sha256, progress)
     return dst
 
 
-def verify_file(src: str | os.PathLike, *, threads: int | None = None, progress=None) -> "ZipwFile":
-    with ZipwFile(src) as zf:
+def verify_file(
+    src: str | os.PathLike, *, threads: int | None = None, progress=None, max_output_size: int | None = None
+) -> "ZipwFile":
+    """Decode all of `src`, checking every checksum and the sha256; an original larger
+    than `max_output_size` (None: DEFAULT_MAX_OUTPUT_SIZE) is refused first."""
+    with ZipwFile(src, max_output_size=max_output_size) as zf:
         zf.verify(threads, progress)
     return zf
 

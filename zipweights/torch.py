@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 
 from .errors import InvalidArgumentError
-from .lazy import DTYPE_CODES, SafetensorsAPIError, is_zipw_bytes, load_zipw_bytes, safe_open
+from .lazy import DTYPE_CODES, SafetensorsAPIError, load_zipw_bytes, zipw_bytes_candidate, safe_open
 from .numpy import serialize_items, write_items
 
 __all__ = ["save_file", "save", "load_file", "load", "save_model", "load_model"]
@@ -121,7 +121,7 @@ def load_file(
 
 def load(data: bytes, *, threads: Optional[int] = None) -> Dict[str, torch.Tensor]:
     """Every tensor of a .zipw or .safetensors file given as bytes (only read)."""
-    if is_zipw_bytes(data):
+    if zipw_bytes_candidate(data):
         return load_zipw_bytes(data, "pt", threads=threads)
     import safetensors.torch as st_torch
 

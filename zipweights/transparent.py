@@ -43,7 +43,7 @@ import sys
 import tempfile
 import threading
 
-from .lazy import ZipwSafeOpen, is_zipw_bytes, is_zipw_file, load_zipw_bytes
+from .lazy import ZipwSafeOpen, is_zipw_file, load_zipw_bytes, zipw_bytes_candidate, zipw_candidate
 
 __all__ = ["enable", "disable", "enabled", "is_enabled"]
 
@@ -62,7 +62,7 @@ def _zipw_path(filename):
         path = os.fspath(filename)
     except TypeError:
         return None
-    if is_zipw_file(path):
+    if zipw_candidate(path):  # (a damaged .zipw too: its error is then a ZipWeightsError)
         return path
     if isinstance(path, str) and not os.path.exists(path) and is_zipw_file(path + ".zipw"):
         return path + ".zipw"
@@ -119,7 +119,7 @@ def _make_wrappers(orig: dict) -> dict:
 
 def _make_load(o, framework):
     def load(data, *args, **kwargs):
-        if is_zipw_bytes(data):
+        if zipw_bytes_candidate(data):
             return load_zipw_bytes(data, framework)
         return o(data, *args, **kwargs)
 

@@ -43,6 +43,35 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return dctx
 
 
+_ZSTD_MAGIC = 0xFD2FB528
+
+
+def zstd_frame_size(payload) -> int:
+    """Bytes of the Zstandard frame at the start of `payload` (RFC 8878 section 3.1.1:
+    the frame header, blocks up to the one marked last, the optional checksum), found
+    from the block headers alone; CorruptDataError when it runs past the end."""
+    try:
+        pos = zstandard.frame_header_size(payload)
+    except zstandard.ZstdError as exc:
+        raise CorruptDataError(f"zstd stream header invalid: {exc}") from None
+    if len(payload) < 5 or int.from_bytes(payload[:4], "little") != _ZSTD_MAGIC:
+        raise CorruptDataError("zstd stream is not a Zstandard frame")
+    checksum = 4 if payload[4] & 0x04 else 0
+    end = len(payload)
+    while True:
+        if end - pos < 3:
+            raise CorruptDataError("zstd stream truncated inside its blocks")
+        head = int.from_bytes(payload[pos : pos + 3], "little")
+        btype, size = (head >> 1) & 3, head >> 3
+        if btype == 3:
+            raise CorruptDataError("zstd stream holds a block of the reserved type")
+        pos += 3 + (1 if btype == 1 else size)
+        if pos > end:
+            raise CorruptDataError("zstd stream truncated inside a block")
+        if head & 1:
+            return pos + checksum
+
+
 def encode(data, zstd_level: int) -> tuple[int, bytes]:
     """Code one stream; return (coder id, payload), the smallest the level tried."""
     best = (RAW, bytes(data))
@@ -74,6 +103,9 @@ def decode(coder: int, payload, out: memoryview) -> None:
             raise CorruptDataError(f"zstd stream header invalid: {exc}") from None
         if declared != n:  # checked before zstd allocates anything
             raise CorruptDataError(f"zstd stream declares {declared} bytes, expected {n}")
+        size = zstd_frame_size(payload)
+        if size != len(payload):  # the spec says one frame: nothing may follow it
+            raise CorruptDataError(f"zstd stream holds {len(payload) - size} bytes after its frame")
         try:
             raw = _decompressor().decompress(payload)
         except zstandard.ZstdError as exc:

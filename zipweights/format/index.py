@@ -16,6 +16,8 @@ import numpy as np
 
 from .. import dtypes
 from ..errors import CorruptDataError, LimitExceededError, TruncatedDataError, UnsupportedFeatureError
+from . import limits
+from .limits import MAX_CHUNK_SIZE, MAX_INDEX_SIZE, MAX_NDIM, MAX_PREFIX_SIZE  # noqa: F401 (re-exported)
 
 SOURCE_RAW = 0
 SOURCE_SAFETENSORS = 1
@@ -24,11 +26,6 @@ KIND_TENSOR = 0
 KIND_BLOB = 1
 
 TRANSFORM_NONE = 0  # 1 (XOR against a base model) and up are reserved
-
-MAX_INDEX_SIZE = 1 << 31
-MAX_PREFIX_SIZE = 100_000_000 + 8
-MAX_CHUNK_SIZE = 1 << 26
-MAX_NDIM = 64
 
 CHUNK_ROW = np.dtype(
     [("offset", "<u8"), ("length", "<u4"), ("codec", "u1"), ("reserved", "V3"), ("checksum", "<u8")]
@@ -72,6 +69,8 @@ def chunk_count(length: int, chunk_size: int) -> int:
 
 
 def encode(index: Index) -> bytes:
+    """The index bytes; refuses (LimitExceededError) an index a reader would refuse."""
+    limits.check_index_limits(index)
     parts = [
         _INDEX_HEAD.pack(
             index.original_size, index.original_sha256, index.source_kind, bytes(7), len(index.prefix)
@@ -86,7 +85,10 @@ def encode(index: Index) -> bytes:
         parts.append(struct.pack(f"<{len(e.shape)}Q", *e.shape))
         parts.append(_ENTRY_SPAN.pack(e.offset, e.length, e.chunk_size, len(e.chunks)))
         parts.append(np.ascontiguousarray(e.chunks, dtype=CHUNK_ROW).tobytes())
-    return b"".join(parts)
+    blob = b"".join(parts)
+    if len(blob) > MAX_INDEX_SIZE:
+        raise LimitExceededError(f"index of {len(blob)} bytes exceeds {MAX_INDEX_SIZE} (use a larger chunk size)")
+    return blob
 
 
 class _Cursor:
@@ -124,9 +126,11 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
         raise CorruptDataError(f"{where}: prefix of {prefix_len} bytes exceeds the original size {size}")
     prefix = bytes(cur.take(prefix_len, "the original header"))
     (n_entries,) = cur.unpack(struct.Struct("<I"), "the entry count")
+    limits.check_entry_count(n_entries, f"{where}: the index")
 
     entries = []
     tables = []  # (entry number, chunk table bytes), checked together after the loop
+    names = set()  # of the tensors
     expected_offset = prefix_len
     for k in range(n_entries):
         kind, dtype_id, ndim, transform, name_len = cur.unpack(_ENTRY_HEAD, f"entry {k}")
@@ -140,6 +144,10 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
 
         if kind not in (KIND_TENSOR, KIND_BLOB):
             raise UnsupportedFeatureError(f"{label()}: unknown entry kind {kind}")
+        if kind == KIND_TENSOR:
+            if name in names:
+                raise CorruptDataError(f"{label()}: a tensor of that name is listed twice")
+            names.add(name)
         if dtype_id not in dtypes.BY_ID:
             raise UnsupportedFeatureError(f"{label()}: unknown dtype id {dtype_id}")
         if transform != TRANSFORM_NONE:
@@ -181,6 +189,13 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
     blob = b"".join(tables)
     n_total = len(blob) // CHUNK_ROW.itemsize
     rows = np.frombuffer(blob, CHUNK_ROW).copy()  # writable, and owns its memory
+    counts = np.cumsum([len(t) // CHUNK_ROW.itemsize for t in tables], dtype=np.int64)
+
+    def chunk_label(i: int) -> str:
+        k = int(np.searchsorted(counts, i, side="right"))
+        first = int(counts[k - 1]) if k else 0
+        return f"{where}: entry {k} ({entries[k].name!r}) chunk {i - first}"
+
     if n_total:
         offsets, lengths = rows["offset"], rows["length"].astype(np.uint64)
         ends = offsets + lengths
@@ -188,15 +203,34 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
         reserved_bad = np.frombuffer(blob, np.uint8).reshape(n_total, CHUNK_ROW.itemsize)[:, 13:16].any(axis=1)
         if bad.any() or reserved_bad.any():
             i = int(np.argmax(bad | reserved_bad))
-            k = int(np.searchsorted(np.cumsum([len(t) // CHUNK_ROW.itemsize for t in tables]), i, side="right"))
-            first = sum(len(t) for t in tables[:k]) // CHUNK_ROW.itemsize
-            what = f"{where}: entry {k} ({entries[k].name!r}) chunk {i - first}"
             if reserved_bad[i]:
-                raise CorruptDataError(f"{what}: reserved bytes in the chunk table are not zero")
+                raise CorruptDataError(f"{chunk_label(i)}: reserved bytes in the chunk table are not zero")
             raise CorruptDataError(
-                f"{what}: payload ({int(rows['length'][i])} bytes at offset {int(rows['offset'][i])}) "
+                f"{chunk_label(i)}: payload ({int(rows['length'][i])} bytes at offset {int(rows['offset'][i])}) "
                 f"lies outside the payload area [{HEADER_SIZE}, {payload_end})"
             )
+        # Payloads follow each other in entry and chunk order from the file header on,
+        # without gaps or overlaps (spec 5.2): every payload byte belongs to one chunk,
+        # so a small file cannot make many chunks decode one payload (a bomb).
+        starts = np.empty(n_total, np.uint64)
+        starts[0] = HEADER_SIZE
+        np.cumsum(lengths[:-1], out=starts[1:])
+        starts[1:] += np.uint64(HEADER_SIZE)
+        misplaced = offsets != starts
+        if misplaced.any():
+            i = int(np.argmax(misplaced))
+            raise CorruptDataError(
+                f"{chunk_label(i)}: payload at offset {int(offsets[i])}, expected {int(starts[i])} "
+                "(payloads must follow each other in entry and chunk order, without gaps or overlaps)"
+            )
+        payloads_end = int(ends[-1])
+    else:
+        payloads_end = HEADER_SIZE
+    if payloads_end != payload_end:
+        raise CorruptDataError(
+            f"{where}: chunk payloads end at offset {payloads_end}, but the index starts at {payload_end} "
+            "(payloads must fill the space between the file header and the index)"
+        )
     pos = 0
     for e, t in zip(entries, tables):
         n = len(t) // CHUNK_ROW.itemsize

@@ -7,14 +7,22 @@ learn where each tensor's bytes are. Every size is checked before it is trusted.
 from __future__ import annotations
 
 import json
+import re
 import struct
 from dataclasses import dataclass
 
+import numpy as np
+
 from .. import dtypes
 from ..errors import InvalidSafetensorsError
+from .limits import MAX_DIM, MAX_HEADER_SIZE, MAX_JSON_DEPTH, check_safetensors_header_limits
 
-# safetensors refuses headers above 100 MB; so do we, before reading them.
-MAX_HEADER_SIZE = 100_000_000
+# Dtypes safetensors knows that the format's table (spec section 6) does not: stored as
+# OPAQUE, but their shape must still match their bytes, as safetensors checks.
+OTHER_DTYPE_BITS = {"F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8}
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_MAX_INT_DIGITS = len(str(MAX_DIM))
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,35 @@ def _reject_duplicates(pairs):
     return seen
 
 
+def _parse_int(text: str) -> int:
+    # safetensors reads every number as a u64; longer digit strings are out of range
+    # (and Python refuses to convert above 4,300 digits with a ValueError of its own)
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS or int(text) > MAX_DIM:
+        raise InvalidSafetensorsError(f"number {text[:24]}{'...' if len(text) > 24 else ''} is out of range (> 2**64 - 1)")
+    return int(text)
+
+
+def _parse_constant(text: str):
+    raise InvalidSafetensorsError(f"{text} is not JSON")
+
+
+def _json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in the JSON text `raw` (strings skipped),
+    found without recursion: the parser would recurse once per level."""
+    bare = _JSON_STRING.sub(b'""', raw)
+    b = np.frombuffer(bare, np.uint8)
+    step = np.isin(b, (0x5B, 0x7B)).astype(np.int64) - np.isin(b, (0x5D, 0x7D))
+    return int(np.cumsum(step).max()) if len(step) else 0
+
+
+def _check_text(s: str, what: str) -> None:
+    """safetensors (serde_json) refuses escapes of lone UTF-16 surrogates."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidSafetensorsError(f"{what} {s!r} holds a lone surrogate escape (not UTF-8)") from None
+
+
 def read_header_size(first8: bytes, file_size: int, where: str = "input") -> int:
     if len(first8) < 8 or file_size < 8:
         raise InvalidSafetensorsError(f"{where}: {file_size} bytes is too short for a safetensors file")
@@ -61,18 +98,32 @@ def read_header_size(first8: bytes, file_size: int, where: str = "input") -> int
     return n
 
 
-def parse(prefix: bytes, file_size: int, where: str = "input") -> SafetensorsHeader:
-    """Parse `prefix` (the first 8 + N bytes of a file of `file_size` bytes)."""
+def parse(prefix: bytes, file_size: int, where: str = "input", *, zipw_limits: bool = True) -> SafetensorsHeader:
+    """Parse `prefix` (the first 8 + N bytes of a file of `file_size` bytes) by
+    safetensors' rules (InvalidSafetensorsError), and with `zipw_limits` by this
+    format's limits too (LimitExceededError, `check_safetensors_header_limits`)."""
     n = read_header_size(prefix, file_size, where)
     raw = bytes(prefix[8 : 8 + n])
     if len(raw) != n:
         raise InvalidSafetensorsError(f"{where}: header truncated ({len(raw)} of {n} bytes)")
     if not raw.startswith(b"{"):
         raise InvalidSafetensorsError(f"{where}: header does not start with '{{'")
+    depth = _json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidSafetensorsError(
+            f"{where}: header JSON nests {depth} levels deep; a safetensors header has at most {MAX_JSON_DEPTH}"
+        )
     try:
-        obj = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+        obj = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_reject_duplicates,
+            parse_int=_parse_int,
+            parse_constant=_parse_constant,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidSafetensorsError(f"{where}: header is not valid UTF-8 JSON: {exc}") from None
+    except InvalidSafetensorsError as exc:
+        raise InvalidSafetensorsError(f"{where}: header JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise InvalidSafetensorsError(f"{where}: header is not a JSON object")
 
@@ -82,6 +133,9 @@ def parse(prefix: bytes, file_size: int, where: str = "input") -> SafetensorsHea
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
         ):
             raise InvalidSafetensorsError(f"{where}: __metadata__ must map strings to strings")
+        for k, v in metadata.items():
+            _check_text(k, f"{where}: __metadata__ key")
+            _check_text(v, f"{where}: __metadata__ value")
 
     data_size = file_size - 8 - n
     tensors = []
@@ -101,10 +155,14 @@ def parse(prefix: bytes, file_size: int, where: str = "input") -> SafetensorsHea
         raise InvalidSafetensorsError(
             f"{where}: tensors cover {expected} bytes but the data section holds {data_size}"
         )
-    return SafetensorsHeader(n, metadata, tensors)
+    header = SafetensorsHeader(n, metadata, tensors)
+    if zipw_limits:
+        check_safetensors_header_limits(header, where)
+    return header
 
 
 def _tensor_info(name: str, info, where: str) -> TensorInfo:
+    _check_text(name, f"{where}: tensor name")
     if not isinstance(info, dict) or set(info) != {"dtype", "shape", "data_offsets"}:
         raise InvalidSafetensorsError(
             f"{where}: tensor {name!r} must have exactly dtype, shape and data_offsets"
@@ -112,6 +170,7 @@ def _tensor_info(name: str, info, where: str) -> TensorInfo:
     dtype_name, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
     if not isinstance(dtype_name, str):
         raise InvalidSafetensorsError(f"{where}: tensor {name!r} has a non-string dtype")
+    _check_text(dtype_name, f"{where}: tensor {name!r} dtype")
     if not isinstance(shape, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):
@@ -124,15 +183,21 @@ def _tensor_info(name: str, info, where: str) -> TensorInfo:
     ):
         raise InvalidSafetensorsError(f"{where}: tensor {name!r} has invalid data_offsets {offsets!r}")
     numel = 1
-    for d in shape:
+    for d in shape:  # in order, as safetensors multiplies (checked, in a u64)
         numel *= d
+        if numel > MAX_DIM:
+            raise InvalidSafetensorsError(f"{where}: tensor {name!r}: the product of shape {shape} overflows 2**64")
     dt = dtypes.from_name(dtype_name)
-    if dt is not dtypes.OPAQUE:
-        nbytes = dt.nbytes(numel)
-        if nbytes is None or nbytes != offsets[1] - offsets[0]:
+    bits = dt.bits if dt is not dtypes.OPAQUE else OTHER_DTYPE_BITS.get(dtype_name)
+    if bits is not None:
+        if numel * bits > MAX_DIM:
+            raise InvalidSafetensorsError(
+                f"{where}: tensor {name!r}: {dtype_name} {shape} holds more than 2**64 bits"
+            )
+        if numel * bits % 8 or numel * bits // 8 != offsets[1] - offsets[0]:
             raise InvalidSafetensorsError(
                 f"{where}: tensor {name!r} ({dtype_name} {shape}) needs "
-                f"{numel * dt.bits / 8:g} bytes but data_offsets span {offsets[1] - offsets[0]}"
+                f"{numel * bits / 8:g} bytes but data_offsets span {offsets[1] - offsets[0]}"
             )
     return TensorInfo(name, dtype_name, tuple(shape), offsets[0], offsets[1])
 
