@@ -74,34 +74,40 @@ def is_zipw_bytes(data) -> bool:
         return False
 
 
-def _looks_zipw(head: bytes, tail: bytes) -> bool:
-    """Whether a file that lacks the magic still looks like a damaged or cut .zipw:
-    it is a strict prefix of the magic, or it ends with the trailer magic and its
-    first 8 bytes cannot start a safetensors file (a header length above
-    safetensors' limit), so no file safetensors reads is taken from it."""
+def _for_zipw_reader(head: bytes, tail: bytes, named_zipw: bool) -> bool:
+    """Whether a file starting with `head` (its first 8 bytes) and ending with `tail`
+    (its last 8, or b"") goes to the zipweights reader: it has the magic; or it cannot
+    start a safetensors file (shorter than 8 bytes, or a header length above
+    safetensors' limit) and it is named *.zipw, is a strict prefix of the magic, or
+    ends with the trailer magic: a damaged or cut .zipw, whose error then names what
+    is wrong. No file safetensors would read is taken from it."""
     magic = container.MAGIC
+    if head == magic:
+        return True
+    if len(head) >= len(magic) and int.from_bytes(head, "little") <= safetensors_header.MAX_HEADER_SIZE:
+        return False
+    if named_zipw:
+        return True
     if len(head) < len(magic):
         return len(head) > 0 and magic.startswith(head)
-    return int.from_bytes(head[:8], "little") > safetensors_header.MAX_HEADER_SIZE and tail == container.TRAILER_MAGIC
+    return tail == container.TRAILER_MAGIC
 
 
 def zipw_candidate(path) -> bool:
     """True when `path` is for the zipweights reader rather than safetensors: it has
-    the magic, or it is named *.zipw, or it looks like a damaged .zipw (then the
-    reader reports what is wrong with it, as a ZipWeightsError)."""
+    the magic, or it looks like a damaged or cut .zipw (see _for_zipw_reader)."""
     try:
+        named_zipw = os.fspath(path).endswith(".zipw")
         with open(path, "rb") as f:
             head = f.read(len(container.MAGIC))
-            if head == container.MAGIC or os.fspath(path).endswith(".zipw"):
-                return True
             size = os.fstat(f.fileno()).st_size
             tail = b""
             if size >= len(container.MAGIC) + len(container.TRAILER_MAGIC):
                 f.seek(size - len(container.TRAILER_MAGIC))
                 tail = f.read(len(container.TRAILER_MAGIC))
-            return _looks_zipw(head, tail)
     except (OSError, TypeError, ValueError):
         return False
+    return _for_zipw_reader(head, tail, named_zipw)
 
 
 def zipw_bytes_candidate(data) -> bool:
@@ -110,11 +116,9 @@ def zipw_bytes_candidate(data) -> bool:
         view = memoryview(data).cast("B")
     except TypeError:
         return False
-    n = len(container.MAGIC)
-    if bytes(view[:n]) == container.MAGIC:
-        return True
-    tail = bytes(view[-len(container.TRAILER_MAGIC) :]) if len(view) >= n + len(container.TRAILER_MAGIC) else b""
-    return _looks_zipw(bytes(view[:n]), tail)
+    n, t = len(container.MAGIC), len(container.TRAILER_MAGIC)
+    tail = bytes(view[-t:]) if len(view) >= n + t else b""
+    return _for_zipw_reader(bytes(view[:n]), tail, False)
 
 
 def _compat(exc: ZipWeightsError) -> ZipWeightsError:

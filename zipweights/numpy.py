@@ -23,8 +23,8 @@ import numpy as np
 
 from . import dtypes as zdtypes
 from ._fileio import atomic_output
-from .errors import InvalidArgumentError
-from .format import index as fmt_index
+from .errors import InvalidArgumentError, LimitExceededError
+from .format import index as fmt_index, limits
 from .lazy import DTYPE_CODES, SafetensorsAPIError, load_zipw_bytes, zipw_bytes_candidate, numpy_dtype, safe_open
 from .writer import Source, SourceEntry, write
 
@@ -57,6 +57,13 @@ def build_prefix(items, metadata) -> bytes:
     return struct.pack("<Q", len(raw)) + raw
 
 
+def _check_text(s: str, what: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"{what} {s!r} is not valid Unicode (a lone surrogate)") from None
+
+
 def check_metadata(metadata) -> Optional[dict]:
     if metadata is None:
         return None
@@ -64,6 +71,9 @@ def check_metadata(metadata) -> Optional[dict]:
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
         raise InvalidArgumentError("metadata must be a dict of str to str (as safetensors requires)")
+    for k, v in metadata.items():
+        _check_text(k, "metadata key")
+        _check_text(v, "metadata value")
     return dict(metadata)
 
 
@@ -76,7 +86,17 @@ def order_items(items):
 def make_source(items, metadata):
     """A writer Source over [(name, code, shape, memoryview)] (not yet ordered)."""
     items = order_items(items)
+    for n, _, s, _ in items:
+        _check_text(n, "tensor name")
+        if n == "__metadata__":
+            raise InvalidArgumentError("a tensor cannot be named __metadata__ (the header's metadata key)")
+        limits.check_ndim(len(s), f"tensor {n!r}")
+    limits.check_entry_count(len(items), "the tensors")
     prefix = build_prefix([(n, c, s, len(d)) for n, c, s, d in items], check_metadata(metadata))
+    if len(prefix) - 8 > limits.MAX_HEADER_SIZE:
+        raise LimitExceededError(
+            f"the safetensors header would be {len(prefix) - 8} bytes, more than {limits.MAX_HEADER_SIZE}"
+        )
     entries = [
         SourceEntry(fmt_index.KIND_TENSOR, n, zdtypes.from_name(c), tuple(int(x) for x in s), d)
         for n, c, s, d in items
@@ -163,11 +183,11 @@ def load_file(filename: Union[str, os.PathLike], **kwargs) -> Dict[str, np.ndarr
         return f.get_tensors()
 
 
-def load(data: bytes, *, threads: Optional[int] = None) -> Dict[str, np.ndarray]:
+def load(data: bytes, *, threads: Optional[int] = None, max_output_size: Optional[int] = None) -> Dict[str, np.ndarray]:
     """Every tensor of a .zipw or .safetensors file given as bytes. The bytes are only
     read; every array owns fresh memory."""
     if zipw_bytes_candidate(data):
-        return load_zipw_bytes(data, "np", threads=threads)
+        return load_zipw_bytes(data, "np", threads=threads, max_output_size=max_output_size)
     from safetensors import deserialize
 
     out = {}
