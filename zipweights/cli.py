@@ -8,18 +8,28 @@ error (bad arguments, missing input, an output that exists without -f).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
+import signal
+import stat
 import sys
 import time
 
 from . import __version__
 from ._parallel import default_threads
 from .codec import chain
-from .errors import InvalidArgumentError, ZipWeightsError
+from ._fileio import atomic_output, install_signal_handlers, is_temp_name, same_file
+from .errors import (
+    ChecksumMismatchError,
+    CorruptDataError,
+    InvalidArgumentError,
+    InvalidSafetensorsError,
+    ZipWeightsError,
+)
 from .reader import ZipwFile, decompress_file
-from .writer import DEFAULT_CHUNK_SIZE, compress_file
+from .writer import DEFAULT_CHUNK_SIZE, compress_file, compress_to_stream
 
 SUFFIX = ".zipw"
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
@@ -63,70 +73,180 @@ def _say(args, msg: str) -> None:
 
 
 # -- walking inputs ---------------------------------------------------------------
-def _expand(args, inputs: list[str], want) -> list[tuple[str, str | None]]:
-    """(input file, output path or None for the default) for every file to process.
-    Folders are walked for files `want` accepts; with -o a folder is written to a new
-    folder holding the processed files and copies of everything else."""
+def _warn(args, msg: str) -> None:
+    if not args.quiet:
+        print(f"zipw: warning: {msg}", file=sys.stderr)
+
+
+def _input_stat(path: str, folders: bool = True) -> os.stat_result:
+    """The input's stat; a usage error unless it is a regular file (or, with `folders`,
+    a folder): a FIFO or a device would block or never end."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise _Usage(f"{path}: no such file or directory") from None
+    except OSError as exc:
+        raise _Usage(f"{path}: {exc.strerror}") from None
+    if stat.S_ISREG(st.st_mode) or folders and stat.S_ISDIR(st.st_mode):
+        return st
+    what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO, device or socket)"
+    raise _Usage(f"{path}: {what}; not read")
+
+
+def _expand(args, want, rename) -> list[tuple[str, str | None, bool, bool]]:
+    """(input file, output path or None for the default, copy it as is, create the
+    output's folder) for every file to process. Folders are walked for files `want`
+    accepts; with -o a folder is written to a new folder holding the processed files
+    (named by `rename`) and copies of everything else."""
     pairs = []
-    if args.output and len(inputs) > 1:
+    if args.output and len(args.inputs) > 1:
         raise _Usage("-o takes a single input (a file or a folder)")
-    for path in inputs:
-        if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    full = os.path.join(root, name)
-                    if args.output:
-                        rel = os.path.relpath(full, path)
-                        dest = os.path.join(args.output, rel)
-                        if want(name):
-                            pairs.append((full, dest))
-                        else:
-                            pairs.append((full, "copy:" + dest))
-                    elif want(name):
-                        pairs.append((full, None))
-        elif os.path.exists(path):
-            pairs.append((path, args.output))
+    for path in args.inputs:
+        st = _input_stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            if args.stdout:
+                raise _Usage(f"{path}: a folder; -c/--stdout takes files")
+            pairs.extend(_walk(args, path, st, want, rename))
+        elif args.output and os.path.isdir(args.output):
+            pairs.append((path, os.path.join(args.output, rename(os.path.basename(path))), False, False))
         else:
-            raise _Usage(f"{path}: no such file or directory")
+            pairs.append((path, args.output, False, False))
     return pairs
 
 
+def _walk(args, top: str, top_st: os.stat_result, want, rename):
+    """The files under the folder `top`, in sorted order. Skipped: zipweights' own
+    temporary files, the output folder (when -o lies inside the input), links to
+    folders (not followed), and, with a warning, what cannot be read as a regular file
+    (a dangling link, a link loop, a FIFO)."""
+    out_st = None
+    if args.output:
+        with contextlib.suppress(OSError):
+            out_st = os.stat(args.output)
+        if out_st is not None and same_file(out_st, top_st):
+            raise _Usage(f"{args.output}: the output folder is the input folder (leave out -o to write beside the inputs)")
+
+    def unreadable(exc):
+        _warn(args, f"{exc.filename}: {exc.strerror}; skipped")
+
+    for root, dirs, files in os.walk(top, onerror=unreadable):
+        keep = []
+        for d in sorted(dirs):
+            full = os.path.join(root, d)
+            try:
+                st = os.stat(full)
+            except OSError as exc:
+                _warn(args, f"{full}: {exc.strerror}; skipped")
+                continue
+            if out_st is not None and same_file(st, out_st):
+                continue  # our own output: walking it would nest it one level deeper every run
+            if os.path.islink(full):
+                _warn(args, f"{full}: a symbolic link to a folder; not followed")
+                continue
+            keep.append(d)
+        dirs[:] = keep
+        for name in sorted(files):
+            if is_temp_name(name):
+                continue
+            full = os.path.join(root, name)
+            try:
+                st = os.stat(full)
+            except OSError as exc:  # a dangling link (ENOENT) or a loop (ELOOP)
+                _warn(args, f"{full}: {exc.strerror} (a dangling or looping symbolic link?); skipped")
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                _warn(args, f"{full}: not a regular file; skipped")
+                continue
+            if args.output:
+                dest = os.path.join(args.output, os.path.relpath(full, top))
+                if want(name):
+                    yield full, os.path.join(os.path.dirname(dest), rename(name)), False, True
+                else:
+                    yield full, dest, True, True
+            elif want(name):
+                yield full, None, False, False
+
+
 def _copy(src: str, dst: str, args) -> None:
-    if os.path.exists(dst) and not args.force:
-        raise FileExistsError(f"{dst} already exists; not overwritten (use -f)")
+    """A copy of a file that is not compressed, written like any output (whole or not at
+    all, never over anything but a regular file without -f, with the input's mode and times)."""
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    shutil.copyfile(src, dst)
+    with open(src, "rb") as f:
+        with atomic_output(dst, args.force, args.sync, like=os.fstat(f.fileno())) as out:
+            shutil.copyfileobj(f, out, 1 << 20)
+
+
+def _remove_input(src: str, src_st: os.stat_result, out: str, check) -> None:
+    """--rm: remove `src` only when `out` is a different file, complete and verified by
+    `check()`, and `src` is still the file that was read (same inode, size and mtime)."""
+    try:
+        now = os.stat(src)
+    except FileNotFoundError:
+        return
+    if (now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns) != (
+        src_st.st_dev, src_st.st_ino, src_st.st_size, src_st.st_mtime_ns
+    ):
+        raise CorruptDataError(f"{src}: changed while it was read; not removed")
+    out_st = os.stat(out)
+    if same_file(out_st, now) or not stat.S_ISREG(out_st.st_mode):
+        raise InvalidArgumentError(f"{src}: the output {out} is not a separate file; input not removed")
+    check(out_st)
+    os.unlink(src)
+
+
+def _strip(name: str) -> str:
+    if not name.endswith(SUFFIX):
+        raise _Usage(f"{name}: no {SUFFIX} suffix to strip; give an output name with -o")
+    return name[: -len(SUFFIX)]
+
+
+def _check_stdout(args) -> None:
+    if args.output or args.rm:
+        raise _Usage("-c/--stdout takes neither -o nor --rm")
+
+
+def _mkdir_for(path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
 
 
 # -- commands ---------------------------------------------------------------------
 def cmd_compress(args) -> int:
-    pairs = _expand(args, args.inputs, lambda n: n.endswith(".safetensors"))
-    for src, dst in pairs:
-        if dst is not None and dst.startswith("copy:"):
-            _copy(src, dst[5:], args)
+    if args.stdout:
+        _check_stdout(args)
+        if len(args.inputs) != 1:
+            raise _Usage("-c/--stdout compresses a single file (.zipw files do not concatenate)")
+        if sys.stdout.isatty():
+            raise _Usage("stdout is a terminal; compressed data not written there (redirect it or use -o)")
+    pairs = _expand(args, lambda n: n.endswith(".safetensors"), lambda n: n + SUFFIX)
+    for src, dst, copy, mkdir in pairs:
+        if mkdir:
+            _mkdir_for(dst)
+        if copy:
+            _copy(src, dst, args)
             continue
-        if dst is not None and os.path.isdir(args.output or "") and dst == args.output:
-            dst = os.path.join(dst, os.path.basename(src) + SUFFIX)
-        elif dst is not None and args.inputs and os.path.isdir(args.inputs[0]):
-            dst += SUFFIX
-            os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-        out = dst or src + SUFFIX
-        size = os.path.getsize(src)
-        bar = _Progress(args, size, os.path.basename(src))
+        out = "-" if args.stdout else dst or src + SUFFIX
+        src_st = os.stat(src)
+        bar = _Progress(args, src_st.st_size, os.path.basename(src))
         t0 = time.perf_counter()
+        opts = dict(threads=args.threads, level=args.level, chunk_size=args.chunk_size,
+                    raw=args.raw, dtype_hint=args.dtype, progress=bar)
         try:
-            stats = compress_file(
-                src, out, threads=args.threads, level=args.level, chunk_size=args.chunk_size,
-                raw=args.raw, dtype_hint=args.dtype, force=args.force, sync=args.sync or args.rm, progress=bar,
-            )
+            if args.stdout:
+                stats = compress_to_stream(src, sys.stdout.buffer, **opts)
+                sys.stdout.buffer.flush()
+            else:
+                stats = compress_file(src, out, force=args.force, sync=args.sync or args.rm, **opts)
         finally:
             bar.close()
         dt = time.perf_counter() - t0
         if args.rm:
-            with ZipwFile(out) as zf:  # read back before the only other copy goes
-                zf.verify(args.threads)
-            os.unlink(src)
+            def check(out_st, out=out, stats=stats):
+                with ZipwFile(out) as zf:  # read back before the only other copy goes
+                    zf.verify(args.threads)
+                    if zf.original_sha256 != stats.sha256 or zf.original_size != src_st.st_size:
+                        raise CorruptDataError(f"{out}: does not restore {src}; input not removed")
+
+            _remove_input(src, src_st, out, check)
         msg = f"{src}: {_human(stats.original_size)} -> {_human(stats.compressed_size)} ({100 * stats.ratio:.2f}%)"
         if args.verbose:
             msg += f" in {dt:.2f} s, {stats.original_size / dt / 1e6:.0f} MB/s -> {out}"
@@ -134,35 +254,77 @@ def cmd_compress(args) -> int:
     return EXIT_OK
 
 
+def _restore_to_stream(zf: ZipwFile, out, threads: int, check_sha256: bool, progress) -> None:
+    """Write the original file to the stream `out` in order (a pipe cannot be seeked):
+    runs of chunks decoded in parallel (each chunk checked), written one after another."""
+    sha = hashlib.sha256() if check_sha256 else None
+
+    def emit(data) -> None:
+        out.write(data)
+        if sha is not None:
+            sha.update(data)
+        progress(len(data))
+
+    emit(zf.index.prefix)
+    budget = max(1, threads) * (4 << 20)
+    for e in zf.entries:
+        n, i = len(e.chunks), 0
+        while i < n:
+            j, size = i, 0
+            while j < n and (j == i or size + (e.chunk_span(j)[1] - e.chunk_span(j)[0]) <= budget):
+                a, b = e.chunk_span(j)
+                size += b - a
+                j += 1
+            buf = bytearray(size)
+            zf.read_into(e, buf, threads, chunks=range(i, j))
+            emit(buf)
+            i = j
+    out.flush()
+    if sha is not None and sha.hexdigest() != zf.original_sha256:
+        raise ChecksumMismatchError(
+            f"{zf.name}: restored content sha256 {sha.hexdigest()} differs from the stored {zf.original_sha256}"
+        )
+
+
 def cmd_decompress(args) -> int:
-    pairs = _expand(args, args.inputs, lambda n: n.endswith(SUFFIX))
-    for src, dst in pairs:
-        if dst is not None and dst.startswith("copy:"):
-            _copy(src, dst[5:], args)
+    if args.stdout:
+        _check_stdout(args)
+    pairs = _expand(args, lambda n: n.endswith(SUFFIX), _strip)
+    for src, dst, copy, mkdir in pairs:
+        if mkdir:
+            _mkdir_for(dst)
+        if copy:
+            _copy(src, dst, args)
             continue
-        if dst is not None and args.inputs and os.path.isdir(args.inputs[0]):
-            dst = dst[: -len(SUFFIX)]
-            os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-        elif dst is not None and os.path.isdir(dst):
-            base = os.path.basename(src)
-            if not base.endswith(SUFFIX):
-                raise _Usage(f"{src}: no {SUFFIX} suffix to strip; give an output file name")
-            dst = os.path.join(dst, base[: -len(SUFFIX)])
-        elif dst is None and not src.endswith(SUFFIX):
-            raise _Usage(f"{src}: no {SUFFIX} suffix to strip; give an output name with -o")
+        if dst is None and not args.stdout:
+            dst = os.path.join(os.path.dirname(src), _strip(os.path.basename(src)))
+        src_st = os.stat(src)
+        check_sha256 = not args.no_sha256 or args.rm  # --rm: the whole file is checked first
         with ZipwFile(src) as zf:
             size = zf.original_size
+            if args.stdout:
+                bar = _Progress(args, size, os.path.basename(src))
+                try:
+                    _restore_to_stream(zf, sys.stdout.buffer, args.threads, check_sha256, bar)
+                finally:
+                    bar.close()
+                _say(args, f"{src}: {_human(size)} restored to stdout")
+                continue
         bar = _Progress(args, size, os.path.basename(src))
         t0 = time.perf_counter()
         try:
             out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar,
-                                  check_sha256=not args.no_sha256, sync=args.sync or args.rm)
+                                  check_sha256=check_sha256, sync=args.sync or args.rm)
         finally:
             bar.close()
         dt = time.perf_counter() - t0
         if args.rm:
-            os.unlink(src)
-        msg = f"{src}: {_human(size)} restored, " + ("chunk checksums verified" if args.no_sha256 else "sha256 verified")
+            def check(out_st, out=out, size=size):
+                if out_st.st_size != size:
+                    raise CorruptDataError(f"{out}: {out_st.st_size} bytes, expected {size}; input not removed")
+
+            _remove_input(src, src_st, out, check)
+        msg = f"{src}: {_human(size)} restored, " + ("sha256 verified" if check_sha256 else "chunk checksums verified")
         if args.verbose:
             msg += f" in {dt:.2f} s, {size / dt / 1e6:.0f} MB/s -> {out}"
         _say(args, msg)
@@ -171,6 +333,7 @@ def cmd_decompress(args) -> int:
 
 def cmd_info(args) -> int:
     for path in args.inputs:
+        _input_stat(path, folders=False)
         with ZipwFile(path) as zf:
             print(f"{path}: format v{zf.version}, {_human(zf.compressed_size)} compressed, "
                   f"{_human(zf.original_size)} original ({100 * zf.compressed_size / max(1, zf.original_size):.2f}%)")
@@ -199,6 +362,7 @@ def cmd_verify(args) -> int:
     if args.original and len(args.inputs) != 1:
         raise _Usage("--original takes a single input")
     for path in args.inputs:
+        _input_stat(path, folders=False)
         with ZipwFile(path) as zf:
             bar = _Progress(args, zf.original_size, os.path.basename(path))
             try:
@@ -254,6 +418,7 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
             sp.add_argument("--rm", action="store_true", help="remove each input once its output is complete")
             sp.add_argument("--sync", action="store_true", help="fsync each output before it takes its name (always with --rm)")
+            sp.add_argument("-c", "--stdout", action="store_true", help="write to standard output (no -o, no --rm)")
         sp.add_argument("-T", "--threads", type=int, default=default_threads(), help="threads (default: all cores)")
         g = sp.add_mutually_exclusive_group()
         g.add_argument("-q", "--quiet", action="store_true")
@@ -294,22 +459,50 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def exit_code(exc: BaseException) -> int:
+    """The one mapping from what went wrong to the exit status: 2 for what the user
+    asked (bad arguments, a missing or unreadable-kind input, an output that exists or
+    that is not a regular file), 1 for the data (corrupt, truncated, a checksum, a
+    safetensors header that breaks its rules, a limit of the format) and for the
+    system (a full disk, a permission, a file too large)."""
+    if isinstance(exc, _Usage):
+        return EXIT_USAGE
+    if isinstance(exc, InvalidSafetensorsError):  # the input's content, not the arguments
+        return EXIT_DATA
+    if isinstance(exc, InvalidArgumentError):
+        return EXIT_USAGE
+    if isinstance(exc, ZipWeightsError):
+        return EXIT_DATA
+    if isinstance(exc, (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+        return EXIT_USAGE
+    return EXIT_DATA
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename is not None else exc.strerror
+    return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if getattr(args, "threads", 1) is not None and getattr(args, "threads", 1) < 1:
         parser.error("--threads must be at least 1")
-    try:
-        return args.func(args)
-    except (_Usage, InvalidArgumentError, FileExistsError, FileNotFoundError, IsADirectoryError) as exc:
-        print(f"zipw: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ZipWeightsError, OSError) as exc:
-        print(f"zipw: {exc}", file=sys.stderr)
-        return EXIT_DATA
-    except KeyboardInterrupt:
-        print("zipw: interrupted", file=sys.stderr)
-        return 130
+    with install_signal_handlers():
+        try:
+            return args.func(args)
+        except KeyboardInterrupt as exc:  # SIGINT, SIGTERM, SIGHUP: outputs already removed
+            signum = getattr(exc, "signum", signal.SIGINT)
+            print(f"zipw: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+            return 128 + signum
+        except (_Usage, ZipWeightsError, OSError) as exc:
+            if isinstance(exc, BrokenPipeError):  # the reader of stdout went away
+                with contextlib.suppress(OSError):
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                exc = OSError(exc.errno, exc.strerror, exc.filename or "stdout")
+            print(f"zipw: {_message(exc)}", file=sys.stderr)
+            return exit_code(exc)
 
 
 if __name__ == "__main__":

@@ -381,7 +381,7 @@ def decompress_file(
     check_output(dst, force)
     with ZipwFile(src, max_output_size=max_output_size) as zf:
         zf.check_output_size(zf.original_size, "the original file")
-        with atomic_output(dst, force, sync) as f:
+        with atomic_output(dst, force, sync, like=src) as f:  # keeps src's mode and times
             reserve(f, zf.original_size)
             zf.restore_to_fd(f.fileno(), threads, check_sha256, progress)
     return dst

@@ -9,9 +9,11 @@ the index and the trailer, into a temporary file renamed on success.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
+import stat
 import threading
 from dataclasses import dataclass, field
 
@@ -19,10 +21,10 @@ import numpy as np
 import xxhash
 
 from . import dtypes
-from ._fileio import atomic_output, check_output, reserve
+from ._fileio import atomic_output, check_distinct, check_output, reserve
 from ._parallel import Turns, default_threads, run_shared
 from .codec import chain
-from .errors import InvalidArgumentError, InvalidSafetensorsError
+from .errors import InvalidArgumentError, InvalidSafetensorsError, LimitExceededError
 from .format import container, index as fmt_index, safetensors_header
 
 DEFAULT_CHUNK_SIZE = 1 << 20
@@ -219,13 +221,60 @@ class _Hasher:
 
 
 def _map_input(path: str):
-    f = open(path, "rb")
+    """(a read-only map of the file `path`, its os.stat_result). Only a regular file:
+    a FIFO or a device would block or never end (opened without blocking, checked on
+    the open file)."""
     try:
-        size = os.fstat(f.fileno()).st_size
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except IsADirectoryError:
+        raise InvalidArgumentError(f"{path}: a folder, not a file") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidArgumentError(f"{path}: not a regular file (a FIFO, device or socket); not read")
+        mm = mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if st.st_size else b""
     finally:
-        f.close()
-    return mm
+        os.close(fd)
+    return mm, st
+
+
+@contextlib.contextmanager
+def _open_source(src: str, raw: bool, dtype_hint: str | None):
+    """(Source over the mapped file `src`, its os.stat_result); the map is released after."""
+    buf, st = _map_input(src)
+    try:
+        view = memoryview(buf)
+        try:
+            if raw or dtype_hint is not None:
+                source = source_from_bytes(view, dtype_hint)
+            else:
+                try:
+                    source = source_from_safetensors(view, where=src)
+                except InvalidSafetensorsError:
+                    if src.endswith(".safetensors"):
+                        raise
+                    source = source_from_bytes(view)
+            _check_limits(source, src)
+            yield source, st
+        finally:
+            source = None
+            view.release()
+    finally:
+        if isinstance(buf, mmap.mmap):
+            try:
+                buf.close()
+            except BufferError:  # a traceback still holds a view; the map goes with it
+                pass
+
+
+def _check_limits(source: Source, where: str) -> None:
+    """Refuse, before anything is written, what the reader would refuse to read: the
+    limits are the reader's own (format.index re-exports format.limits)."""
+    if len(source.prefix) > fmt_index.MAX_PREFIX_SIZE:
+        raise LimitExceededError(f"{where}: header of {len(source.prefix)} bytes exceeds {fmt_index.MAX_PREFIX_SIZE}")
+    for e in source.entries:
+        if len(e.shape) > fmt_index.MAX_NDIM:
+            raise LimitExceededError(f"{where}: tensor {e.name!r}: {len(e.shape)} dimensions exceed {fmt_index.MAX_NDIM}")
 
 
 def compress_file(
@@ -246,35 +295,32 @@ def compress_file(
     A safetensors file (recognised by a valid header) is split per tensor; any other
     file, or any file with `raw=True`, is compressed as bytes, split as `dtype_hint`
     when one is given. A name ending in .safetensors that does not parse is an error.
+    The output keeps the input's permission bits and times; it must not be the input
+    itself (by any name), nor anything but a regular file (see _fileio.atomic_output).
     """
     src, dst = os.fspath(src), os.fspath(dst) if dst is not None else os.fspath(src) + ".zipw"
-    if os.path.abspath(src) == os.path.abspath(dst):
-        raise InvalidArgumentError(f"{src}: input and output are the same file")
-    check_output(dst, force)
-    buf = _map_input(src)
-    try:
-        view = memoryview(buf)
-        try:
-            if raw or dtype_hint is not None:
-                source = source_from_bytes(view, dtype_hint)
-            else:
-                try:
-                    source = source_from_safetensors(view, where=src)
-                except InvalidSafetensorsError:
-                    if src.endswith(".safetensors"):
-                        raise
-                    source = source_from_bytes(view)
-            with atomic_output(dst, force, sync) as out:
-                reserve(out, source.size, required=False)  # the output is rarely larger
-                stats = write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress)
-                out.truncate(out.tell())
-        finally:
-            source = None
-            view.release()
-    finally:
-        if isinstance(buf, mmap.mmap):
-            try:
-                buf.close()
-            except BufferError:  # a traceback still holds a view; the map goes with it
-                pass
+    with _open_source(src, raw, dtype_hint) as (source, st):
+        check_distinct(src, st, dst)
+        check_output(dst, force)
+        with atomic_output(dst, force, sync, like=st) as out:
+            reserve(out, source.size, required=False)  # the output is rarely larger
+            stats = write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress)
+            out.truncate(out.tell())
     return stats
+
+
+def compress_to_stream(
+    src: str | os.PathLike,
+    out,
+    *,
+    threads: int | None = None,
+    level: int = chain.DEFAULT_LEVEL,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    raw: bool = False,
+    dtype_hint: str | None = None,
+    progress=None,
+) -> WriteStats:
+    """Compress the file `src` into the binary stream `out` (a pipe: written in order, never seeked)."""
+    src = os.fspath(src)
+    with _open_source(src, raw, dtype_hint) as (source, _):
+        return write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress)
