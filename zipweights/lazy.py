@@ -201,18 +201,25 @@ class _Wrapper:
     def empty(self, nbytes: int) -> np.ndarray:
         return np.empty(nbytes, np.uint8)
 
-    def make(self, raw: np.ndarray, code: str, shape):
+    def make(self, raw: np.ndarray, code: str, shape, name: str = "?"):
         """A tensor of `code`/`shape` over `raw` (uint8, owned by the tensor)."""
         shape = tuple(int(d) for d in shape)
         if self.framework == "np":
-            return raw.view(numpy_dtype(code)).reshape(shape)
+            dt = numpy_dtype(code)
+            try:  # a valid shape numpy cannot hold: a dimension >= 2**63, say, of an empty tensor
+                return raw.view(dt).reshape(shape)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise SafetensorsAPIError(f"tensor {name!r}: numpy cannot hold {code} {list(shape)}: {exc}") from None
         import torch
 
         dt = torch_dtype(code)
-        if raw.size == 0:
-            t = torch.empty(shape, dtype=dt)
-        else:
-            t = torch.from_numpy(raw).view(dt).reshape(shape)
+        try:
+            if raw.size == 0:
+                t = torch.empty(shape, dtype=dt)
+            else:
+                t = torch.from_numpy(raw).view(dt).reshape(shape)
+        except (ValueError, TypeError, OverflowError, RuntimeError) as exc:
+            raise SafetensorsAPIError(f"tensor {name!r}: torch cannot hold {code} {list(shape)}: {exc}") from None
         if self.torch_device.type != "cpu":
             t = t.to(self.torch_device)
         return t
@@ -339,7 +346,7 @@ class ZipwSafeOpen:
         raw = self._wrap.empty(entry.length)
         if entry.length:
             zf.read_into(entry, raw, threads=_threads_for(entry, self._threads))
-        return self._wrap.make(raw, info.dtype_name, info.shape)
+        return self._wrap.make(raw, info.dtype_name, info.shape, name)
 
     def get_slice(self, name: str) -> "ZipwSlice":
         zf, info, entry = self._lookup(name)
@@ -355,7 +362,7 @@ class ZipwSafeOpen:
             _check_sub_byte(info.dtype_name, name)
             items.append((name, info, info.entry, self._wrap.empty(info.entry.length)))
         decode_all(zf, [(entry, raw) for _, _, entry, raw in items], self._threads)
-        return {name: self._wrap.make(raw, info.dtype_name, info.shape) for name, info, _, raw in items}
+        return {name: self._wrap.make(raw, info.dtype_name, info.shape, name) for name, info, _, raw in items}
 
     def __repr__(self) -> str:
         state = "closed" if self._zf is None else "open"
@@ -430,11 +437,11 @@ class ZipwSlice:
         plan = _plan(key, shape)
         if plan is None:  # fancy indexing, newaxis, ...: decode everything, index
             raw = self._decode_span(0, self._entry.length)
-            full = self._wrap.make(raw, code, shape)
+            full = self._wrap.make(raw, code, shape, info.name)
             return _own(full[key], self._wrap.framework)
         elem_start, elem_stop, sub_shape, rest = plan
         raw = self._decode_span(elem_start * itemsize, elem_stop * itemsize)
-        part = self._wrap.make(raw, code, sub_shape)
+        part = self._wrap.make(raw, code, sub_shape, info.name)
         return _own(part[rest] if rest != () else part, self._wrap.framework)
 
 
@@ -499,7 +506,7 @@ def _plan(key, shape):
     start, stop, step = key[d].indices(n)
     r = range(start, stop, step)
     rest = key[d + 1 :]
-    if len(r) == 0:
+    if not r:  # (len() overflows past 2**63 elements)
         lo = hi = 0
         new = slice(0, 0)
     else:

@@ -550,3 +550,19 @@ def test_plain_safetensors_is_still_safetensors(tmp_path):
             assert f.get_tensor("a").tobytes() == data
         with safetensors.safe_open(path, "np") as f:
             assert f.get_tensor("a").tobytes() == data
+
+
+@pytest.mark.parametrize("framework", ["np", "pt"])
+def test_shape_a_framework_cannot_hold(tmp_path, framework):
+    # [2**64 - 1, 0] is a valid safetensors shape (0 elements) that neither numpy nor
+    # torch can represent: a ZipWeightsError naming the tensor, not a ValueError
+    st = st_file(_one([2**64 - 1, 0]))
+    src = write(tmp_path, "x.safetensors", st)
+    zipweights.compress_file(src, threads=1)
+    with zipweights.safe_open(src + ".zipw", framework) as f:
+        with pytest.raises(ZipWeightsError, match="tensor 'a': .* cannot hold F32"):
+            f.get_tensor("a")
+        with pytest.raises(ZipWeightsError, match="cannot hold"):
+            f.get_slice("a")[:]
+        row = f.get_slice("a")[2**64 - 2]  # one row of no elements
+        assert tuple(row.shape) == (0,)
