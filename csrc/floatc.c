@@ -40,6 +40,19 @@ static int get_kind(int kind, kindinfo *k, zw_err *e)
 
 size_t zw_float_bound(size_t nbytes) { return 2 * nbytes + 262144; }
 
+int zw_float_check(size_t nbytes, int kind, zw_err *e)
+{
+    kindinfo K = {0, 0, 0, 0};
+    if (get_kind(kind, &K, e)) return -1;
+    if (nbytes % (size_t)(K.W / 8))
+        return zw_fail(e, ZW_EARG, "source size %zu is not a multiple of the value size %d",
+                       nbytes, K.W / 8);
+    if ((uint64_t)(nbytes / (size_t)(K.W / 8)) > ZW_MAXN)
+        return zw_fail(e, ZW_ELIMIT, "chunk too large: %zu values, at most %llu",
+                       nbytes / (size_t)(K.W / 8), (unsigned long long)ZW_MAXN);
+    return 0;
+}
+
 /* context of the value following a value with exponent ex, thresholds t[0..nt) ascending */
 static inline int ctx_of(int ex, const int *t, int nt)
 {
@@ -121,17 +134,9 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
      * also 2^14 (a little smaller, but larger decode tables, so slower to decode) */
     const int maxP = level >= 6 ? 14 : level >= 1 ? 13 : 12;
 
-    if (get_kind(kind, &K, e)) return (size_t)-1;
-    if (nbytes % (size_t)(K.W / 8)) {
-        zw_fail(e, ZW_EARG, "source size %zu is not a multiple of the value size %d", nbytes, K.W / 8);
-        return (size_t)-1;
-    }
+    if (zw_float_check(nbytes, kind, e)) return (size_t)-1;
+    get_kind(kind, &K, e);
     n = nbytes / (size_t)(K.W / 8);
-    if ((uint64_t)n > ZW_MAXN) {
-        zw_fail(e, ZW_ELIMIT, "chunk too large: %zu values, at most %llu", n,
-                (unsigned long long)ZW_MAXN);
-        return (size_t)-1;
-    }
     if (n < 256) return stored(src, nbytes, n, kind, out);
     seg = zw_seg_len(n);
     tail = n - ZW_LANES * seg;

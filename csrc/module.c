@@ -162,6 +162,10 @@ static PyObject *py_float_encode(PyObject *self, PyObject *args)
     zw_err err;
     (void)self;
     if (!PyArg_ParseTuple(args, "y*ii:float_encode", &src, &kind, &level)) return NULL;
+    if (zw_float_check((size_t)src.len, kind, &err)) { /* before scratch of twice its size */
+        PyBuffer_Release(&src);
+        return raise_err(&err);
+    }
     /* the worst-case bound is over twice the input: coding into this thread's kept
      * buffer and copying out the real size spares faulting in fresh pages per chunk */
     Py_BEGIN_ALLOW_THREADS

@@ -198,7 +198,6 @@ static uint32_t get_gamma(zw_br *r)
 static uint32_t zigzag(int v) { return v >= 0 ? (uint32_t)v * 2 : (uint32_t)(-v) * 2 - 1; }
 static int unzigzag(uint32_t z) { return (z & 1) ? -(int)((z + 1) >> 1) : (int)(z >> 1); }
 
-static size_t gamma_bits(uint32_t v) { return (size_t)(2 * nbits(v) + 1); }
 
 /* Table format (per context): nused in B+1 bits, then for each used symbol in ascending
  * order gamma(gap + 1) where gap = symbols skipped since the previous used one, and the
@@ -218,20 +217,6 @@ void zw_table_write(zw_bw *w, const uint8_t *q, int B)
         prev = s;
         pq = q[s];
     }
-}
-
-size_t zw_table_bits(const uint8_t *q, int B)
-{
-    int A = 1 << B, s, prev = -1, pq = 0;
-    size_t bits = (size_t)B + 1;
-    for (s = 0; s < A; s++) {
-        if (!q[s]) continue;
-        bits += gamma_bits((uint32_t)(s - prev));
-        bits += (prev < 0) ? 8 : gamma_bits(zigzag((int)q[s] - pq) + 1);
-        prev = s;
-        pq = q[s];
-    }
-    return bits;
 }
 
 int zw_table_read_list(zw_br *r, int B, int pb, uint16_t *sym, uint8_t *q, int *m, zw_err *e)
@@ -327,33 +312,6 @@ void zw_build_esym(zw_esym *t, const uint16_t *freq, int A, int pb)
 
 /* ---------------- rANS encode ---------------- */
 
-size_t zw_rans_encode(const uint16_t *sym, const uint8_t *ctx, size_t n, const zw_esym *tabs,
-                      int A, uint8_t *out)
-{
-    size_t seg = zw_seg_len(n), tail = n - ZW_LANES * seg, i, t;
-    uint32_t x[ZW_LANES];
-    uint8_t *wend = out + 4 * ZW_LANES + 2 * n, *p = wend;
-    int l;
-    for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
-    for (t = tail; t-- > 0;) {
-        size_t j = ZW_LANES * seg + t;
-        ENC_PUT(x[t % ZW_LANES], &tabs[(size_t)(ctx ? ctx[j] : 0) * A + sym[j]]);
-    }
-    for (i = seg; i-- > 0;) {
-        for (l = ZW_LANES - 1; l >= 0; l--) {
-            size_t j = (size_t)l * seg + i;
-            ENC_PUT(x[l], &tabs[(size_t)(ctx ? ctx[j] : 0) * A + sym[j]]);
-        }
-    }
-    p -= 4 * ZW_LANES;
-    for (l = 0; l < ZW_LANES; l++) zw_wr32(p + 4 * l, x[l]);
-    {
-        size_t len = (size_t)(wend - p);
-        memmove(out, p, len);
-        return len;
-    }
-}
-
 size_t zw_rans_encode_bytes(const uint8_t *src, size_t n, const zw_esym *tab, uint8_t *out)
 {
     size_t seg = zw_seg_len(n), tail = n - ZW_LANES * seg, i, t;
@@ -395,7 +353,7 @@ int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e)
 
 static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
 
-#define DEC_ONE(l, OUT)                                                                  \
+#define DEC_ONE(l, OUT, RENORM)                                                                  \
     do {                                                                                 \
         uint32_t xx_ = x[l];                                                             \
         uint32_t slot_ = xx_ & smask;                                                    \
@@ -404,9 +362,17 @@ static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32
         xx_ = (fb_ & 0xffff) * (xx_ >> pb) + slot_ - (fb_ >> 16);                        \
         base[l] = sy_ >> 12;                                                             \
         (OUT) = (uint16_t)(sy_ & 0xfff);                                                 \
-        SAFE_RENORM                                                                      \
+        RENORM                                                                           \
         x[l] = xx_;                                                                      \
     } while (0)
+
+/* renormalization that checks the stream has a word left (the fast path knows it has) */
+#define CHECKED_RENORM                                                                   \
+    if (xx_ < ZW_L) {                                                                    \
+        if (end - p < 2) return zw_fail(e, ZW_ETRUNC, "payload truncated: rANS stream ends early"); \
+        xx_ = (xx_ << 16) | ld16(p);                                                     \
+        p += 2;                                                                          \
+    }
 
 #define LOAD_STATE                                                                       \
     uint32_t x[ZW_LANES], base[ZW_LANES];                                                \
@@ -444,9 +410,8 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, 
         if ((size_t)(end - p) >= (size_t)2 * ZW_LANES * S) {
 /* Two phases per step: the table lookups of all lanes are independent; the shared
  * stream pointer is then advanced by a cheap compare/add chain. */
-#define SAFE_RENORM
             for (s = 0; s < S; s++) {
-                for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[s * ZW_LANES + l]);
+                for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[s * ZW_LANES + l], /* below */);
                 for (l = 0; l < ZW_LANES; l++) {
                     uint32_t xx_ = x[l], w_ = ld16(p);
                     uint32_t need_ = xx_ < ZW_L, m_ = 0u - need_;
@@ -455,16 +420,9 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, 
                     p += 2 * need_;
                 }
             }
-#undef SAFE_RENORM
         } else {
-#define SAFE_RENORM                                                                      \
-    if (xx_ < ZW_L) {                                                                    \
-        if (end - p < 2) return zw_fail(e, ZW_ETRUNC, "payload truncated: rANS stream ends early");  \
-        xx_ = (xx_ << 16) | ld16(p);                                                     \
-        p += 2;                                                                          \
-    }
             for (s = 0; s < S; s++)
-                for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[s * ZW_LANES + l]);
+                for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[s * ZW_LANES + l], CHECKED_RENORM);
         }
         SAVE_STATE
     }
@@ -477,9 +435,8 @@ int zw_rdec_tail(zw_rdec *d, const zw_dtabs *t, int r, uint16_t *restrict out, z
     int k;
     for (k = 0; k < r; k++) {
         l = k % ZW_LANES;
-        DEC_ONE(l, out[k]);
+        DEC_ONE(l, out[k], CHECKED_RENORM);
     }
-#undef SAFE_RENORM
     SAVE_STATE
     return 0;
 }

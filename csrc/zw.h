@@ -101,7 +101,6 @@ uint32_t zw_br_get(zw_br *r, int nb);
 
 /* table serialization: q[0..2^B) */
 void zw_table_write(zw_bw *w, const uint8_t *q, int B);
-size_t zw_table_bits(const uint8_t *q, int B);
 /* reads one table as a list: m used symbols sym[0..m) ascending, weight codes q[0..m).
  * A table for precision pb holds at most min(2^B, 2^pb) symbols: each needs a slot. */
 int zw_table_read_list(zw_br *r, int B, int pb, uint16_t *sym, uint8_t *q, int *m, zw_err *e);
@@ -117,12 +116,10 @@ void zw_build_esym(zw_esym *t, const uint16_t *freq, int A, int pb);
  * Layout of n values: seg = zw_seg_len(n) (a multiple of 16); value j < 32*seg belongs to
  * lane j / seg; the tail value j = 32*seg + t (t < 512) belongs to lane t % 32. Each
  * lane codes its values in increasing j. Decoding order: steps i = 0..seg-1, each step
- * lanes 0..31 (value l*seg + i), then the tail values in increasing t. ctx[j] is the
- * context (table index) of value j (NULL = all 0). The stream: 32 little-endian u32 final
- * states, then little-endian u16 renormalization words in decoding order. */
+ * lanes 0..31 (value l*seg + i), then the tail values in increasing t. The stream: 32
+ * little-endian u32 final states, then little-endian u16 renormalization words in
+ * decoding order. */
 static inline size_t zw_seg_len(size_t n) { return (n / (16 * ZW_LANES)) * 16; }
-size_t zw_rans_encode(const uint16_t *sym, const uint8_t *ctx, size_t n, const zw_esym *tabs,
-                      int A, uint8_t *out /* cap >= 128 + 2n */);
 
 typedef struct {
     uint32_t x[ZW_LANES];
@@ -167,6 +164,8 @@ int zw_ent_decode(const uint8_t *p, size_t len, uint8_t *dst, size_t n, zw_err *
 
 /* ---- float codec ---- */
 size_t zw_float_bound(size_t nbytes);
+/* 0 when zw_float_encode takes nbytes of this kind (kind, whole values, ZW_MAXN) */
+int zw_float_check(size_t nbytes, int kind, zw_err *e);
 /* returns bytes written, or (size_t)-1 with e set (bad kind / size) */
 size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, uint8_t *out,
                        zw_err *e);
