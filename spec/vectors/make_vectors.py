@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
-"""Regenerate the golden vectors in this folder: tiny originals, their .zipw, and
-manifest.json (sha256 of both, the settings used, and whether the .zipw can be
-reproduced byte for byte by any correct encoder build; see README.md).
+"""Regenerate the golden vectors in this folder: tiny originals, their .zipw, the error
+vectors in errors/, and manifest.json (sha256 of every file, the settings used, the
+modes each golden vector exercises, whether its .zipw can be reproduced byte for byte
+by any correct encoder build, and the error each error vector must raise; see
+README.md).
 
     python spec/vectors/make_vectors.py          # rewrites the files next to this script
     python spec/vectors/make_vectors.py NAME...  # (re)writes only these; the others stay
 
 The safetensors originals are written by the small writer below (not by zipweights),
-so the vectors also check zipweights against an independent reading of the format.
-Only rerun this on purpose: the .zipw files are the reference that later encoders and
-decoders are checked against.
+and the .zipw files are read and edited by the small container reader/writer below
+(`parse_zipw`, `build_zipw`), written from spec/FORMAT.md: the vectors also check
+zipweights against an independent reading of the format. Payloads the reference
+encoder never writes are built by hand here (`float_payload_16`, a pure-Python float
+payload encoder written from spec/CODERS.md; the `patch_*` functions). Only rerun this
+on purpose: the .zipw files are the reference that later encoders and decoders are
+checked against.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ import struct
 import sys
 
 import numpy as np
+import xxhash
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ERRORS = os.path.join(HERE, "errors")
 
 
 def safetensors_bytes(tensors, metadata=None) -> bytes:
@@ -141,6 +149,526 @@ def vectors():
         "settings": {"chunk_size": 4096, "level": 3},
     }
 
+    # -- every codec mode (issue #11): each vector's manifest entry lists the modes its
+    # .zipw exercises, and the test re-derives that list from the file --------------------
+    yield {
+        "name": "planes_streams",
+        "original": safetensors_bytes([("planes.i32", "I32", (1024,), planes_i32(1024, 3)),
+                                       ("planes.f64", "F64", (16, 16), f64_weights(256, 4))]),
+        "settings": {"chunk_size": 8192, "level": 3},
+        "expect": {"planes.i32": ["stream:raw", "stream:zstd", "stream:ent", "ent_mode:1", "ent_mode:2"]},
+    }
+
+    yield {
+        "name": "sparse_inner",
+        "original": safetensors_bytes([
+            ("sparse.store", "I32", (64,), sparse_i32(64, 8, 5)),
+            ("sparse.planes", "I32", (1024,), sparse_i32(1024, 512, 6)),
+            ("sparse.float", "BF16", (32, 64), sparse_bf16_2of4(2048, 7)),
+        ]),
+        "settings": {"chunk_size": 8192, "level": 3},
+        "expect": {"sparse.store": ["sparse_inner:store"], "sparse.planes": ["sparse_inner:planes"],
+                   "sparse.float": ["sparse_inner:float"]},
+    }
+
+    for name, level, table in (("float_level3", 3, FLOAT_LEVEL3), ("float_level6", 6, FLOAT_LEVEL6)):
+        yield {
+            "name": name,
+            "original": safetensors_bytes([(t, dt, FLOAT_SHAPE[dt], float_values(FLOAT_KIND[dt], FLOAT_N[dt], **r))
+                                           for t, dt, r, _ in table]),
+            "settings": {"chunk_size": 8192, "level": level},
+            "expect": {t: [f"float:{dt}:mode{m}:B{b}:", f":P{p}"] for t, dt, _, (m, b, p) in table},
+        }
+
+    yield {
+        "name": "mixed_dtypes_coded",
+        "original": safetensors_bytes(mixed_coded_tensors(8), {"vector": "every dtype, each coded (no stored chunk)"}),
+        "settings": {"chunk_size": 4096, "level": 3},
+        "expect": {"*": ["coded"]},
+    }
+
+    # FLOAT payload mode 0 and a PLANES stream in ent mode 0 are never smaller than a
+    # STORE chunk, so no encoder writes them: they are patched in by hand
+    yield {
+        "name": "handmade_stored_modes",
+        "original": safetensors_bytes([
+            ("stored.bf16", "BF16", (512,), float_values(0, 512, 11, spread=4)),
+            ("stored.f16", "F16", (512,), float_values(1, 512, 12, spread=4)),
+            ("stored.f32", "F32", (256,), float_values(2, 256, 13, spread=4)),
+            ("stored.c64", "C64", (128,), float_values(2, 256, 14, spread=4)),
+            ("stored.i32", "I32", (256,), planes_i32(256, 15)),
+        ]),
+        "settings": {"chunk_size": 4096, "level": 3},
+        "hand_built": "encoded at these settings, then every float chunk replaced by a FLOAT payload in "
+                      "mode 0 (stored) and the I32 chunk by a PLANES payload whose four planes are ENT "
+                      "streams in mode 0 (stored); payloads relaid, index and trailer rewritten",
+        "patch": patch_stored_modes,
+        "expect": {"stored.bf16": ["float:BF16:mode0"], "stored.f16": ["float:F16:mode0"],
+                   "stored.f32": ["float:F32:mode0"], "stored.c64": ["float:C64:mode0"],
+                   "stored.i32": ["stream:ent", "ent_mode:0"]},
+    }
+
+    # the largest table a float payload can hold (B = 12, all 4096 symbols used, P = 12):
+    # the valid twin of errors/float_table_overflow.zipw, which differs in the P byte only
+    yield {
+        "name": "bf16_handmade_full_table",
+        "original": safetensors_bytes([("full", "BF16", (64, 64), u16([j << 4 | (j * 7) % 16 for j in range(4096)]))]),
+        "settings": {"chunk_size": 8192, "level": 3},
+        "hand_built": "encoded at these settings, then the chunk replaced by a FLOAT payload (mode 1, "
+                      "B = 12, C = 1, P = 12, every symbol with weight code 1) written by the pure-Python "
+                      "encoder in make_vectors.py (float_payload_16)",
+        "patch": patch_full_table,
+        "expect": {"full": ["float:BF16:mode1:B12:C1:P12"]},
+    }
+
+
+# -- data for the mode vectors ----------------------------------------------------------
+def float_values(kind, n, seed, kbits=0, signrun=0.0, scales=0, block=0, spread=0.0, skew=0.92) -> bytes:
+    """n weights-like values as little-endian bytes of float kind 0 (BF16), 1 (F16) or
+    2 (F32). The knobs steer the float coder's choices (spec/CODERS.md section 3):
+    `block`: the binade stays the same for runs of `block` values, drawn from `scales`
+    binades (exponent contexts pay); else the magnitude is log-uniform over `spread`
+    binades (wide alphabets: higher precision P pays); `signrun`: the sign flips with
+    this probability from one value to the next (sign-split contexts, mode 2, pay);
+    `kbits`: the top `kbits` mantissa bits are zero with probability `skew` (coding
+    them pays: a larger symbol width B)."""
+    rng = np.random.default_rng(seed)
+    if block:
+        e = rng.integers(0, scales, n // block + 1).repeat(block)[:n] - 10.0
+        mag = (1 + rng.random(n)) * 2.0**e
+    else:
+        mag = 2.0 ** rng.uniform(-spread, 0, n) * (1 + rng.random(n))
+    if signrun:
+        sign = np.where(np.cumsum(rng.random(n) < signrun) % 2 == 0, 1.0, -1.0)
+    else:
+        sign = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    x = (mag * sign).astype(np.float32)
+    if kind == 1:
+        u, top, ones = x.astype(np.float16).view(np.uint16).copy(), 9, 0xFFFF
+    else:
+        u, top, ones = x.view(np.uint32).copy(), 22, 0xFFFFFFFF
+    for b in range(kbits):
+        m = rng.random(n) < skew
+        u[m] &= u.dtype.type(~(1 << (top - b)) & ones)
+    if kind == 0:
+        return (u >> 16).astype("<u2").tobytes()
+    return u.astype("<u2" if kind == 1 else "<u4").tobytes()
+
+
+FLOAT_KIND = {"BF16": 0, "F16": 1, "F32": 2, "C64": 2}
+FLOAT_N = {"BF16": 4096, "F16": 4096, "F32": 2048, "C64": 2048}  # values of one 8 KiB chunk
+FLOAT_SHAPE = {"BF16": (64, 64), "F16": (64, 64), "F32": (32, 64), "C64": (32, 32)}
+
+# (tensor, dtype, float_values knobs, what the level's encoder must choose: (mode, B, P)).
+# Together: every payload mode 1/2, every symbol width B of each kind and every table
+# precision P (11-13 at level 3, 14 at level 6; from level 7 the encoder also tries PLANES and keeps the smaller; P = 11 comes from the 16 sign-split
+# contexts, whose tables the level-3 encoder keeps within 256 KiB) for each float dtype.
+FLOAT_LEVEL3 = [
+    ("bf16.b9", "BF16", dict(seed=101010, signrun=0.02, scales=12, block=16), (2, 9, 11)),
+    ("bf16.b10", "BF16", dict(seed=7359, kbits=1, spread=40), (1, 10, 13)),
+    ("bf16.b11", "BF16", dict(seed=101220, kbits=2, scales=8, block=64), (1, 11, 12)),
+    ("bf16.b12", "BF16", dict(seed=101320, kbits=3, signrun=0.02, scales=4, block=16), (2, 12, 12)),
+    ("f16.b6", "F16", dict(seed=200711, signrun=0.02, scales=12, block=16), (2, 6, 11)),
+    ("f16.b7", "F16", dict(seed=8262, spread=20, skew=0.99), (1, 7, 13)),
+    ("f16.b8", "F16", dict(seed=200920, kbits=2, scales=8, block=64), (1, 8, 12)),
+    ("f16.b9", "F16", dict(seed=201010, kbits=3, signrun=0.02, scales=8, block=64), (2, 9, 11)),
+    ("f16.b10", "F16", dict(seed=201120, kbits=4, scales=8, block=64), (1, 10, 12)),
+    ("f16.b11", "F16", dict(seed=201220, kbits=5, signrun=0.02, scales=8, block=64), (2, 11, 12)),
+    ("f16.b12", "F16", dict(seed=201320, kbits=6, scales=8, block=64), (1, 12, 12)),
+    ("f32.b9", "F32", dict(seed=301011, signrun=0.02, scales=8, block=64), (2, 9, 11)),
+    ("f32.b10", "F32", dict(seed=9360, kbits=1, spread=40, skew=0.99), (1, 10, 13)),
+    ("f32.b11", "F32", dict(seed=301220, kbits=2, scales=8, block=64), (1, 11, 12)),
+    ("f32.b12", "F32", dict(seed=301320, kbits=3, signrun=0.02, scales=4, block=16), (2, 12, 12)),
+    ("c64.b9", "C64", dict(seed=401032, signrun=0.02, spread=30), (2, 9, 13)),
+    ("c64.b10", "C64", dict(seed=401120, kbits=1, scales=8, block=64), (1, 10, 12)),
+    ("c64.b11", "C64", dict(seed=401210, kbits=2, signrun=0.02, scales=8, block=64), (2, 11, 11)),
+    ("c64.b12", "C64", dict(seed=401320, kbits=3, scales=8, block=64), (1, 12, 12)),
+]
+FLOAT_LEVEL6 = [
+    ("bf16.p14", "BF16", dict(seed=7393, signrun=0.1, spread=40), (2, 9, 14)),
+    ("f16.p14", "F16", dict(seed=8297, signrun=0.1, spread=20), (2, 7, 14)),
+    ("f32.p14", "F32", dict(seed=9377, spread=40), (1, 9, 14)),
+    ("c64.p14", "C64", dict(seed=9878, spread=40, skew=0.99), (1, 9, 14)),
+]
+
+
+def planes_i32(n, seed) -> bytes:
+    """I32 values whose four byte planes call for four different stream codings: plane 0
+    (top byte) constant (ENT mode 1), plane 1 skewed (ENT mode 2), plane 2 a repeated
+    pattern (ZSTD), plane 3 noise (RAW)."""
+    rng = np.random.default_rng(seed)
+    p0 = np.zeros(n, np.uint32)
+    p1 = rng.choice(np.array([0x10, 0x11, 0x13, 0x20, 0x7F], np.uint32), n, p=[0.5, 0.2, 0.15, 0.1, 0.05])
+    pat = rng.integers(0, 256, 29).astype(np.uint32)
+    p2 = np.tile(pat, n // 29 + 1)[:n]
+    p3 = rng.integers(0, 256, n).astype(np.uint32)
+    return ((p0 << 24) | (p1 << 16) | (p2 << 8) | p3).astype("<u4").tobytes()
+
+
+def f64_weights(n, seed) -> bytes:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(n) * 0.02).astype("<f8").tobytes()
+
+
+def sparse_i32(n, nnz, seed) -> bytes:
+    rng = np.random.default_rng(seed)
+    v = np.zeros(n, "<i4")
+    v[rng.choice(n, nnz, replace=False)] = rng.integers(-100, 100, nnz) | 1
+    return v.tobytes()
+
+
+def sparse_bf16_2of4(n, seed) -> bytes:
+    """2:4 structured sparsity: two of every four values are zero."""
+    v = np.frombuffer(float_values(0, n, seed, kbits=2, spread=3), "<u2").copy().reshape(-1, 4)
+    rng = np.random.default_rng(seed + 1)
+    keep = np.argsort(rng.random(v.shape), axis=1)[:, :2]
+    mask = np.zeros(v.shape, bool)
+    np.put_along_axis(mask, keep, True, axis=1)
+    v[~mask] = 0
+    return v.astype("<u2").tobytes()
+
+
+def mixed_coded_tensors(seed):
+    """One tensor of every dtype, each large and regular enough to be coded (PLANES,
+    FLOAT or SPARSE), not stored: chunk-size 4096 vectors of real mixed files."""
+    rng = np.random.default_rng(seed)
+
+    def small(n, hi, dtype):  # small magnitudes: the top planes are constant
+        return rng.integers(0, hi, n).astype(dtype).tobytes()
+
+    def skewed_bytes(n, values):
+        return rng.choice(np.array(values, np.uint8), n).tobytes()
+
+    return [
+        ("bool", "BOOL", (512,), (rng.random(512) < 0.2).astype(np.uint8).tobytes()),
+        ("u8", "U8", (512,), small(512, 16, np.uint8)),
+        ("i8", "I8", (512,), rng.integers(-8, 8, 512).astype(np.int8).tobytes()),
+        ("u16", "U16", (256,), small(256, 300, "<u2")),
+        ("i16", "I16", (256,), rng.integers(-300, 300, 256).astype("<i2").tobytes()),
+        ("u32", "U32", (256,), small(256, 5000, "<u4")),
+        ("i32", "I32", (256,), rng.integers(-5000, 5000, 256).astype("<i4").tobytes()),
+        ("u64", "U64", (128,), small(128, 1 << 20, "<u8")),
+        ("i64", "I64", (128,), rng.integers(-(1 << 20), 1 << 20, 128).astype("<i8").tobytes()),
+        ("f16", "F16", (512,), float_values(1, 512, seed + 1, kbits=2, spread=3)),
+        ("bf16", "BF16", (512,), float_values(0, 512, seed + 2, kbits=2, spread=3)),
+        ("f32", "F32", (256,), float_values(2, 256, seed + 3, kbits=2, spread=3)),
+        ("f64", "F64", (128,), f64_weights(128, seed + 4)),
+        ("f8_e4m3", "F8_E4M3", (512,), skewed_bytes(512, [0x30, 0x31, 0x38, 0xB0, 0xB8, 0x28, 0xA8])),
+        ("f8_e5m2", "F8_E5M2", (512,), skewed_bytes(512, [0x38, 0x39, 0x3C, 0xB8, 0xBC, 0x34, 0xB4])),
+        ("f8_e8m0", "F8_E8M0", (512,), skewed_bytes(512, [0x7E, 0x7F, 0x80, 0x7D])),
+        ("c64", "C64", (128,), float_values(2, 256, seed + 5, kbits=2, spread=3)),
+        ("f4", "F4", (1024,), skewed_bytes(512, [0x00, 0x11, 0x12, 0x21, 0x9A, 0xA9])),
+        ("f6_e2m3", "F6_E2M3", (512,), skewed_bytes(384, [0x00, 0x41, 0x10, 0x04])),
+        ("f6_e3m2", "F6_E3M2", (512,), skewed_bytes(384, [0x00, 0x82, 0x20, 0x08])),
+        ("gguf_q4k", "Q4_K", (4, 128), np.tile(rng.integers(0, 256, 37, dtype=np.uint8), 14)[:512].tobytes()),
+    ]
+
+
+# -- the container, read and written from spec/FORMAT.md alone --------------------------
+DTYPE_NAMES = ["OPAQUE", "BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "BF16",
+               "F32", "F64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "C64", "F4", "F6_E2M3", "F6_E3M2"]
+CODECS = {0: "store", 1: "planes", 2: "float", 3: "sparse"}
+CODERS = {0: "raw", 1: "zstd", 2: "ent"}
+STORE, PLANES, FLOAT, SPARSE = 0, 1, 2, 3
+RAW, ZSTD, ENT = 0, 1, 2
+MAGIC, TRAILER_MAGIC = b"\x89ZIPW\r\n\x1a", b"ZIPWIDX\x00"
+
+
+def parse_zipw(z: bytes) -> dict:
+    """The file as a dict of its fields (spec/FORMAT.md 3-5); every chunk carries its
+    payload bytes. No checks beyond what it takes to walk the structure."""
+    ioff, ilen, _, tmagic = struct.unpack_from("<QQQ8s", z, len(z) - 32)
+    assert tmagic == TRAILER_MAGIC
+    idx = z[ioff : ioff + ilen]
+    size, sha, skind, res7, plen = struct.unpack_from("<Q32sB7sQ", idx, 0)
+    pos = 56
+    f = {"header": z[:16], "original_size": size, "sha256": sha, "source_kind": skind, "reserved": res7,
+         "prefix": idx[pos : pos + plen], "entries": []}
+    pos += plen
+    (ne,) = struct.unpack_from("<I", idx, pos)
+    pos += 4
+    for _ in range(ne):
+        kind, dtype, ndim, transform, nlen = struct.unpack_from("<BBBBI", idx, pos)
+        pos += 8
+        name = idx[pos : pos + nlen]
+        pos += nlen
+        shape = struct.unpack_from(f"<{ndim}Q", idx, pos)
+        pos += 8 * ndim
+        offset, length, csize, count = struct.unpack_from("<QQII", idx, pos)
+        pos += 24
+        chunks = []
+        for _ in range(count):
+            po, pl, codec, r3, ck = struct.unpack_from("<QIB3sQ", idx, pos)
+            pos += 24
+            chunks.append({"offset": po, "length": pl, "codec": codec, "reserved": r3, "checksum": ck,
+                           "payload": z[po : po + pl]})
+        f["entries"].append({"kind": kind, "dtype": dtype, "transform": transform, "name": name,
+                             "shape": shape, "offset": offset, "length": length, "chunk_size": csize,
+                             "chunks": chunks})
+    f["index_tail"] = idx[pos:]
+    return f
+
+
+def index_bytes(f: dict) -> bytes:
+    parts = [struct.pack("<Q32sB7sQ", f["original_size"], f["sha256"], f["source_kind"], f["reserved"],
+                         f.get("prefix_length", len(f["prefix"]))), f["prefix"],
+             struct.pack("<I", len(f["entries"]))]
+    for e in f["entries"]:
+        parts.append(struct.pack("<BBBBI", e["kind"], e["dtype"], len(e["shape"]), e["transform"], len(e["name"])))
+        parts.append(e["name"])
+        parts.append(struct.pack(f"<{len(e['shape'])}Q", *e["shape"]))
+        parts.append(struct.pack("<QQII", e["offset"], e["length"], e["chunk_size"], len(e["chunks"])))
+        for c in e["chunks"]:
+            parts.append(struct.pack("<QIB3sQ", c["offset"], c["length"], c["codec"], c["reserved"], c["checksum"]))
+    parts.append(f.get("index_tail", b""))
+    return b"".join(parts)
+
+
+def build_zipw(f: dict, payload_area: bytes | None = None) -> bytes:
+    """The file for `f`: its chunks' payloads laid out in order after the header (their
+    offsets and lengths rewritten), or, given `payload_area`, those bytes with the rows
+    left as they are; then the index and a trailer with the index's xxh3-64."""
+    out = bytearray(f["header"])
+    if payload_area is None:
+        for e in f["entries"]:
+            for c in e["chunks"]:
+                c["offset"], c["length"] = len(out), len(c["payload"])
+                out += c["payload"]
+    else:
+        out += payload_area
+    idx = index_bytes(f)
+    ioff = len(out)
+    out += idx
+    out += struct.pack("<QQQ8s", ioff, len(idx), xxhash.xxh3_64_intdigest(idx), TRAILER_MAGIC)
+    return bytes(out)
+
+
+def chunk_of(f: dict, name: str, i: int = 0) -> dict:
+    return next(e for e in f["entries"] if e["name"] == name.encode())["chunks"][i]
+
+
+def streams(payload: bytes, pos: int = 0):
+    """(coder, start, data) of each stream (coder u8, length u32, data) from `pos` on."""
+    while pos < len(payload):
+        coder, length = struct.unpack_from("<BI", payload, pos)
+        yield coder, pos, payload[pos + 5 : pos + 5 + length]
+        pos += 5 + length
+
+
+def float_layout(p: bytes) -> dict:
+    """Offsets of the parts of a coded float payload (spec/CODERS.md section 3)."""
+    kind, mode, n = p[0], p[1], struct.unpack_from("<I", p, 2)[0]
+    B, C, P = p[6], p[7], p[8]
+    G = C // 2 if mode == 2 else C
+    pos = 9 + G - 1
+    (tlen,) = struct.unpack_from("<I", p, pos)
+    lay = {"kind": kind, "mode": mode, "n": n, "B": B, "C": C, "P": P, "tables": pos + 4, "ent": []}
+    pos += 4 + tlen
+    if kind == 2:
+        for _ in range(2):
+            (ln,) = struct.unpack_from("<I", p, pos)
+            lay["ent"].append(p[pos + 4 : pos + 4 + ln])
+            pos += 4 + ln
+    lay["raw"] = pos
+    lay["stream"] = pos + (n * (16 - B) + 7) // 8
+    return lay
+
+
+def _payload_tags(codec: int, p: bytes, dt: str, tags: set, where: str = "") -> None:
+    if codec == PLANES:
+        for coder, _, data in streams(p):
+            tags.add(f"stream:{CODERS.get(coder, coder)}")
+            if coder == ENT:
+                tags.add(f"ent_mode:{data[0]}")
+    elif codec == FLOAT:
+        if p[1] == 0:
+            tags.add(f"float:{dt}:mode0")
+        else:
+            lay = float_layout(p)
+            tags.add(f"float:{dt}:mode{lay['mode']}:B{lay['B']}:C{lay['C']}:P{lay['P']}")
+            for e in lay["ent"]:
+                tags.add(f"ent_mode:{e[0]}")
+    elif codec == SPARSE:
+        (coder, _, data), = [next(streams(p, 4))]
+        tags.add(f"bitmap:{CODERS.get(coder, coder)}")
+        if coder == ENT:
+            tags.add(f"ent_mode:{data[0]}")
+        at = 4 + 5 + len(data)
+        inner = p[at]
+        tags.add(f"sparse_inner:{CODECS[inner]}")
+        _payload_tags(inner, p[at + 1 :], dt, tags)
+
+
+def exercised(z: bytes) -> list[str]:
+    """The modes a .zipw exercises, read from its bytes: `codec:X` per chunk codec,
+    `chunk:DTYPE:X` per dtype and codec, `stream:X` per PLANES stream coder, `bitmap:X`
+    per SPARSE bitmap coder, `ent_mode:N` per ent payload (PLANES and bitmap streams,
+    F32 planes of float payloads), `sparse_inner:X`, and per float payload
+    `float:DTYPE:mode0` or `float:DTYPE:modeM:Bb:Cc:Pp` (its mode, B, C and P bytes)."""
+    tags: set[str] = set()
+    for e in parse_zipw(z)["entries"]:
+        dt = DTYPE_NAMES[e["dtype"]]
+        for c in e["chunks"]:
+            tags.add(f"codec:{CODECS[c['codec']]}")
+            tags.add(f"chunk:{dt}:{CODECS[c['codec']]}")
+            _payload_tags(c["codec"], c["payload"], dt, tags)
+    return sorted(tags)
+
+
+# -- a pure-Python float payload encoder (spec/CODERS.md 1.2, 1.3 and 3) ---------------
+class BitWriter:
+    def __init__(self):
+        self.bits = []
+
+    def put(self, v: int, nb: int) -> None:
+        self.bits += [(v >> i) & 1 for i in range(nb)]
+
+    def gamma(self, v: int) -> None:
+        nb = v.bit_length() - 1
+        self.put(0, nb)
+        self.put(1, 1)
+        self.put(v, nb)
+
+    def bytes(self) -> bytes:
+        bits = self.bits + [0] * (-len(self.bits) % 8)
+        return bytes(sum(bits[k + i] << i for i in range(8)) for k in range(0, len(bits), 8))
+
+
+def _weight(q: int) -> int:
+    return q if q < 32 else (16 + (q - 32) % 16) << (1 + (q - 32) // 16)
+
+
+def normalize(q: dict, P: int) -> dict:
+    """symbol -> (freq, start): spec/CODERS.md 1.2 normalization, exactly."""
+    M = 1 << P
+    syms = sorted(q)
+    w = [_weight(q[s]) for s in syms]
+    W = sum(w)
+    imax = w.index(max(w))
+    f = [max(1, wi * M // W) for wi in w]
+    S = sum(f)
+    if S < M:
+        f[imax] += M - S
+    if S > M:
+        E, D = S - M, sum(fi - 1 for fi in f)
+        f = [fi - (fi - 1) * E // D for fi in f]
+        left = sum(f) - M
+        while left > 0:
+            for i in range(len(f)):
+                if left and f[i] > 1:
+                    f[i] -= 1
+                    left -= 1
+    out, start = {}, 0
+    for s, fi in zip(syms, f):
+        out[s] = (fi, start)
+        start += fi
+    return out
+
+
+def write_table(bw: BitWriter, q: dict, B: int) -> None:
+    syms = sorted(q)
+    bw.put(len(syms), B + 1)
+    prev, pq = -1, 0
+    for k, s in enumerate(syms):
+        bw.gamma(s - prev)
+        if k == 0:
+            bw.put(q[s], 8)
+        else:
+            d = q[s] - pq
+            bw.gamma((2 * d if d >= 0 else -2 * d - 1) + 1)
+        prev, pq = s, q[s]
+
+
+def rans_order(n: int):
+    seg = 16 * (n // 512)
+    order = [(l * seg + i, l) for i in range(seg) for l in range(32)]
+    return order + [(32 * seg + t, t % 32) for t in range(n - 32 * seg)]
+
+
+def rans_encode(syms, ctx, tabs, P: int) -> bytes:
+    """The 32-lane stream (spec/CODERS.md 1.3, the informative encoder)."""
+    x, words, M = [1 << 15] * 32, [], 1 << P
+    for j, l in reversed(rans_order(len(syms))):
+        f, st = tabs[ctx[j]][syms[j]]
+        if x[l] >= f << (31 - P):
+            words.append(x[l] & 0xFFFF)
+            x[l] >>= 16
+        x[l] = (x[l] // f) * M + x[l] % f + st
+    return struct.pack("<32I", *x) + struct.pack(f"<{len(words)}H", *reversed(words))
+
+
+def float_payload_16(h, kind: int, B: int, P: int, qtables, thresholds=(), mode: int = 1) -> bytes:
+    """A coded float payload of the 16-bit values `h` (kind 0 BF16 or 1 F16) with the given
+    symbol width, precision, weight-code tables (one {symbol: q} per context) and
+    thresholds. The tables are written as given (a hostile table is written too); the
+    rANS stream is coded with their normalization at P."""
+    EB = 8 if kind == 0 else 5
+    E, w, C = (1 << EB) - 1, 16 - B, len(qtables)
+    G = C // 2 if mode == 2 else C
+    syms = [v >> w for v in h]
+
+    def nextctx(s):
+        e = (s >> (B - 1 - EB)) & E
+        return sum(1 for t in thresholds if t <= e) + (G if mode == 2 and s >> (B - 1) else 0)
+
+    ctx, cur = [0] * len(h), [0] * 32
+    for j, l in rans_order(len(h)):
+        ctx[j], cur[l] = cur[l], nextctx(syms[j])
+    bw = BitWriter()
+    for q in qtables:
+        write_table(bw, q, B)
+    tables = bw.bytes()
+    raw = sum((v & ((1 << w) - 1)) << (j * w) for j, v in enumerate(h)).to_bytes((len(h) * w + 7) // 8, "little")
+    tabs = [normalize(q, P) for q in qtables]
+    head = bytes([kind, mode]) + struct.pack("<I", len(h)) + bytes([B, C, P]) + bytes(thresholds)
+    return head + struct.pack("<I", len(tables)) + tables + raw + rans_encode(syms, ctx, tabs, P)
+
+
+# -- hand-built golden payloads ----------------------------------------------------------
+def _check_decodes(codec: int, payload: bytes, dtype: str, original: bytes) -> None:
+    from zipweights import dtypes
+    from zipweights.codec import chain
+
+    out = bytearray(len(original))
+    chain.decode_chunk(codec, payload, dtypes.BY_NAME[dtype], memoryview(out))
+    assert bytes(out) == original, "a hand-built payload does not decode to its chunk"
+
+
+def patch_stored_modes(f: dict, original: bytes) -> None:
+    for e in f["entries"]:
+        dt = DTYPE_NAMES[e["dtype"]]
+        (c,) = e["chunks"]
+        raw = original[e["offset"] : e["offset"] + e["length"]]
+        if dt in FLOAT_KIND:
+            unit = 2 if dt in ("BF16", "F16") else 4
+            c["codec"], c["payload"] = FLOAT, bytes([FLOAT_KIND[dt], 0]) + struct.pack("<I", len(raw) // unit) + raw
+        else:  # I32: the four planes (plane 0 = top byte), each an ENT stream in mode 0
+            v = np.frombuffer(raw, "<u4")
+            planes = [((v >> (8 * (3 - p))) & 0xFF).astype(np.uint8).tobytes() for p in range(4)]
+            ents = [b"\x00" + struct.pack("<I", len(pl)) + pl for pl in planes]
+            c["codec"], c["payload"] = PLANES, b"".join(struct.pack("<BI", ENT, len(x)) + x for x in ents)
+        _check_decodes(c["codec"], c["payload"], dt, raw)
+
+
+def full_table_h() -> list[int]:
+    return [j << 4 | (j * 7) % 16 for j in range(4096)]
+
+
+def full_table_payload(P: int, nsym: int = 4096, bad_q: int | None = None) -> bytes:
+    """Every value a different 12-bit symbol (B = 12: sign, exponent, 3 mantissa bits),
+    all with weight code 1, one context: the uniform table of `nsym` symbols."""
+    h = [(j % nsym) << 4 | (j * 7) % 16 for j in range(4096)]
+    q = {s: 1 for s in range(nsym)}
+    if bad_q is not None:
+        q[0] = bad_q
+    return float_payload_16(h, 0, 12, P, [q])
+
+
+def patch_full_table(f: dict, original: bytes) -> None:
+    (c,) = f["entries"][0]["chunks"]
+    c["codec"], c["payload"] = FLOAT, full_table_payload(12)
+    _check_decodes(FLOAT, c["payload"], "BF16", u16(full_table_h()))
+
 
 def encode(original: bytes, settings: dict) -> bytes:
     from zipweights import writer
@@ -178,27 +706,254 @@ def reproducible(zipw: bytes) -> bool:
     return True
 
 
+def make_golden(v: dict) -> bytes:
+    """The .zipw of a golden vector: the reference encoder's output, hand-patched where
+    the vector says so, and checked against what the vector expects of it."""
+    z = encode(v["original"], v["settings"])
+    if "patch" in v:
+        f = parse_zipw(z)
+        v["patch"](f, v["original"])
+        z = build_zipw(f)
+    for name, wanted in v.get("expect", {}).items():
+        for e in parse_zipw(z)["entries"]:
+            if name not in ("*", e["name"].decode()):
+                continue
+            tags: set[str] = set()
+            dt = DTYPE_NAMES[e["dtype"]]
+            for c in e["chunks"]:
+                _payload_tags(c["codec"], c["payload"], dt, tags)
+            for want in wanted:
+                if want == "coded":
+                    ok = all(c["codec"] != STORE for c in e["chunks"])
+                else:
+                    ok = any(want in t for t in tags)
+                assert ok, f"{v['name']}: {e['name'].decode()} does not exercise {want!r} (it has {sorted(tags)})"
+    return z
+
+
+# -- error vectors ------------------------------------------------------------------------
+def error_base() -> bytes:
+    """The valid file the error vectors edit: a BF16 tensor in one FLOAT chunk and an I32
+    tensor in one PLANES chunk whose planes are ENT (mode 1), ENT (mode 2), ZSTD, RAW."""
+    original = safetensors_bytes([
+        ("w", "BF16", (32, 32), float_values(0, 1024, 4242, kbits=3, signrun=0.02, scales=4, block=16)),
+        ("p", "I32", (1024,), planes_i32(1024, 3)),
+    ])
+    z = encode(original, {"chunk_size": 8192, "level": 3})
+    f = parse_zipw(z)
+    assert chunk_of(f, "w")["codec"] == FLOAT and chunk_of(f, "w")["payload"][1] in (1, 2)
+    p = chunk_of(f, "p")
+    assert p["codec"] == PLANES
+    assert [(c, d[0] if c == ENT else None) for c, _, d in streams(p["payload"])] == [
+        (ENT, 1), (ENT, 2), (ZSTD, None), (RAW, None)]
+    return original, z
+
+
+def _edit_payload(z: bytes, name: str, fn) -> bytes:
+    f = parse_zipw(z)
+    c = chunk_of(f, name)
+    c["payload"] = fn(bytearray(c["payload"]))
+    return build_zipw(f)
+
+
+def _edit_stream(z: bytes, plane: int, fn) -> bytes:
+    """Replace stream `plane` of tensor p's PLANES payload by fn(coder, data) -> (coder, data)."""
+    def edit(p):
+        out = b""
+        for k, (coder, _, data) in enumerate(streams(bytes(p))):
+            if k == plane:
+                coder, data = fn(coder, bytearray(data))
+            out += struct.pack("<BI", coder, len(data)) + bytes(data)
+        return out
+    return _edit_payload(z, "p", edit)
+
+
+def _edit_index(z: bytes, fn) -> bytes:
+    f = parse_zipw(z)
+    fn(f)
+    return build_zipw(f)
+
+
+def _set(buf: bytearray, pos: int, fmt: str, *values) -> bytearray:
+    struct.pack_into(fmt, buf, pos, *values)
+    return buf
+
+
+def _float_state(p: bytearray, value: int) -> bytearray:
+    return _set(p, float_layout(bytes(p))["stream"], "<I", value)
+
+
+def _single_float_file(h, payload: bytes) -> bytes:
+    """A file of one BF16 tensor of the values `h` in one chunk whose payload is `payload`."""
+    original = safetensors_bytes([("w", "BF16", (len(h),), u16(h))])
+    f = parse_zipw(encode(original, {"chunk_size": 8192, "level": 3}))
+    c = chunk_of(f, "w")
+    c["codec"], c["payload"] = FLOAT, payload
+    return build_zipw(f)
+
+
+def _bomb() -> bytes:
+    """256 chunks of 64 KiB of zeros (16 MiB) whose rows all point at one 11-byte payload
+    (PLANES, one ENT stream in mode 1): checksums and sha256 all match."""
+    n, size = 256, 1 << 16
+    payload = struct.pack("<BI", ENT, 6) + b"\x01" + struct.pack("<I", size) + b"\x00"
+    ck = xxhash.xxh3_64_intdigest(bytes(size))
+    sha = hashlib.sha256()
+    for _ in range(n):
+        sha.update(bytes(size))
+    f = {"header": MAGIC + struct.pack("<HHI", 1, 0, 0), "original_size": n * size, "sha256": sha.digest(),
+         "source_kind": 0, "reserved": bytes(7), "prefix": b"",
+         "entries": [{"kind": 1, "dtype": 0, "transform": 0, "name": b"", "shape": (n * size,), "offset": 0,
+                      "length": n * size, "chunk_size": size,
+                      "chunks": [{"offset": 16, "length": len(payload), "codec": PLANES, "reserved": bytes(3),
+                                  "checksum": ck} for _ in range(n)]}]}
+    return build_zipw(f, payload_area=payload)
+
+
+def _declared_huge(total: int, chunk: int) -> bytes:
+    """A safetensors original of one U8 tensor of `total` bytes in chunks of `chunk`,
+    every payload empty: header, index and payload area are consistent (the empty
+    payloads tile the empty payload area); only the size is too much."""
+    count = -(-total // chunk)
+    js = json.dumps({"big": {"dtype": "U8", "shape": [total], "data_offsets": [0, total]}},
+                    separators=(",", ":")).encode()
+    js += b" " * (-len(js) % 8)
+    prefix = struct.pack("<Q", len(js)) + js
+    f = {"header": MAGIC + struct.pack("<HHI", 1, 0, 0), "original_size": len(prefix) + total,
+         "sha256": bytes(32), "source_kind": 1, "reserved": bytes(7), "prefix": prefix,
+         "entries": [{"kind": 0, "dtype": 2, "transform": 0, "name": b"big", "shape": (total,),
+                      "offset": len(prefix), "length": total, "chunk_size": chunk,
+                      "chunks": [{"offset": 16, "length": 0, "codec": STORE, "reserved": bytes(3), "checksum": 0}
+                                 for _ in range(count)]}]}
+    return build_zipw(f, payload_area=b"")
+
+
+def _ent_nused(coder, d):
+    # the 9-bit used-symbol count of the ENT table (at byte 9 of the ent payload) set to 300
+    d[9] = 300 & 0xFF
+    d[10] = (d[10] & 0xFE) | (300 >> 8)
+    return coder, d
+
+
+def _prefix_terabytes(f):
+    f["original_size"] = f["prefix_length"] = 4 << 40
+
+
+def errors():
+    """(name, file bytes, error class, phrase of the message, reader options, what it is,
+    payload the reference decoder must reject as (entry, chunk) or None)."""
+    original, base = error_base()
+    bf = lambda p: _edit_payload(base, "w", p)  # noqa: E731
+    mode_byte = lambda m: (lambda p: _set(p, 1, "B", m))  # noqa: E731
+    yield ("float_table_overflow", _single_float_file(full_table_h(), bytearray(_set(bytearray(full_table_payload(12)), 8, "B", 11))),
+           "CorruptDataError", "4096 symbols do not fit in a table of 2048 slots", {},
+           "one FLOAT chunk of 4096 BF16 values, B = 12, P = 11, one table using all 4096 symbols with weight "
+           "code 1 (spec/CODERS.md 1.2: nused <= min(2^B, 2^P)); with P = 12 it is the valid "
+           "bf16_handmade_full_table payload. Decoders without the check overflowed their decode table", ("w", 0))
+    yield ("float_table_sum_overflow", _single_float_file(
+               [(j % 2049) << 4 | (j * 7) % 16 for j in range(4096)], bytearray(_set(bytearray(full_table_payload(12, 2049)), 8, "B", 11))),
+           "CorruptDataError", "2049 symbols do not fit in a table of 2048 slots", {},
+           "the smallest overflow: 2049 used symbols at P = 11, whose minimum frequencies (1 each) sum to "
+           "M + 1 (valid with P = 12)", ("w", 0))
+    yield ("float_table_weight_code", _single_float_file(full_table_h(), full_table_payload(12, bad_q=192)),
+           "CorruptDataError", "weight code 192", {}, "a weight code of 192 (codes are 1..191)", ("w", 0))
+    yield ("ent_table_nused", _edit_stream(base, 1, _ent_nused),
+           "CorruptDataError", "300 symbols in an alphabet of 256", {},
+           "an ENT stream whose table declares 300 used symbols of a byte alphabet", None)
+    yield ("float_rans_state", bf(lambda p: _float_state(p, 1 << 31)),
+           "CorruptDataError", "rANS state out of range", {},
+           "the first rANS lane state of the FLOAT payload is 2^31 (states live in [2^15, 2^31))", ("w", 0))
+    yield ("float_payload_truncated", bf(lambda p: p[:40]),
+           "TruncatedDataError", "payload truncated", {}, "the FLOAT payload cut to its first 40 bytes", None)
+    yield ("float_stream_truncated", bf(lambda p: p[:-2]),
+           "TruncatedDataError", "rANS stream ends early", {},
+           "the FLOAT payload without its last rANS word", None)
+    yield ("ent_stream_truncated", _edit_stream(base, 1, lambda c, d: (c, d[:-2])),
+           "TruncatedDataError", "rANS stream ends early", {}, "an ENT stream without its last rANS word", None)
+    yield ("file_truncated", base[:-100], "TruncatedDataError", "file truncated", {},
+           "the file without its last 100 bytes", None)
+    yield ("float_payload_trailing", bf(lambda p: p + b"\x00\x00"),
+           "CorruptDataError", "trailing bytes", {}, "two bytes after the FLOAT payload's rANS stream", None)
+    yield ("planes_trailing", _edit_payload(base, "p", lambda p: p + b"\x00"),
+           "CorruptDataError", "trailing bytes after the last plane", {},
+           "a byte after the last stream of a PLANES payload", None)
+    yield ("index_trailing", _edit_index(base, lambda f: f.update(index_tail=b"\x00")),
+           "CorruptDataError", "trailing bytes after the index", {}, "a byte after the index's last entry", None)
+    yield ("zstd_bytes_after_frame", _edit_stream(base, 2, lambda c, d: (c, d + b"\x00")),
+           "CorruptDataError", "bytes after its frame", {}, "a ZSTD stream with a byte after its one frame", None)
+    yield ("bad_magic", b"\x89ZIPX" + base[5:], "BadMagicError", "not a zipweights file", {},
+           "the magic's fifth byte changed", None)
+    yield ("unknown_version", base[:8] + struct.pack("<H", 2) + base[10:], "UnsupportedVersionError",
+           "format version 2 exceeds max supported 1", {}, "format version 2", None)
+    yield ("version_zero", base[:8] + struct.pack("<H", 0) + base[10:], "CorruptDataError",
+           "format version 0 is invalid", {}, "format version 0", None)
+    yield ("header_flags", base[:10] + struct.pack("<H", 1) + base[12:], "UnsupportedFeatureError",
+           "unknown header flags", {}, "header flag bit 0 set (version 1 defines no flags)", None)
+    ioff = struct.unpack_from("<Q", base, len(base) - 32)[0]
+    flipped = bytearray(base)
+    flipped[ioff + 60] ^= 0x01  # inside the kept safetensors header
+    yield ("index_checksum_mismatch", bytes(flipped), "ChecksumMismatchError", "index checksum mismatch", {},
+           "one bit of the index flipped, the trailer's index hash left as it was", None)
+    trailer = bytearray(base)
+    trailer[-16] ^= 0x01
+    yield ("trailer_hash_mismatch", bytes(trailer), "ChecksumMismatchError", "index checksum mismatch", {},
+           "one bit of the trailer's index hash flipped", None)
+    yield ("chunk_checksum_mismatch", _edit_index(base, lambda f: chunk_of(f, "p").update(
+               checksum=chunk_of(f, "p")["checksum"] ^ 1)),
+           "ChecksumMismatchError", "checksum mismatch (expected", {},
+           "the chunk checksum of tensor p changed (index hash recomputed)", None)
+    yield ("raw_plane_flipped", _edit_stream(base, 3, lambda c, d: (c, _set(d, 0, "B", d[0] ^ 0x40))),
+           "ChecksumMismatchError", "checksum mismatch (expected", {},
+           "one bit flipped in a RAW plane: the payload is well formed, the decoded chunk is not the original", None)
+    yield ("sha256_mismatch", _edit_index(base, lambda f: f.update(sha256=bytes(32))),
+           "ChecksumMismatchError", "sha256", {},
+           "the original sha256 in the index zeroed (index hash recomputed): every chunk decodes, the whole "
+           "file does not hash right", None)
+    yield ("bomb_shared_payload", _bomb(), "CorruptDataError", "without gaps or overlaps", {},
+           "256 chunks of 64 KiB (16 MiB) all pointing at one 11-byte payload; every checksum matches", None)
+    yield ("limit_prefix_terabytes", _edit_index(base, _prefix_terabytes), "LimitExceededError",
+           "prefix of 4398046511104 bytes exceeds", {},
+           "an index declaring a 4 TiB original whose prefix is 4 TiB", None)
+    yield ("limit_max_output_size", _declared_huge(1 << 36, 1 << 26), "LimitExceededError", "max_output_size",
+           {"max_output_size": 1 << 34},
+           "a consistent file declaring a 64 GiB U8 tensor (1024 chunks of 64 MiB, empty payloads), read with "
+           "max_output_size = 16 GiB: refused before anything is allocated", None)
+    yield ("limit_chunk_size", _edit_index(base, lambda f: f["entries"][0].update(chunk_size=1 << 27)),
+           "LimitExceededError", "chunk size 134217728 exceeds", {}, "a chunk size of 2^27 bytes", None)
+    yield ("unknown_codec", _edit_index(base, lambda f: chunk_of(f, "w").update(codec=9)),
+           "UnsupportedFeatureError", "unknown chunk codec 9", {}, "chunk codec 9", None)
+    yield ("unknown_stream_coder", _edit_stream(base, 3, lambda c, d: (7, d)),
+           "UnsupportedFeatureError", "unknown stream coder 7", {}, "stream coder 7", None)
+    yield ("float_unknown_mode", bf(mode_byte(3)), "CorruptDataError", "mode", {},
+           "float payload mode 3", ("w", 0))
+
+
 def main() -> int:
     import zipweights
 
     only = set(sys.argv[1:])
     manifest = {"generator": "spec/vectors/make_vectors.py", "zipweights_version": zipweights.__version__,
-                "format_version": 1, "vectors": []}
+                "format_version": 1, "vectors": [], "errors": []}
+    kept = {}
     if only:
         with open(os.path.join(HERE, "manifest.json")) as f:
-            kept = {v["name"]: v for v in json.load(f)["vectors"]}
+            old = json.load(f)
+        kept = {v["name"]: v for v in old["vectors"] + old.get("errors", [])}
     for v in vectors():
         if only and v["name"] not in only:
-            if v["name"] in kept:
-                manifest["vectors"].append(kept[v["name"]])
+            if v["name"] in kept:  # the files stay; the fields read from them are refreshed
+                entry = kept[v["name"]]
+                with open(os.path.join(HERE, entry["zipw"]), "rb") as f:
+                    entry["exercises"] = exercised(f.read())
+                manifest["vectors"].append(entry)
             continue
         fname = v["name"] + v.get("suffix", ".safetensors")
-        zipw = encode(v["original"], v["settings"])
+        zipw = make_golden(v)
         with open(os.path.join(HERE, fname), "wb") as f:
             f.write(v["original"])
         with open(os.path.join(HERE, fname + ".zipw"), "wb") as f:
             f.write(zipw)
-        manifest["vectors"].append({
+        entry = {
             "name": v["name"],
             "original": fname,
             "original_size": len(v["original"]),
@@ -207,13 +962,32 @@ def main() -> int:
             "zipw_size": len(zipw),
             "zipw_sha256": hashlib.sha256(zipw).hexdigest(),
             "settings": v["settings"],
-            "reencode_exact": reproducible(zipw),
+            "reencode_exact": reproducible(zipw) and "patch" not in v,
+            "exercises": exercised(zipw),
+        }
+        if "hand_built" in v:
+            entry["hand_built"] = v["hand_built"]
+        manifest["vectors"].append(entry)
+    os.makedirs(ERRORS, exist_ok=True)
+    for name, data, error, message, options, what, ref in errors():
+        if only and name not in only:
+            if name in kept:
+                manifest["errors"].append(kept[name])
+            continue
+        with open(os.path.join(ERRORS, name + ".zipw"), "wb") as f:
+            f.write(data)
+        manifest["errors"].append({
+            "name": name, "zipw": f"errors/{name}.zipw", "zipw_size": len(data),
+            "zipw_sha256": hashlib.sha256(data).hexdigest(), "error": error, "message": message,
+            "options": options, "what": what, "ref_decoder_rejects": list(ref) if ref else None,
         })
     with open(os.path.join(HERE, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
     for v in manifest["vectors"]:
         print(f"{v['zipw']}: {v['original_size']} -> {v['zipw_size']} bytes, reencode_exact={v['reencode_exact']}")
+    for v in manifest["errors"]:
+        print(f"{v['zipw']}: {v['zipw_size']} bytes -> {v['error']}")
     return 0
 
 
