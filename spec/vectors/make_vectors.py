@@ -174,10 +174,10 @@ def vectors():
     for name, level, table in (("float_level3", 3, FLOAT_LEVEL3), ("float_level6", 6, FLOAT_LEVEL6)):
         yield {
             "name": name,
-            "original": safetensors_bytes([(t, dt, FLOAT_SHAPE[dt], float_values(FLOAT_KIND[dt], FLOAT_N[dt], **r))
-                                           for t, dt, r, _ in table]),
+            "original": safetensors_bytes([(t, dt, (n * (4 if FLOAT_KIND[dt] == 2 else 2) // FLOAT_UNIT[dt],), float_values(FLOAT_KIND[dt], n, **r))
+                                           for t, dt, n, r, _ in table]),
             "settings": {"chunk_size": 8192, "level": level},
-            "expect": {t: [f"float:{dt}:mode{m}:B{b}:", f":P{p}"] for t, dt, _, (m, b, p) in table},
+            "expect": {t: [f"float:{dt}:mode{m}:B{b}:", f":P{p}"] for t, dt, _, _, (m, b, p) in table},
         }
 
     yield {
@@ -256,39 +256,40 @@ def float_values(kind, n, seed, kbits=0, signrun=0.0, scales=0, block=0, spread=
 
 
 FLOAT_KIND = {"BF16": 0, "F16": 1, "F32": 2, "C64": 2}
-FLOAT_N = {"BF16": 4096, "F16": 4096, "F32": 2048, "C64": 2048}  # values of one 8 KiB chunk
-FLOAT_SHAPE = {"BF16": (64, 64), "F16": (64, 64), "F32": (32, 64), "C64": (32, 32)}
+FLOAT_UNIT = {"BF16": 2, "F16": 2, "F32": 4, "C64": 8}  # bytes per element
 
-# (tensor, dtype, float_values knobs, what the level's encoder must choose: (mode, B, P)).
-# Together: every payload mode 1/2, every symbol width B of each kind and every table
-# precision P (11-13 at level 3, 14 at level 6; from level 7 the encoder also tries PLANES and keeps the smaller; P = 11 comes from the 16 sign-split
-# contexts, whose tables the level-3 encoder keeps within 256 KiB) for each float dtype.
+# (tensor, dtype, values (of the float kind), float_values knobs, what the level's
+# encoder must choose: (mode, B, P)); each tensor is one chunk. Together: payload modes
+# 1 and 2, every symbol width B of each kind and every table precision P for each float
+# dtype: 11-13 at level 3 (P = 11 comes from the 16 sign-split contexts, whose tables
+# the level-3 encoder keeps within 256 KiB), 14 at level 6 (from level 7 the encoder
+# also tries PLANES and keeps the smaller, which may not be FLOAT).
 FLOAT_LEVEL3 = [
-    ("bf16.b9", "BF16", dict(seed=101010, signrun=0.02, scales=12, block=16), (2, 9, 11)),
-    ("bf16.b10", "BF16", dict(seed=7359, kbits=1, spread=40), (1, 10, 13)),
-    ("bf16.b11", "BF16", dict(seed=101220, kbits=2, scales=8, block=64), (1, 11, 12)),
-    ("bf16.b12", "BF16", dict(seed=101320, kbits=3, signrun=0.02, scales=4, block=16), (2, 12, 12)),
-    ("f16.b6", "F16", dict(seed=200711, signrun=0.02, scales=12, block=16), (2, 6, 11)),
-    ("f16.b7", "F16", dict(seed=8262, spread=20, skew=0.99), (1, 7, 13)),
-    ("f16.b8", "F16", dict(seed=200920, kbits=2, scales=8, block=64), (1, 8, 12)),
-    ("f16.b9", "F16", dict(seed=201010, kbits=3, signrun=0.02, scales=8, block=64), (2, 9, 11)),
-    ("f16.b10", "F16", dict(seed=201120, kbits=4, scales=8, block=64), (1, 10, 12)),
-    ("f16.b11", "F16", dict(seed=201220, kbits=5, signrun=0.02, scales=8, block=64), (2, 11, 12)),
-    ("f16.b12", "F16", dict(seed=201320, kbits=6, scales=8, block=64), (1, 12, 12)),
-    ("f32.b9", "F32", dict(seed=301011, signrun=0.02, scales=8, block=64), (2, 9, 11)),
-    ("f32.b10", "F32", dict(seed=9360, kbits=1, spread=40, skew=0.99), (1, 10, 13)),
-    ("f32.b11", "F32", dict(seed=301220, kbits=2, scales=8, block=64), (1, 11, 12)),
-    ("f32.b12", "F32", dict(seed=301320, kbits=3, signrun=0.02, scales=4, block=16), (2, 12, 12)),
-    ("c64.b9", "C64", dict(seed=401032, signrun=0.02, spread=30), (2, 9, 13)),
-    ("c64.b10", "C64", dict(seed=401120, kbits=1, scales=8, block=64), (1, 10, 12)),
-    ("c64.b11", "C64", dict(seed=401210, kbits=2, signrun=0.02, scales=8, block=64), (2, 11, 11)),
-    ("c64.b12", "C64", dict(seed=401320, kbits=3, scales=8, block=64), (1, 12, 12)),
+    ("bf16.b9", "BF16", 2048, dict(seed=50019, signrun=0.02, scales=12, block=16), (2, 9, 11)),
+    ("bf16.b10", "BF16", 4096, dict(seed=7359, kbits=1, spread=40), (1, 10, 13)),
+    ("bf16.b11", "BF16", 512, dict(seed=59211, kbits=2, scales=8, block=64), (1, 11, 12)),
+    ("bf16.b12", "BF16", 512, dict(seed=15447, kbits=3, signrun=0.02, scales=8, block=64), (2, 12, 12)),
+    ("f16.b6", "F16", 512, dict(seed=43806, signrun=0.02, scales=8, block=16), (2, 6, 11)),
+    ("f16.b7", "F16", 4096, dict(seed=8262, spread=20, skew=0.99), (1, 7, 13)),
+    ("f16.b8", "F16", 512, dict(seed=87267, kbits=2, scales=8, block=64), (1, 8, 12)),
+    ("f16.b9", "F16", 1024, dict(seed=79334, kbits=3, signrun=0.02, scales=12, block=16), (2, 9, 11)),
+    ("f16.b10", "F16", 512, dict(seed=42242, kbits=4, scales=8, block=64), (1, 10, 12)),
+    ("f16.b11", "F16", 512, dict(seed=54677, kbits=5, signrun=0.02, scales=12, block=64), (2, 11, 12)),
+    ("f16.b12", "F16", 512, dict(seed=50230, kbits=6, scales=8, block=64), (1, 12, 12)),
+    ("f32.b9", "F32", 1024, dict(seed=68981, signrun=0.02, scales=12, block=16), (2, 9, 11)),
+    ("f32.b10", "F32", 2048, dict(seed=9360, kbits=1, spread=40, skew=0.99), (1, 10, 13)),
+    ("f32.b11", "F32", 512, dict(seed=84318, kbits=2, scales=8, block=64), (1, 11, 12)),
+    ("f32.b12", "F32", 512, dict(seed=79512, kbits=3, signrun=0.02, scales=8, block=64), (2, 12, 12)),
+    ("c64.b9", "C64", 1024, dict(seed=66224, signrun=0.02, spread=20), (2, 9, 13)),
+    ("c64.b10", "C64", 512, dict(seed=80778, kbits=1, scales=8, block=64), (1, 10, 12)),
+    ("c64.b11", "C64", 1024, dict(seed=32891, kbits=2, signrun=0.02, scales=12, block=16), (2, 11, 11)),
+    ("c64.b12", "C64", 512, dict(seed=99552, kbits=3, scales=8, block=64), (1, 12, 12)),
 ]
 FLOAT_LEVEL6 = [
-    ("bf16.p14", "BF16", dict(seed=7393, signrun=0.1, spread=40), (2, 9, 14)),
-    ("f16.p14", "F16", dict(seed=8297, signrun=0.1, spread=20), (2, 7, 14)),
-    ("f32.p14", "F32", dict(seed=9377, spread=40), (1, 9, 14)),
-    ("c64.p14", "C64", dict(seed=9878, spread=40, skew=0.99), (1, 9, 14)),
+    ("bf16.p14", "BF16", 2048, dict(seed=94976, signrun=0.1, spread=40), (2, 9, 14)),
+    ("f16.p14", "F16", 4096, dict(seed=8297, signrun=0.1, spread=20), (2, 7, 14)),
+    ("f32.p14", "F32", 2048, dict(seed=9377, spread=40), (1, 9, 14)),
+    ("c64.p14", "C64", 2048, dict(seed=9878, spread=40, skew=0.99), (1, 9, 14)),
 ]
 
 

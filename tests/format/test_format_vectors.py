@@ -65,7 +65,7 @@ def test_manifest_lists_the_expected_vectors():
         assert 100 <= v["zipw_size"] <= 128 << 10
     # small enough to keep in the repository: every file of spec/vectors together
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(VECTORS) for f in fs)
-    assert total < 768 << 10
+    assert total < 640 << 10
 
 
 @pytest.mark.parametrize("v", ENTRIES, ids=lambda v: v["name"])
