@@ -921,6 +921,13 @@ def errors():
            "max_output_size = 16 GiB: refused before anything is allocated", None)
     yield ("limit_chunk_size", _edit_index(base, lambda f: f["entries"][0].update(chunk_size=1 << 27)),
            "LimitExceededError", "chunk size 134217728 exceeds", {}, "a chunk size of 2^27 bytes", None)
+    sp = next(v for v in vectors() if v["name"] == "sparse_inner")
+    sz = encode(sp["original"], sp["settings"])
+    st = chunk_of(parse_zipw(sz), "sparse.store")["payload"]
+    assert st[4] == RAW and st[14] == 0  # nnz, then a RAW bitmap stream of 8 bytes at 9
+    yield ("sparse_bitmap_count", _edit_payload(sz, "sparse.store", lambda p: _set(p, 14, "B", 1)),
+           "CorruptDataError", "bitmap marks 9 values", {},
+           "a SPARSE chunk whose bitmap marks 9 values while nnz and the stored values say 8", None)
     yield ("unknown_codec", _edit_index(base, lambda f: chunk_of(f, "w").update(codec=9)),
            "UnsupportedFeatureError", "unknown chunk codec 9", {}, "chunk codec 9", None)
     yield ("unknown_stream_coder", _edit_stream(base, 3, lambda c, d: (7, d)),
