@@ -212,7 +212,7 @@ def vectors():
     # the valid twin of errors/float_table_overflow.zipw, which differs in the P byte only
     yield {
         "name": "bf16_handmade_full_table",
-        "original": safetensors_bytes([("full", "BF16", (64, 64), u16([j << 4 | (j * 7) % 16 for j in range(4096)]))]),
+        "original": safetensors_bytes([("full", "BF16", (64, 64), u16(full_table_h()))]),
         "settings": {"chunk_size": 8192, "level": 3},
         "hand_built": "encoded at these settings, then the chunk replaced by a FLOAT payload (mode 1, "
                       "B = 12, C = 1, P = 12, every symbol with weight code 1) written by the pure-Python "
@@ -475,7 +475,7 @@ def float_layout(p: bytes) -> dict:
     return lay
 
 
-def _payload_tags(codec: int, p: bytes, dt: str, tags: set, where: str = "") -> None:
+def _payload_tags(codec: int, p: bytes, dt: str, tags: set) -> None:
     if codec == PLANES:
         for coder, _, data in streams(p):
             tags.add(f"stream:{CODERS.get(coder, coder)}")
@@ -490,7 +490,7 @@ def _payload_tags(codec: int, p: bytes, dt: str, tags: set, where: str = "") -> 
             for e in lay["ent"]:
                 tags.add(f"ent_mode:{e[0]}")
     elif codec == SPARSE:
-        (coder, _, data), = [next(streams(p, 4))]
+        coder, _, data = next(streams(p, 4))  # after nnz (u32): the bitmap stream
         tags.add(f"bitmap:{CODERS.get(coder, coder)}")
         if coder == ENT:
             tags.add(f"ent_mode:{data[0]}")
@@ -651,14 +651,16 @@ def patch_stored_modes(f: dict, original: bytes) -> None:
         _check_decodes(c["codec"], c["payload"], dt, raw)
 
 
-def full_table_h() -> list[int]:
-    return [j << 4 | (j * 7) % 16 for j in range(4096)]
+def full_table_h(nsym: int = 4096) -> list[int]:
+    """4096 BF16 values whose 12-bit symbols (sign, exponent, 3 mantissa bits) run
+    through the first `nsym` symbols, each used about equally often."""
+    return [(j % nsym) << 4 | (j * 7) % 16 for j in range(4096)]
 
 
 def full_table_payload(P: int, nsym: int = 4096, bad_q: int | None = None) -> bytes:
     """Every value a different 12-bit symbol (B = 12: sign, exponent, 3 mantissa bits),
     all with weight code 1, one context: the uniform table of `nsym` symbols."""
-    h = [(j % nsym) << 4 | (j * 7) % 16 for j in range(4096)]
+    h = full_table_h(nsym)
     q = {s: 1 for s in range(nsym)}
     if bad_q is not None:
         q[0] = bad_q
@@ -747,7 +749,7 @@ def error_base() -> bytes:
     assert p["codec"] == PLANES
     assert [(c, d[0] if c == ENT else None) for c, _, d in streams(p["payload"])] == [
         (ENT, 1), (ENT, 2), (ZSTD, None), (RAW, None)]
-    return original, z
+    return z
 
 
 def _edit_payload(z: bytes, name: str, fn) -> bytes:
@@ -778,6 +780,11 @@ def _edit_index(z: bytes, fn) -> bytes:
 def _set(buf: bytearray, pos: int, fmt: str, *values) -> bytearray:
     struct.pack_into(fmt, buf, pos, *values)
     return buf
+
+
+def _with_p(payload: bytes, P: int) -> bytes:
+    """The float payload with its precision byte set to P."""
+    return bytes(_set(bytearray(payload), 8, "B", P))
 
 
 def _float_state(p: bytearray, value: int) -> bytearray:
@@ -843,16 +850,16 @@ def _prefix_terabytes(f):
 def errors():
     """(name, file bytes, error class, phrase of the message, reader options, what it is,
     payload the reference decoder must reject as (entry, chunk) or None)."""
-    original, base = error_base()
+    base = error_base()
     bf = lambda p: _edit_payload(base, "w", p)  # noqa: E731
     mode_byte = lambda m: (lambda p: _set(p, 1, "B", m))  # noqa: E731
-    yield ("float_table_overflow", _single_float_file(full_table_h(), bytearray(_set(bytearray(full_table_payload(12)), 8, "B", 11))),
+    yield ("float_table_overflow", _single_float_file(full_table_h(), _with_p(full_table_payload(12), 11)),
            "CorruptDataError", "4096 symbols do not fit in a table of 2048 slots", {},
            "one FLOAT chunk of 4096 BF16 values, B = 12, P = 11, one table using all 4096 symbols with weight "
            "code 1 (spec/CODERS.md 1.2: nused <= min(2^B, 2^P)); with P = 12 it is the valid "
            "bf16_handmade_full_table payload. Decoders without the check overflowed their decode table", ("w", 0))
     yield ("float_table_sum_overflow", _single_float_file(
-               [(j % 2049) << 4 | (j * 7) % 16 for j in range(4096)], bytearray(_set(bytearray(full_table_payload(12, 2049)), 8, "B", 11))),
+               full_table_h(2049), _with_p(full_table_payload(12, 2049), 11)),
            "CorruptDataError", "2049 symbols do not fit in a table of 2048 slots", {},
            "the smallest overflow: 2049 used symbols at P = 11, whose minimum frequencies (1 each) sum to "
            "M + 1 (valid with P = 12)", ("w", 0))
