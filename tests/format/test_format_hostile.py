@@ -566,3 +566,37 @@ def test_shape_a_framework_cannot_hold(tmp_path, framework):
             f.get_slice("a")[:]
         row = f.get_slice("a")[2**64 - 2]  # one row of no elements
         assert tuple(row.shape) == (0,)
+
+
+def _depth(o) -> int:
+    if isinstance(o, list):
+        return 1 + max(map(_depth, o), default=0)
+    if isinstance(o, dict):
+        return 1 + max(map(_depth, o.values()), default=0)
+    return 0
+
+
+def test_json_depth_matches_the_parse():
+    # the depth pre-check (run before json.loads, which recurses per level) skips
+    # strings however they escape quotes and backslashes
+    from hypothesis import given, strategies as hs
+
+    text = hs.text(alphabet='ab"\\[]{}\u00e9', max_size=8)
+    values = hs.recursive(hs.none() | hs.integers(0, 9) | text,
+                          lambda inner: hs.lists(inner, max_size=3) | hs.dictionaries(text, inner, max_size=3),
+                          max_leaves=12)
+
+    @given(values, hs.booleans())
+    def check(obj, ascii_only):
+        raw = json.dumps(obj, ensure_ascii=ascii_only).encode("utf-8")
+        assert sth._json_depth(raw) == _depth(obj)
+
+    check()
+
+
+@pytest.mark.parametrize("body", ['\\"' * 500_000, '"' * 1_000_000, '\\\\' * 500_000 + '"'])
+def test_json_depth_is_linear_on_escape_runs(body):
+    # a backtracking string pattern took minutes on these (quadratic in the quotes)
+    st = st_file('{"' + body)
+    with pytest.raises(InvalidSafetensorsError, match="not valid UTF-8 JSON"):
+        sth.parse(st, len(st))

@@ -7,7 +7,6 @@ learn where each tensor's bytes are. Every size is checked before it is trusted.
 from __future__ import annotations
 
 import json
-import re
 import struct
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from .limits import MAX_DIM, MAX_HEADER_SIZE, MAX_JSON_DEPTH, check_safetensors_
 # OPAQUE, but their shape must still match their bytes, as safetensors checks.
 OTHER_DTYPE_BITS = {"F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8}
 
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_DEPTH_BLOCK = 1 << 22
 _MAX_INT_DIGITS = len(str(MAX_DIM))
 
 
@@ -68,11 +67,22 @@ def _parse_constant(text: str):
 
 def _json_depth(raw: bytes) -> int:
     """How deeply arrays and objects nest in the JSON text `raw` (strings skipped),
-    found without recursion: the parser would recurse once per level."""
-    bare = _JSON_STRING.sub(b'""', raw)
-    b = np.frombuffer(bare, np.uint8)
-    step = np.isin(b, (0x5B, 0x7B)).astype(np.int64) - np.isin(b, (0x5D, 0x7D))
-    return int(np.cumsum(step).max()) if len(step) else 0
+    found in linear time and bounded memory without recursion (the parser recurses
+    once per level). Escaped backslashes, then escaped quotes, are dropped first
+    (bytes.replace pairs backslashes from the left of each run, as JSON escapes do),
+    so every quote left opens or closes a string; exact for valid JSON and for the
+    valid prefix of invalid JSON, which is all the parser reads before it stops."""
+    b = np.frombuffer(raw.replace(b"\\\\", b"").replace(b'\\"', b""), np.uint8)
+    inside, depth, deepest = 0, 0, 0  # carried from block to block
+    for a in range(0, len(b), _DEPTH_BLOCK):
+        block = b[a : a + _DEPTH_BLOCK]
+        # parity of the quotes up to each byte (a uint8 sum wraps, keeping its parity)
+        outside = ((np.cumsum(block == 0x22, dtype=np.uint8) + inside) & 1) == 0
+        step = ((block == 0x5B) | (block == 0x7B)).astype(np.int32) - ((block == 0x5D) | (block == 0x7D))
+        levels = np.cumsum(step * outside) + depth
+        deepest = max(deepest, int(levels.max()))
+        depth, inside = int(levels[-1]), int(not outside[-1])
+    return deepest
 
 
 def _check_text(s: str, what: str) -> None:
@@ -122,6 +132,8 @@ def parse(prefix: bytes, file_size: int, where: str = "input", *, zipw_limits: b
         )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidSafetensorsError(f"{where}: header is not valid UTF-8 JSON: {exc}") from None
+    except RecursionError:  # not reached after the depth check; never let it out
+        raise InvalidSafetensorsError(f"{where}: header JSON nests too deeply") from None
     except InvalidSafetensorsError as exc:
         raise InvalidSafetensorsError(f"{where}: header JSON: {exc}") from None
     if not isinstance(obj, dict):
