@@ -58,13 +58,31 @@ _NUMPY_FRAMEWORKS = {"np", "numpy"}
 _TORCH_FRAMEWORKS = {"pt", "torch", "pytorch"}
 
 
-def is_zipw_file(path) -> bool:
-    """True when `path` is a readable file that starts with the zipweights magic."""
+def _read_ends(path) -> tuple[bytes, bytes, int] | None:
+    """(first 8 bytes, last 8 bytes or b"", size) of the regular file `path`; None when
+    it is not one (a FIFO is never opened for reading: that would block)."""
+    from .reader import open_regular_file
+
     try:
-        with open(path, "rb") as f:
-            return f.read(len(container.MAGIC)) == container.MAGIC
-    except (OSError, TypeError, ValueError):
-        return False
+        fd = open_regular_file(path, "")
+    except (OSError, TypeError, ValueError, ZipWeightsError):
+        return None
+    try:
+        n, t = len(container.MAGIC), len(container.TRAILER_MAGIC)
+        head = os.pread(fd, n, 0)
+        size = os.fstat(fd).st_size
+        tail = os.pread(fd, t, size - t) if size >= n + t else b""
+        return head, tail, size
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def is_zipw_file(path) -> bool:
+    """True when `path` is a readable regular file that starts with the zipweights magic."""
+    ends = _read_ends(path)
+    return ends is not None and ends[0] == container.MAGIC
 
 
 def is_zipw_bytes(data) -> bool:
@@ -98,16 +116,12 @@ def zipw_candidate(path) -> bool:
     the magic, or it looks like a damaged or cut .zipw (see _for_zipw_reader)."""
     try:
         named_zipw = os.fspath(path).endswith(".zipw")
-        with open(path, "rb") as f:
-            head = f.read(len(container.MAGIC))
-            size = os.fstat(f.fileno()).st_size
-            tail = b""
-            if size >= len(container.MAGIC) + len(container.TRAILER_MAGIC):
-                f.seek(size - len(container.TRAILER_MAGIC))
-                tail = f.read(len(container.TRAILER_MAGIC))
-    except (OSError, TypeError, ValueError):
-        return False
-    return _for_zipw_reader(head, tail, named_zipw)
+    except TypeError:
+        named_zipw = False
+    ends = _read_ends(path)
+    if ends is None:  # a FIFO or device named *.zipw: the reader refuses it by name
+        return named_zipw and os.path.exists(path)
+    return _for_zipw_reader(ends[0], ends[1], named_zipw)
 
 
 def zipw_bytes_candidate(data) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import stat
 import threading
 
 import xxhash
@@ -56,10 +57,7 @@ class ZipwFile:
         self.max_output_size = limits.output_limit(max_output_size)
         if isinstance(source, (str, os.PathLike)):
             self.name = name or os.fspath(source)
-            with open(source, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size:
-                    self._mmap = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            self._mmap = _map_regular_file(source, self.name)
             self._buf = memoryview(self._mmap) if self._mmap is not None else memoryview(b"")
         else:
             self.name = name or "<buffer>"
@@ -347,6 +345,30 @@ class ZipwFile:
                 f"{self.name}: restored content sha256 {sha.hexdigest()} differs from the stored "
                 f"{self.original_sha256}"
             )
+
+
+def open_regular_file(path, where: str) -> int:
+    """A read-only descriptor of `path`, which must be a regular file: opening a FIFO
+    would block until a writer comes, and a device (/dev/zero) never ends. The open
+    does not block, and the check is made on the open file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidArgumentError(f"{where}: not a regular file (a folder, FIFO, device or socket); not read")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _map_regular_file(path, where: str):
+    fd = open_regular_file(path, where)
+    try:
+        size = os.fstat(fd).st_size
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if size else None
+    finally:
+        os.close(fd)
 
 
 def _pwrite_all(fd: int, view: memoryview, pos: int) -> None:

@@ -600,3 +600,18 @@ def test_json_depth_is_linear_on_escape_runs(body):
     st = st_file('{"' + body)
     with pytest.raises(InvalidSafetensorsError, match="not valid UTF-8 JSON"):
         sth.parse(st, len(st))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_fifo_is_refused_without_blocking(tmp_path):
+    # opening a FIFO for reading blocks until a writer comes: it must not be opened so
+    fifo = str(tmp_path / "pipe.safetensors.zipw")
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidArgumentError, match="not a regular file"):
+        zipweights.ZipwFile(fifo)
+    with pytest.raises(InvalidArgumentError, match="not a regular file"):
+        zipweights.safe_open(fifo, "np")
+    with pytest.raises(InvalidArgumentError, match="not a regular file"):
+        zipweights.verify_file(fifo)
+    with pytest.raises(InvalidArgumentError, match="not a regular file"):
+        zipweights.ZipwFile(str(tmp_path))
