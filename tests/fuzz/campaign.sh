@@ -6,6 +6,8 @@
 #   C_TIME=  PY_TIME=                  a time cap per target in seconds (0: none; unset:
 #                                      the cap_s column of targets.txt)
 #   WORKERS=1                          libFuzzer -jobs/-workers per target
+#   ZWF_TOLERATE=SafetensorError,...   Python targets: exception classes already reported,
+#                                      logged to LOG/artifacts/<t>/known/ without stopping
 #   LOG=tests/fuzz/campaign-logs       logs, the working corpora, artifacts (gitignored)
 # The C targets are built from a snapshot of the committed csrc/ (git archive HEAD), so
 # a half-edited working tree cannot leak into the campaign; the commit is logged. Each
@@ -43,8 +45,9 @@ summary() { # target log kind seconds
     execs=$(grep -h 'stat::number_of_executed_units' "$log" | awk '{s+=$2} END {print s+0}')
     cov=$(grep -hoE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
     ft=$(grep -hoE 'ft: [0-9]+' "$log" | tail -1 | awk '{print $2}')
-    fnd=$(ls "$LOG/artifacts/$t" 2>/dev/null | wc -l)
-    printf '%-14s execs %-10s cov %-6s ft %-6s time %6ss findings %s\n' "$t" "$execs" "${cov:-?}" "${ft:-?}" "$secs" "$fnd" |
+    fnd=$(ls "$LOG/artifacts/$t" 2>/dev/null | grep -cE '^(crash|leak|timeout|oom|slow-unit)-')
+    known=$(ls "$LOG/artifacts/$t/known" 2>/dev/null | grep -c '^known-[0-9a-f]*$')
+    printf '%-14s execs %-10s cov %-6s ft %-6s time %6ss findings %s known %s\n' "$t" "$execs" "${cov:-?}" "${ft:-?}" "$secs" "$fnd" "$known" |
         tee -a "$LOG/summary.txt"
 }
 
@@ -61,7 +64,7 @@ grep -v '^#' "$here/targets.txt" | while read -r t kind maxlen capcol; do
         runs=$C_RUNS
         cap=${C_TIME:-$capcol}
     else
-        cmd=("$PY" "$here/py/fuzz_${t#py_}.py")
+        cmd=(env ZWF_KNOWN_DIR="$LOG/artifacts/$t/known" "$PY" "$here/py/fuzz_${t#py_}.py")
         runs=$PY_RUNS
         cap=${PY_TIME:-$capcol}
     fi
