@@ -116,8 +116,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (j = 0; j < 8; j++) rnd();
 
     /* room: header, thresholds, tables, planes, raw bits, stream */
-    cap = 64 + (size_t)C * 25000 + 2 * zw_ent_bound(n) + (n * 16 + 7) / 8 + 8 + 4 * ZW_LANES + 2 * n + size;
-    pay = zwf_alloc(cap);
+    /* header + tables + F32 planes + raw bits + states + words (raw words: <= 2n + 64) */
+    cap = 64 + (size_t)C * 25000 + 2 * (4 + zw_ent_bound(n)) + (n * 16 + 7) / 8 + 8 + 4 * ZW_LANES + 4 * n + 128;
+    /* the harness's own buffers are static (no page faults per input); the decoder
+     * gets exact-size heap copies */
+    static uint8_t paybuf[64 + ZW_MAXCTX * 25000 + 2 * (4 + 8191 + 21) + 2 * 8191 + 8 + 4 * ZW_LANES + 4 * 8191 + 128];
+    ZWF_CHECK(cap <= sizeof paybuf, "payload bound %zu", cap);
+    pay = paybuf;
     pay[0] = (uint8_t)kind;
     pay[1] = (uint8_t)mode;
     zw_wr32(pay + 2, (uint32_t)n);
@@ -204,9 +209,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the spec's informative encoder (CODERS.md 1.3), written here: reverse decoding
          * order, renormalize when x >= f << (31 - P), words stored in reverse emission
          * order after the 32 final states */
-        uint32_t x[ZW_LANES], *cum = zwf_alloc((size_t)C * (size_t)A * sizeof *cum);
-        uint32_t *fr = zwf_alloc((size_t)C * (size_t)A * sizeof *fr);
-        uint16_t *words = zwf_alloc((n + 1) * sizeof *words);
+        static uint32_t cum[ZW_MAXCTX * 4096], fr[ZW_MAXCTX * 4096];
+        static uint16_t words[8192];
+        uint32_t x[ZW_LANES];
         size_t nw = 0, seg = zw_seg_len(n), r = n - ZW_LANES * seg, i;
         int l;
         memset(fr, 0, (size_t)C * (size_t)A * sizeof *fr);
@@ -252,9 +257,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pay[pos++] = (uint8_t)(words[i] >> 8);
         }
         slen = 4 * ZW_LANES + 2 * nw;
-        free(cum);
-        free(fr);
-        free(words);
     } else {
         int l;
         for (l = 0; l < ZW_LANES; l++) {
@@ -331,7 +333,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(dst);
     }
     free(exp_);
-    free(pay);
     free(sym);
     free(ctx);
     for (k = 0; k < 2; k++) free(planes[k]), free(pl_enc[k]);
