@@ -12,7 +12,9 @@ checksum.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -27,7 +29,9 @@ from zipweights.errors import ChecksumMismatchError, ZipWeightsError  # noqa: E4
 from zipweights.format import container  # noqa: E402
 
 _DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None
-_PATH = os.path.join(tempfile.mkdtemp(prefix="zwfuzz-", dir=_DIR), "input.safetensors.zipw")
+_TMP = tempfile.mkdtemp(prefix="zwfuzz-", dir=_DIR)
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
+_PATH = os.path.join(_TMP, "input.safetensors.zipw")
 
 
 def _read_all(path: str) -> None:
