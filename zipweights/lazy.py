@@ -560,12 +560,18 @@ def safe_open(filename, framework, device="cpu", *args, **kwargs):
     kwargs.pop("threads", None)
     kwargs.pop("max_output_size", None)  # a plain file is mapped, not decoded
     try:
-        handle = _ORIGINAL_SAFE_OPEN(filename, framework, device, *args, **kwargs)
-    except TypeError:
-        # an older safetensors that does not know a newer keyword (backend=...)
-        if not kwargs:
+        try:
+            handle = _ORIGINAL_SAFE_OPEN(filename, framework, device, *args, **kwargs)
+        except TypeError:
+            # an older safetensors that does not know a newer keyword (backend=...)
+            if not kwargs:
+                raise
+            handle = _ORIGINAL_SAFE_OPEN(filename, framework, device, *args)
+    except _SafetensorError as exc:
+        if isinstance(exc, ZipWeightsError):
             raise
-        handle = _ORIGINAL_SAFE_OPEN(filename, framework, device, *args)
+        # a file safetensors refuses: still a SafetensorError, and a ZipWeightsError
+        raise SafetensorsAPIError(f"{os.fspath(filename)}: {exc}") from None
     if str(framework).lower() in _NUMPY_FRAMEWORKS:
         return _PlainNumpyOpen(handle, filename)
     return handle

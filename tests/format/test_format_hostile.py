@@ -615,3 +615,13 @@ def test_fifo_is_refused_without_blocking(tmp_path):
         zipweights.verify_file(fifo)
     with pytest.raises(InvalidArgumentError, match="not a regular file"):
         zipweights.ZipwFile(str(tmp_path))
+
+
+def test_safe_open_plain_file_safetensors_refuses(tmp_path):
+    # a plain file safetensors refuses (an unknown dtype): its error, also a ZipWeightsError
+    path = write(tmp_path, "q.safetensors", st_file(_one([4], "Q4_K", 4), bytes(4)))
+    with pytest.raises(ZipWeightsError, match="Q4_K") as info:
+        zipweights.safe_open(path, "np")
+    from safetensors import SafetensorError
+
+    assert isinstance(info.value, SafetensorError)
