@@ -625,3 +625,13 @@ def test_safe_open_plain_file_safetensors_refuses(tmp_path):
     from safetensors import SafetensorError
 
     assert isinstance(info.value, SafetensorError)
+
+
+def test_index_size_is_known_before_coding(two_tensor_file):
+    with zipweights.ZipwFile(two_tensor_file[0]) as zf:
+        blob = fmt_index.encode(zf.index)
+        ents = [(len(e.name.encode()), len(e.shape), len(e.chunks)) for e in zf.entries]
+        assert limits.index_size(len(zf.index.prefix), ents) == len(blob)
+    limits.check_index_size(0, [(0, 1, (limits.MAX_INDEX_SIZE - 100) // 24)])
+    with pytest.raises(LimitExceededError, match="use a larger chunk size"):
+        limits.check_index_size(0, [(0, 1, limits.MAX_INDEX_SIZE // 24)])

@@ -86,3 +86,20 @@ def check_index_limits(index, where: str = "output") -> None:
         check_ndim(len(e.shape), f"{where}: entry {k} ({e.name!r})")
         if e.chunk_size > MAX_CHUNK_SIZE:
             raise LimitExceededError(f"{where}: entry {k} ({e.name!r}): chunk size {e.chunk_size} exceeds {MAX_CHUNK_SIZE}")
+
+
+def index_size(prefix_length: int, entries) -> int:
+    """Bytes of the index for a prefix and entries given as (name bytes, ndim, chunk
+    count): what `index.encode` will produce, known before any chunk is coded."""
+    size = 8 + 32 + 1 + 7 + 8 + prefix_length + 4
+    for name_length, ndim, n_chunks in entries:
+        size += 8 + name_length + 8 * ndim + 24 + 24 * n_chunks
+    return size
+
+
+def check_index_size(prefix_length: int, entries) -> None:
+    """LimitExceededError before coding when the index would exceed MAX_INDEX_SIZE
+    (a tiny chunk size on a large input: 24 bytes of chunk table per chunk)."""
+    n = index_size(prefix_length, entries)
+    if n > MAX_INDEX_SIZE:
+        raise LimitExceededError(f"the index would be {n} bytes, more than {MAX_INDEX_SIZE}; use a larger chunk size")
