@@ -1,8 +1,10 @@
 """Every limit a .zipw reader imposes, in one table (spec/FORMAT.md section 8).
 
 The reader checks each declared size against these before it allocates or loops on
-it; the writer calls the same checks (`check_safetensors_header_limits`,
-`check_index_limits`), so that whatever the writer writes, the reader reads.
+it; the writer calls the same checks (`check_safetensors_header_limits` through
+safetensors_header.parse, `check_index_limits` through index.encode, and may call
+`check_index_size` before coding), so that whatever the writer writes, the reader
+reads.
 
 `max_output_size` is the one limit a caller sets (like zstd's `--memory` or
 python-zstandard's `max_output_size`): the most bytes one call may decode, so that a
