@@ -204,11 +204,12 @@ def test_index_encode_decode_round_trip(sample, craft):
             st.booleans(),
         ),
         max_size=5,
+        unique_by=lambda spec: spec[2],  # tensor names are unique (spec 5.3)
     ),
     st.binary(max_size=40),
 )
 def test_index_round_trip_any(specs, prefix):
-    entries, offset = [], len(prefix)
+    entries, offset, rows_before = [], len(prefix), 0
     for dtype_id, shape, name, chunk_units, blob in specs:
         dt = dtypes.BY_ID[dtype_id]
         numel = int(np.prod(shape)) if shape else 1
@@ -218,16 +219,17 @@ def test_index_round_trip_any(specs, prefix):
         chunk = chunk_units * dt.unit
         k = fmt_index.chunk_count(length, chunk)
         rows = np.zeros(k, fmt_index.CHUNK_ROW)
-        rows["offset"] = 16 + np.arange(k) * 3
+        rows["offset"] = 16 + (rows_before + np.arange(k)) * 3  # payloads tile in order
         rows["length"] = 3
         rows["codec"] = np.arange(k) % 4
         rows["checksum"] = np.arange(k, dtype=np.uint64) * 0x9E3779B97F4A7C15
         kind = fmt_index.KIND_BLOB if blob else fmt_index.KIND_TENSOR
         entries.append(fmt_index.Entry(kind, name, dt, tuple(shape), offset, length, chunk, rows))
         offset += length
+        rows_before += k
     idx = fmt_index.Index(offset, bytes(range(32)), 1, prefix, entries)
     blob = fmt_index.encode(idx)
-    back = fmt_index.decode(blob, 1 << 40, "t")
+    back = fmt_index.decode(blob, 16 + 3 * rows_before, "t")
     assert fmt_index.encode(back) == blob
     assert (back.original_size, back.original_sha256, back.prefix) == (offset, bytes(range(32)), prefix)
     for a, b in zip(entries, back.entries):
@@ -432,20 +434,21 @@ def test_chunk_payload_offset_overflow(sample, craft):
         zipweights.ZipwFile(bad)
 
 
-def test_payloads_need_not_be_in_order(sample, craft):
-    # spec 5.2: payloads need not be contiguous or in order; swap two chunk rows' payload refs
+def test_payloads_must_tile_in_order(sample, craft):
+    # spec 5.2: payloads follow each other in chunk order; re-pointing a chunk at a copy of
+    # its payload after the others (a gap, then data out of place) is refused before decoding
     st_bytes, z = sample
     body, blob, _ = craft.split(z)
     idx = fmt_index.decode(blob, len(body), "t")
     w = idx.entries[0]
-    # re-point chunk 4 (short, last) to a copy of its payload appended after chunk payloads
     row = w.chunks[4].copy()
     payload = body[int(row["offset"]) : int(row["offset"]) + int(row["length"])]
     new_body = body + b"\x00" * 3 + payload
     w.chunks[4]["offset"] = len(body) + 3
     new_blob = fmt_index.encode(idx)
     z2 = new_body + new_blob + container.write_trailer(len(new_body), len(new_blob), xxhash.xxh3_64_intdigest(new_blob))
-    assert _open(z2) == st_bytes
+    with pytest.raises(CorruptDataError, match="payloads must follow each other"):
+        _open(z2)
 
 
 def test_trailing_bytes_after_index(sample, craft):

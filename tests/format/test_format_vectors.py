@@ -246,17 +246,9 @@ REQUIRED_ERRORS = {
     "index_checksum_mismatch", "trailer_hash_mismatch", "chunk_checksum_mismatch", "bomb_shared_payload",
     "limit_prefix_terabytes", "limit_max_output_size",
 }
-# error vectors that fail on the current tree because a fix is still to land elsewhere
-PENDING = {
-    "ent_stream_truncated": "zipweights/codec/chain.py re-raises a plane's TruncatedDataError as a plain "
-                            "CorruptDataError (the float path keeps the class)",
-}
-
-
 def _error_params():
     for ev in ERROR_ENTRIES:
-        marks = [pytest.mark.xfail(strict=True, reason=PENDING[ev["name"]])] if ev["name"] in PENDING else []
-        yield pytest.param(ev, id=ev["name"], marks=marks)
+        yield pytest.param(ev, id=ev["name"])
 
 
 def test_error_manifest():

@@ -163,8 +163,8 @@ def _decode_planes(payload: memoryview, dtype: DType, out: memoryview) -> None:
         coder, data, pos = _take_stream(payload, pos, f"plane {p}")
         try:
             entropy.decode(coder, data, view[p * m : (p + 1) * m])
-        except CorruptDataError as exc:
-            raise CorruptDataError(f"plane {p}: {exc}") from None
+        except CorruptDataError as exc:  # keeps the class: truncated stays truncated
+            raise type(exc)(f"plane {p}: {exc}") from None
     if pos != len(payload):
         raise CorruptDataError(f"{len(payload) - pos} trailing bytes after the last plane")
     split.merge(planes, dtype, out)
