@@ -20,7 +20,7 @@ import time
 from . import __version__
 from ._parallel import default_threads
 from .codec import chain
-from ._fileio import atomic_output, install_signal_handlers, is_temp_name, same_file
+from ._fileio import atomic_output, check_output, install_signal_handlers, is_temp_name, same_file
 from .errors import (
     ChecksumMismatchError,
     CorruptDataError,
@@ -225,6 +225,8 @@ def cmd_compress(args) -> int:
             _copy(src, dst, args)
             continue
         out = "-" if args.stdout else dst or src + SUFFIX
+        if not args.stdout:
+            check_output(out, args.force)  # before a progress bar shows (checked again on writing)
         src_st = os.stat(src)
         bar = _Progress(args, src_st.st_size, os.path.basename(src))
         t0 = time.perf_counter()
@@ -298,6 +300,8 @@ def cmd_decompress(args) -> int:
             continue
         if dst is None and not args.stdout:
             dst = os.path.join(os.path.dirname(src), _strip(os.path.basename(src)))
+        if not args.stdout:
+            check_output(dst, args.force)  # before a progress bar shows (checked again on writing)
         src_st = os.stat(src)
         check_sha256 = not args.no_sha256 or args.rm  # --rm: the whole file is checked first
         with ZipwFile(src) as zf:
