@@ -479,8 +479,7 @@ def _drop_dac_caps():
     if os.geteuid() == 0:
         libc = ctypes.CDLL(None, use_errno=True)
         for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
-            if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
-                raise OSError(ctypes.get_errno(), "PR_CAPBSET_DROP")
+            libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP; if refused, the test skips below
 
 
 @pytest.mark.parametrize("command", ["compress", "decompress"])
