@@ -204,6 +204,11 @@ def check_output(path: str, force: bool) -> None:
             raise InvalidArgumentError(
                 f"{path}: a symbolic link to a {_kind(target.st_mode)}, not a regular file; not replaced"
             )
+        if any(p == d or p.startswith(d + "/") for p in _link_hops(path) for d in ("/dev", "/proc")):
+            # /dev/stdout, /dev/fd/N, /proc/self/fd/N: a stream, even when it is a file
+            raise InvalidArgumentError(
+                f"{path}: a link to an open file or a device, not replaced (use -c/--stdout to write to stdout)"
+            )
         if not force:
             raise FileExistsError(
                 f"{path} already exists (a symbolic link); not overwritten (use force / -f, "
@@ -214,6 +219,19 @@ def check_output(path: str, force: bool) -> None:
         raise InvalidArgumentError(f"{path}: a {_kind(st.st_mode)}, not a regular file; not replaced")
     if not force:
         raise FileExistsError(f"{path} already exists; not overwritten (use force / -f)")
+
+
+def _link_hops(path: str, limit: int = 40) -> list[str]:
+    """The absolute paths a chain of symbolic links passes through, `path` first."""
+    hops = [os.path.abspath(path)]
+    for _ in range(limit):
+        try:
+            nxt = os.readlink(hops[-1])
+        except OSError:
+            break
+        parent = os.path.realpath(os.path.dirname(hops[-1]))
+        hops.append(os.path.normpath(os.path.join(parent, nxt)))
+    return hops
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:

@@ -349,6 +349,23 @@ def test_force_never_replaces_what_is_not_a_regular_file(tmp_path, command):
     assert not [n for n in os.listdir(tmp_path) if TEMP_RE.search(n)]
 
 
+def test_force_never_replaces_a_link_to_an_open_file(tmp_path):
+    """`-o /dev/stdout` with stdout redirected to a file: /dev/stdout is a link to
+    /proc/self/fd/1, a link to that file; -f must not replace the link (as root, the
+    real /dev/stdout). Tested through a link of our own to /proc/self/fd/1."""
+    src = tmp_path / "s.safetensors"
+    src.write_bytes(_small_st())
+    link = tmp_path / "stdout-link"
+    os.symlink("/proc/self/fd/1", link)
+    with open(tmp_path / "captured", "wb") as f:
+        r = subprocess.run([EXE, "compress", "-f", str(src), "-o", str(link)], stdout=f,
+                           stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals)
+    assert r.returncode == 2 and "-c/--stdout" in r.stderr, r.stderr
+    assert os.readlink(link) == "/proc/self/fd/1"
+    assert (tmp_path / "captured").read_bytes() == b""
+    assert sorted(os.listdir(tmp_path)) == ["captured", "s.safetensors", "stdout-link"]
+
+
 def test_symlink_output_like_zstd(tmp_path):
     """A symbolic link to a regular file: refused without -f; with -f the link itself is
     replaced by the output and its target is left alone (zstd's and gzip's behaviour)."""
