@@ -273,8 +273,10 @@ def _restore_to_stream(zf: ZipwFile, out, threads: int, check_sha256: bool, prog
         n, i = len(e.chunks), 0
         while i < n:
             j, size = i, 0
-            while j < n and (j == i or size + (e.chunk_span(j)[1] - e.chunk_span(j)[0]) <= budget):
+            while j < n:
                 a, b = e.chunk_span(j)
+                if j > i and size + b - a > budget:
+                    break
                 size += b - a
                 j += 1
             buf = bytearray(size)
