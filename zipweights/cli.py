@@ -28,6 +28,7 @@ from .errors import (
     InvalidSafetensorsError,
     ZipWeightsError,
 )
+from .format.limits import DEFAULT_MAX_OUTPUT_SIZE
 from .reader import ZipwFile, decompress_file
 from .writer import DEFAULT_CHUNK_SIZE, compress_file, compress_to_stream
 
@@ -306,7 +307,7 @@ def cmd_decompress(args) -> int:
             check_output(dst, args.force)  # before a progress bar shows (checked again on writing)
         src_st = os.stat(src)
         check_sha256 = not args.no_sha256 or args.rm  # --rm: the whole file is checked first
-        with ZipwFile(src) as zf:
+        with ZipwFile(src, max_output_size=args.max_size) as zf:
             size = zf.original_size
             if args.stdout:
                 bar = _Progress(args, size, os.path.basename(src))
@@ -320,7 +321,8 @@ def cmd_decompress(args) -> int:
         t0 = time.perf_counter()
         try:
             out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar,
-                                  check_sha256=check_sha256, sync=args.sync or args.rm)
+                                  check_sha256=check_sha256, sync=args.sync or args.rm,
+                                  max_output_size=args.max_size)
         finally:
             bar.close()
         dt = time.perf_counter() - t0
@@ -369,7 +371,7 @@ def cmd_verify(args) -> int:
         raise _Usage("--original takes a single input")
     for path in args.inputs:
         _input_stat(path, folders=False)
-        with ZipwFile(path) as zf:
+        with ZipwFile(path, max_output_size=args.max_size) as zf:
             bar = _Progress(args, zf.original_size, os.path.basename(path))
             try:
                 zf.verify(args.threads, progress=bar)
@@ -412,6 +414,20 @@ def cmd_bench(args) -> int:
     return EXIT_OK
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size_arg(text: str) -> int:
+    """A byte count with an optional binary suffix: 4096, 64M, 2G, 1T (KiB, MiB, ... as
+    zstd's --memory)."""
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = t[-1:] if t[-1:] in _UNITS and t[-1:] else ""
+    num = t[: len(t) - len(unit)]
+    if not num.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 4096, 64M, 2G, 1T)")
+    return int(num) * _UNITS[unit]
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zipw", description="Lossless compression for neural-network weights.")
     p.add_argument("--version", action="version", version=f"zipw {__version__}")
@@ -443,6 +459,9 @@ def _parser() -> argparse.ArgumentParser:
     common(d)
     d.add_argument("--no-sha256", action="store_true",
                    help="skip the whole-file sha256 check (every chunk's checksum is still verified)")
+    max_size = dict(type=_size_arg, default=DEFAULT_MAX_OUTPUT_SIZE, metavar="SIZE",
+                    help="refuse files that declare more than SIZE bytes of output (default 1T)")
+    d.add_argument("--max-size", **max_size)
     d.set_defaults(func=cmd_decompress)
 
     i = sub.add_parser("info", help="per-tensor table: dtype, shape, codec, ratio")
@@ -452,6 +471,7 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="decode everything and check every checksum")
     common(v, output=False)
     v.add_argument("--original", help="also check that FILE restores exactly this file")
+    v.add_argument("--max-size", **max_size)
     v.set_defaults(func=cmd_verify)
     b = sub.add_parser("bench", help="time compress and decompress of files (whole job, medians)")
     b.add_argument("inputs", nargs="+", metavar="FILE")

@@ -249,3 +249,24 @@ def test_verify_against_wrong_original(packed, tmp_path, capsys):
     other.write_bytes(b"different")
     assert cli.main(["verify", "--original", str(other), str(packed)]) == 1
     assert "does not restore" in capsys.readouterr().err
+
+
+def test_cli_max_size(tmp_path, capsys):
+    # --max-size (as zstd's --memory): a file declaring more output than allowed is a
+    # data error (exit 1) before anything is decoded or written; at the size, it passes
+    src = tmp_path / "m.safetensors"
+    data = _small_st()
+    src.write_bytes(data)
+    assert cli.main(["compress", "-q", str(src)]) == 0
+    z = str(src) + ".zipw"
+    out = tmp_path / "back.safetensors"
+    for cmd in (["decompress", "-o", str(out)], ["verify"]):
+        assert cli.main([*cmd, "--max-size", str(len(data) - 1), z]) == 1
+        assert "more than max_output_size" in capsys.readouterr().err
+        assert _listing(tmp_path) == ["m.safetensors", "m.safetensors.zipw"]
+    assert cli.main(["decompress", "-q", "-o", str(out), "--max-size", str(len(data)), z]) == 0
+    assert out.read_bytes() == data
+    assert cli.main(["verify", "-q", "--max-size", "1K", z]) == 1
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["verify", "--max-size", "lots", z])
+    assert exc.value.code == 2
