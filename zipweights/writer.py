@@ -25,7 +25,7 @@ from ._fileio import atomic_output, check_distinct, check_output, reserve
 from ._parallel import Turns, default_threads, run_shared
 from .codec import chain
 from .errors import InvalidArgumentError, InvalidSafetensorsError, LimitExceededError
-from .format import container, index as fmt_index, safetensors_header
+from .format import container, index as fmt_index, limits, safetensors_header
 
 DEFAULT_CHUNK_SIZE = 1 << 20
 
@@ -100,6 +100,19 @@ def source_from_bytes(buf, dtype_hint: str | None = None) -> Source:
     return Source(fmt_index.SOURCE_RAW, b"", entries)
 
 
+def _chunk_sizes(source: Source, chunk_size: int, where: str) -> list[int]:
+    """Each entry's chunk size (whole elements). An index the reader would refuse (a
+    tiny chunk size on a big input) is refused here, before a single chunk is coded."""
+    if not 0 < chunk_size <= fmt_index.MAX_CHUNK_SIZE:
+        raise InvalidArgumentError(f"chunk size must be 1..{fmt_index.MAX_CHUNK_SIZE}, got {chunk_size}")
+    sizes = [max(e.dtype.unit, chunk_size - chunk_size % e.dtype.unit) for e in source.entries]
+    limits.check_index_size(len(source.prefix), [
+        (len(e.name.encode("utf-8", "surrogatepass")), len(e.shape), fmt_index.chunk_count(len(e.data), size))
+        for e, size in zip(source.entries, sizes)
+    ], where)
+    return sizes
+
+
 def write(
     source: Source,
     out,
@@ -108,12 +121,11 @@ def write(
     level: int = chain.DEFAULT_LEVEL,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress=None,
+    where: str = "input",
 ) -> WriteStats:
     """Write `source` as a .zipw stream to the binary file object `out`."""
     if not chain.MIN_LEVEL <= level <= chain.MAX_LEVEL:
         raise InvalidArgumentError(f"level must be {chain.MIN_LEVEL}..{chain.MAX_LEVEL}, got {level}")
-    if not 0 < chunk_size <= fmt_index.MAX_CHUNK_SIZE:
-        raise InvalidArgumentError(f"chunk size must be 1..{fmt_index.MAX_CHUNK_SIZE}, got {chunk_size}")
     threads = threads or default_threads()
     lv = chain.Level.of(level)
 
@@ -122,10 +134,7 @@ def write(
     # thread of its own from the start: it needs no encoded chunk, so it overlaps all of
     # the encoding instead of holding up whichever worker has the next chunk.
     hasher = _Hasher(sha, source) if threads > 1 else None
-    entry_chunk = []
-    for e in source.entries:
-        unit = e.dtype.unit
-        entry_chunk.append(max(unit, chunk_size - chunk_size % unit))
+    entry_chunk = _chunk_sizes(source, chunk_size, where)
 
     def jobs():
         n = 0
@@ -302,9 +311,11 @@ def compress_file(
     with _open_source(src, raw, dtype_hint) as (source, st):
         check_distinct(src, st, dst)
         check_output(dst, force)
+        _chunk_sizes(source, chunk_size, src)  # before any output exists
         with atomic_output(dst, force, sync, like=st) as out:
             reserve(out, source.size, required=False)  # the output is rarely larger
-            stats = write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress)
+            stats = write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress,
+                          where=src)
             out.truncate(out.tell())
     return stats
 
@@ -323,4 +334,5 @@ def compress_to_stream(
     """Compress the file `src` into the binary stream `out` (a pipe: written in order, never seeked)."""
     src = os.fspath(src)
     with _open_source(src, raw, dtype_hint) as (source, _):
-        return write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress)
+        return write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress,
+                     where=src)

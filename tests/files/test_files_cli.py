@@ -270,3 +270,14 @@ def test_cli_max_size(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["verify", "--max-size", "lots", z])
     assert exc.value.code == 2
+
+
+def test_cli_refuses_an_index_the_reader_would_refuse(tmp_path, capsys):
+    # 100 MiB in 1-byte chunks: a 2.5 GB chunk table, over the reader's index limit; refused
+    # before a chunk is coded or an output exists (a sparse file: no disk used)
+    src = tmp_path / "big.bin"
+    with open(src, "wb") as f:
+        f.truncate(100 << 20)
+    assert cli.main(["compress", "--chunk-size", "1", str(src)]) == 1
+    assert "the index would be" in capsys.readouterr().err
+    assert _listing(tmp_path) == ["big.bin"]

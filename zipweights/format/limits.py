@@ -99,9 +99,9 @@ def index_size(prefix_length: int, entries) -> int:
     return size
 
 
-def check_index_size(prefix_length: int, entries) -> None:
+def check_index_size(prefix_length: int, entries, where: str = "output") -> None:
     """LimitExceededError before coding when the index would exceed MAX_INDEX_SIZE
     (a tiny chunk size on a large input: 24 bytes of chunk table per chunk)."""
     n = index_size(prefix_length, entries)
     if n > MAX_INDEX_SIZE:
-        raise LimitExceededError(f"the index would be {n} bytes, more than {MAX_INDEX_SIZE}; use a larger chunk size")
+        raise LimitExceededError(f"{where}: the index would be {n} bytes, more than {MAX_INDEX_SIZE}; use a larger chunk size")
