@@ -17,6 +17,7 @@ import xxhash
 
 from . import dtypes
 from ._fileio import atomic_output, check_output, reserve
+from ._mapped import Behind
 from ._parallel import Turns, default_threads, ordered_map, run_shared
 from .codec import chain
 from .errors import (
@@ -316,6 +317,7 @@ class ZipwFile:
         turns = Turns()  # the run whose bytes the sha256 takes next
         progress_lock = threading.Lock()  # progress bars are not all thread-safe
         local = threading.local()
+        behind = Behind(self._mmap)  # payloads tile the file in order (spec 5.2)
 
         def work(job):
             k, (start, run, size) = job
@@ -323,6 +325,8 @@ class ZipwFile:
                 local.buf = memoryview(bytearray(bufsize))
             view = local.buf[:size]
             self._decode_run(run, view)
+            last, i = run[-1][0].chunks, run[-1][1]
+            behind.done(k, int(last["offset"][i]) + int(last["length"][i]))
             written = fd is None
             if sha is not None:
                 # the sha256 is the one serial stage: when it is our turn, hash first

@@ -15,12 +15,14 @@ import mmap
 import os
 import stat
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import xxhash
 
 from . import dtypes
+from ._mapped import Behind
 from ._fileio import atomic_output, check_distinct, check_output, reserve
 from ._parallel import Turns, default_threads, run_shared
 from .codec import chain
@@ -45,9 +47,18 @@ class Source:
     prefix: bytes
     entries: list[SourceEntry]
     size: int = field(init=False)
+    mapping: object = field(default=None, repr=False)  # the input's mmap, when mapped
 
     def __post_init__(self):
         self.size = len(self.prefix) + sum(len(e.data) for e in self.entries)
+
+    def offsets(self) -> list[int]:
+        """Each entry's offset in the original file (entries follow the prefix in order)."""
+        out, pos = [], len(self.prefix)
+        for e in self.entries:
+            out.append(pos)
+            pos += len(e.data)
+        return out
 
 
 @dataclass
@@ -133,7 +144,8 @@ def write(
     # With two or more threads the input's sha256 (serial by nature, ~2 GB/s) runs on a
     # thread of its own from the start: it needs no encoded chunk, so it overlaps all of
     # the encoding instead of holding up whichever worker has the next chunk.
-    hasher = _Hasher(sha, source) if threads > 1 else None
+    behind = Behind(source.mapping)
+    hasher = _Hasher(sha, source, behind.position) if threads > 1 else None
     entry_chunk = _chunk_sizes(source, chunk_size, where)
 
     def jobs():
@@ -154,6 +166,9 @@ def write(
     # worker holds the next chunk, while it is still in that core's cache (as in the
     # reader). At most `threads` payloads wait at any time.
     turns = Turns()
+    starts = source.offsets()
+    if hasher is not None:
+        behind.floor = hasher.position
 
     def work(job):
         nonlocal pos
@@ -169,6 +184,7 @@ def write(
         if progress is not None:
             progress(len(piece))
         turns.pass_on(n)
+        behind.done(n, starts[k] + i * entry_chunk[k] + len(piece))
 
     try:
         run_shared(work, jobs(), threads, turns.stop)
@@ -203,9 +219,15 @@ class _Hasher:
     """The sha256 of the whole input, taken on a thread of its own in file order."""
 
     PIECE = 4 << 20  # so that a stop request is seen within a few ms
+    # How far the hash may run ahead of the encoders (`coded`: the offset they are done
+    # with). At ~2 GB/s it would otherwise touch the whole mapped input long before they
+    # reach it, and every page it touched stays resident until they do.
+    LEAD = 256 << 20
 
-    def __init__(self, sha, source: Source):
+    def __init__(self, sha, source: Source, coded):
         self._stop = False
+        self._pos = len(source.prefix)  # file offset hashed up to
+        self._coded = coded
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(sha, source), name="zipw-sha256", daemon=True)
         self._thread.start()
@@ -215,11 +237,18 @@ class _Hasher:
             for e in source.entries:
                 data = memoryview(e.data)
                 for a in range(0, len(data), self.PIECE):
+                    while self._pos - self._coded() > self.LEAD and not self._stop:
+                        time.sleep(0.001)
                     if self._stop:
                         return
-                    sha.update(data[a : a + self.PIECE])  # releases the GIL
+                    piece = data[a : a + self.PIECE]
+                    sha.update(piece)  # releases the GIL
+                    self._pos += len(piece)
         except BaseException as exc:  # pragma: no cover - hashing memory does not fail
             self._error = exc
+
+    def position(self) -> int:
+        return self._pos
 
     def finish(self, stop: bool = False) -> None:
         """Wait for the hash (after a failure elsewhere, `stop` it first)."""
@@ -264,6 +293,7 @@ def _open_source(src: str, raw: bool, dtype_hint: str | None):
                         raise
                     source = source_from_bytes(view)
             _check_limits(source, src)
+            source.mapping = buf
             yield source, st
         finally:
             source = None
