@@ -147,24 +147,12 @@ def _compat(exc: ZipWeightsError) -> ZipWeightsError:
 
 
 # -- dtypes ----------------------------------------------------------------------
-# safetensors dtype code -> the type's name, the same in numpy (ml_dtypes for BF16 and
-# FP8) and in torch: one table for both directions and both frameworks.
-DTYPE_NAMES = {
-    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
-    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
-    "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8",
-    "BOOL": "bool", "C64": "complex64",
-    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
-    "F8_E4M3FNUZ": "float8_e4m3fnuz", "F8_E5M2FNUZ": "float8_e5m2fnuz", "F8_E8M0": "float8_e8m0fnu",
-}
-DTYPE_CODES = {name: code for code, name in DTYPE_NAMES.items()}
-
-
 def numpy_dtype(code: str) -> np.dtype:
     """numpy dtype of a safetensors dtype code; ml_dtypes types where numpy has none."""
     import ml_dtypes
 
-    name = DTYPE_NAMES.get(code)
+    dt = zdtypes.SAFETENSORS.get(code)
+    name = dt.array_name if dt is not None else None
     try:
         return np.dtype(getattr(ml_dtypes, name, name))  # (an older ml_dtypes lacks some FP8 types)
     except TypeError:
@@ -174,7 +162,8 @@ def numpy_dtype(code: str) -> np.dtype:
 def torch_dtype(code: str):
     import torch
 
-    dt = getattr(torch, DTYPE_NAMES.get(code, "<none>"), None)
+    row = zdtypes.SAFETENSORS.get(code)
+    dt = getattr(torch, row.array_name, None) if row is not None and row.array_name else None
     if dt is None:
         raise SafetensorsAPIError(f"dtype {code} has no torch equivalent in torch {torch.__version__}")
     return dt

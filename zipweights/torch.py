@@ -16,14 +16,16 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 
+from . import dtypes
 from .errors import InvalidArgumentError
-from .lazy import DTYPE_CODES, SafetensorsAPIError, load_zipw_bytes, zipw_bytes_candidate, safe_open
-from .numpy import serialize_items, write_items
+from .lazy import SafetensorsAPIError, load_zipw_bytes, zipw_bytes_candidate, safe_open
+from .writer import serialize_tensors, write_tensors
 
 __all__ = ["save_file", "save", "load_file", "load", "save_model", "load_model"]
 
 def _code(dtype: "torch.dtype") -> str | None:
-    return DTYPE_CODES.get(str(dtype).split(".")[-1])
+    dt = dtypes.BY_ARRAY_NAME.get(str(dtype).split(".")[-1])
+    return dt.name if dt is not None else None
 
 
 def _check_for_save(tensors) -> None:
@@ -93,7 +95,7 @@ def save_file(
     chunk_size: Optional[int] = None,
 ) -> None:
     """Write `tensors` as a compressed .zipw file (no uncompressed copy anywhere)."""
-    write_items(_flatten(tensors), filename, metadata, level=level, threads=threads, chunk_size=chunk_size)
+    write_tensors(_flatten(tensors), filename, metadata, level=level, threads=threads, chunk_size=chunk_size)
 
 
 def save(
@@ -105,7 +107,7 @@ def save(
     chunk_size: Optional[int] = None,
 ) -> bytes:
     """The bytes of a .zipw file holding `tensors`."""
-    return serialize_items(_flatten(tensors), metadata, level=level, threads=threads, chunk_size=chunk_size)
+    return serialize_tensors(_flatten(tensors), metadata, level=level, threads=threads, chunk_size=chunk_size)
 
 
 def load_file(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import mmap
 import os
 import stat
@@ -109,6 +110,59 @@ def source_from_bytes(buf, dtype_hint: str | None = None) -> Source:
     if len(buf) or not entries:
         entries.append(SourceEntry(fmt_index.KIND_BLOB, "", dtypes.OPAQUE, (len(buf),), buf))
     return Source(fmt_index.SOURCE_RAW, b"", entries)
+
+
+def _check_text(s: str, what: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"{what} {s!r} is not valid Unicode (a lone surrogate)") from None
+
+
+def _check_metadata(metadata) -> dict | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise InvalidArgumentError("metadata must be a dict of str to str (as safetensors requires)")
+    for k, v in metadata.items():
+        _check_text(k, "metadata key")
+        _check_text(v, "metadata value")
+    return dict(metadata)
+
+
+def _safetensors_order(items):
+    """safetensors' order: dtype rank descending, then name (byte order of UTF-8,
+    which is code point order)."""
+
+    def rank(code: str) -> int:
+        dt = dtypes.SAFETENSORS.get(code)
+        return dt.rank if dt is not None else -1
+
+    return sorted(items, key=lambda it: (-rank(it[1]), it[0]))
+
+
+def source_from_tensors(items, metadata) -> Source:
+    """A source over tensors in memory, [(name, dtype name, shape, memoryview)] in any
+    order, laid out as safetensors' own writer lays out the same dict and metadata."""
+    items = _safetensors_order(items)
+    for n, _, s, _ in items:
+        _check_text(n, "tensor name")
+        if n == "__metadata__":
+            raise InvalidArgumentError("a tensor cannot be named __metadata__ (the header's metadata key)")
+        limits.check_ndim(len(s), f"tensor {n!r}")
+    limits.check_entry_count(len(items), "the tensors")
+    prefix = safetensors_header.build([(n, c, s, len(d)) for n, c, s, d in items], _check_metadata(metadata))
+    if len(prefix) - 8 > limits.MAX_HEADER_SIZE:
+        raise LimitExceededError(
+            f"the safetensors header would be {len(prefix) - 8} bytes, more than {limits.MAX_HEADER_SIZE}"
+        )
+    entries = [
+        SourceEntry(fmt_index.KIND_TENSOR, n, dtypes.from_name(c), tuple(int(x) for x in s), d)
+        for n, c, s, d in items
+    ]
+    return Source(fmt_index.SOURCE_SAFETENSORS, prefix, entries)
 
 
 def _chunk_sizes(source: Source, chunk_size: int, where: str) -> list[int]:
@@ -366,3 +420,24 @@ def compress_to_stream(
     with _open_source(src, raw, dtype_hint) as (source, _):
         return write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress,
                      where=src)
+
+
+def _write_kw(level, threads, chunk_size) -> dict:
+    """The writer options the caller set (None leaves the writer's default)."""
+    kw = {"level": level, "threads": threads, "chunk_size": chunk_size}
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+def write_tensors(items, filename, metadata, *, level=None, threads=None, chunk_size=None) -> None:
+    """save_file: tensors in memory (see source_from_tensors) compressed into
+    `filename` (overwritten, as safetensors overwrites; complete or absent)."""
+    source = source_from_tensors(items, metadata)
+    with atomic_output(os.fspath(filename), force=True) as out:
+        write(source, out, **_write_kw(level, threads, chunk_size))
+
+
+def serialize_tensors(items, metadata, *, level=None, threads=None, chunk_size=None) -> bytes:
+    """save: the bytes of the .zipw file `write_tensors` would write."""
+    out = io.BytesIO()
+    write(source_from_tensors(items, metadata), out, **_write_kw(level, threads, chunk_size))
+    return out.getvalue()

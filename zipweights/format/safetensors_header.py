@@ -16,10 +16,6 @@ from .. import dtypes
 from ..errors import InvalidSafetensorsError
 from .limits import MAX_DIM, MAX_HEADER_SIZE, MAX_JSON_DEPTH, check_safetensors_header_limits
 
-# Dtypes safetensors knows that the format's table (spec section 6) does not: stored as
-# OPAQUE, but their shape must still match their bytes, as safetensors checks.
-OTHER_DTYPE_BITS = {"F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8}
-
 _DEPTH_BLOCK = 1 << 22
 _MAX_INT_DIGITS = len(str(MAX_DIM))
 
@@ -199,8 +195,10 @@ def _tensor_info(name: str, info, where: str) -> TensorInfo:
         numel *= d
         if numel > MAX_DIM:
             raise InvalidSafetensorsError(f"{where}: tensor {name!r}: the product of shape {shape} overflows 2**64")
-    dt = dtypes.from_name(dtype_name)
-    bits = dt.bits if dt is not dtypes.OPAQUE else OTHER_DTYPE_BITS.get(dtype_name)
+    # dtypes the format stores as OPAQUE (FNUZ float8) must still match their bytes, as
+    # safetensors checks; names the table does not know are taken as they come
+    dt = dtypes.SAFETENSORS.get(dtype_name)
+    bits = dt.bits if dt is not None else None
     if bits is not None:
         if numel * bits > MAX_DIM:
             raise InvalidSafetensorsError(
@@ -215,15 +213,16 @@ def _tensor_info(name: str, info, where: str) -> TensorInfo:
 
 
 def build(tensors: list[tuple[str, str, tuple[int, ...], int]], metadata: dict | None) -> bytes:
-    """The 8 + N prefix safetensors itself would write for tensors given in order as
-    (name, dtype name, shape, nbytes): compact JSON, padded with spaces to 8 bytes."""
+    """The 8 + N prefix safetensors itself would write for tensors given in file order
+    as (name, dtype name, shape, nbytes): compact JSON as serde_json writes it (UTF-8,
+    not escaped), `__metadata__` first, padded with spaces to a multiple of 8."""
     obj = {}
     if metadata is not None:
         obj["__metadata__"] = metadata
     offset = 0
     for name, dtype_name, shape, nbytes in tensors:
-        obj[name] = {"dtype": dtype_name, "shape": list(shape), "data_offsets": [offset, offset + nbytes]}
+        obj[name] = {"dtype": dtype_name, "shape": [int(d) for d in shape], "data_offsets": [offset, offset + nbytes]}
         offset += nbytes
-    raw = json.dumps(obj, separators=(",", ":")).encode("utf-8")
+    raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     raw += b" " * (-len(raw) % 8)
     return struct.pack("<Q", len(raw)) + raw
