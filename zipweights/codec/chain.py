@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import Callable
 
 from .. import _kernels
 from ..dtypes import DType
@@ -20,11 +21,9 @@ STORE = 0  # the original bytes, verbatim
 PLANES = 1  # byte planes, each with its own stream coder
 FLOAT = 2  # the kernels' fused float coder (spec/CODERS.md)
 SPARSE = 3  # bitmap of non-zero values + the non-zero values, coded densely
-NAMES = {STORE: "store", PLANES: "planes", FLOAT: "float", SPARSE: "sparse"}
 
 # Float kinds the fused coder takes, by dtype name.
 _FLOAT_KIND = {"BF16": 0, "F16": 1, "F32": 2, "C64": 2}
-HAVE_FLOAT_KERNEL = hasattr(_kernels, "float_encode")
 
 _STREAM_HEAD = struct.Struct("<BI")  # coder id, payload length
 _SPARSE_HEAD = struct.Struct("<I")  # count of non-zero values
@@ -50,7 +49,7 @@ _ZSTD_LEVELS = {1: 1, 2: 2, 3: 3, 4: 5, 5: 7, 6: 9, 7: 12, 8: 16, 9: 19}
 
 
 def float_kind(dtype: DType) -> int | None:
-    return _FLOAT_KIND.get(dtype.name) if HAVE_FLOAT_KERNEL else None
+    return _FLOAT_KIND.get(dtype.name)
 
 
 def encode_chunk(data, dtype: DType, level: Level) -> tuple[int, bytes]:
@@ -63,13 +62,13 @@ def encode_chunk(data, dtype: DType, level: Level) -> tuple[int, bytes]:
         # value), so at a quarter zeros it spends over a bit per value on them, more than
         # the whole bitmap costs (at most one bit per value): the sparse layout wins, and
         # coding the chunk densely as well would only double the encoder's time.
-        best = _encode_sparse(data, dtype, level)
-        return best if len(best[1]) < len(data) else (STORE, bytes(data))
+        payload = _encode_sparse(data, dtype, level)
+        return (SPARSE, payload) if len(payload) < len(data) else (STORE, bytes(data))
     best = _encode_dense(data, dtype, level)
     if zeros >= SPARSE_MIN_ZEROS:
-        candidate = _encode_sparse(data, dtype, level)
-        if len(candidate[1]) < len(best[1]):
-            best = candidate
+        payload = _encode_sparse(data, dtype, level)
+        if len(payload) < len(best[1]):
+            best = (SPARSE, payload)
     return best
 
 
@@ -77,11 +76,9 @@ def _encode_dense(data, dtype: DType, level: Level) -> tuple[int, bytes]:
     n = len(data)
     best = (STORE, None)
     best_len = n
-    kind = float_kind(dtype)
-    if kind is not None and n % (4 if kind == 2 else 2) == 0:
-        payload = _kernels.float_encode(data, kind, level.level)
-        if len(payload) < best_len:
-            best, best_len = (FLOAT, payload), len(payload)
+    payload = _encode_float(data, dtype, level)
+    if payload is not None and len(payload) < best_len:
+        best, best_len = (FLOAT, payload), len(payload)
     if best[0] == STORE or level.level >= 7:
         payload = _encode_planes(data, dtype, level)
         if len(payload) < best_len:
@@ -89,6 +86,18 @@ def _encode_dense(data, dtype: DType, level: Level) -> tuple[int, bytes]:
     if best[0] == STORE:
         return STORE, bytes(data)
     return best
+
+
+def _encode_store(data, dtype: DType, level: Level) -> bytes:
+    return bytes(data)
+
+
+def _encode_float(data, dtype: DType, level: Level) -> bytes | None:
+    """The fused float payload; None for a dtype (or a length) the coder does not take."""
+    kind = float_kind(dtype)
+    if kind is None or len(data) % (4 if kind == 2 else 2):
+        return None
+    return _kernels.float_encode(data, kind, level.level)
 
 
 def _encode_planes(data, dtype: DType, level: Level) -> bytes:
@@ -102,18 +111,17 @@ def _encode_planes(data, dtype: DType, level: Level) -> bytes:
     return b"".join(parts)
 
 
-def _encode_sparse(data, dtype: DType, level: Level) -> tuple[int, bytes]:
+def _encode_sparse(data, dtype: DType, level: Level) -> bytes:
     bitmap, values, nnz = sparse.split(data, dtype.unit)
     coder, coded_bitmap = entropy.encode(bitmap, level.zstd_level)
     if nnz * dtype.unit >= MIN_CODED:
         inner, coded_values = _encode_dense(values, dtype, level)
     else:
         inner, coded_values = STORE, values
-    payload = b"".join(
+    return b"".join(
         (_SPARSE_HEAD.pack(nnz), _STREAM_HEAD.pack(coder, len(coded_bitmap)), coded_bitmap,
          bytes((inner,)), coded_values)
     )
-    return SPARSE, payload
 
 
 def decode_chunk(codec: int, payload, dtype: DType, out: memoryview) -> None:
@@ -121,26 +129,26 @@ def decode_chunk(codec: int, payload, dtype: DType, out: memoryview) -> None:
     n = len(out)
     if n % dtype.unit:
         raise CorruptDataError(f"chunk of {n} bytes is not a whole number of {dtype.unit}-byte units")
-    if codec == STORE:
-        if len(payload) != n:
-            raise CorruptDataError(f"stored chunk holds {len(payload)} bytes, expected {n}")
-        out[:] = payload
-    elif codec == PLANES:
-        _decode_planes(memoryview(payload), dtype, out)
-    elif codec == FLOAT:
-        kind = _FLOAT_KIND.get(dtype.name)
-        if kind is None:
-            raise CorruptDataError(f"float codec used for dtype {dtype.name}")
-        if not HAVE_FLOAT_KERNEL:
-            raise UnsupportedFeatureError("this build has no float kernel")
-        try:
-            _kernels.float_decode(payload, kind, out)
-        except CorruptDataError as exc:  # the kernel's class says truncated or corrupt
-            raise type(exc)(f"float payload: {exc}") from None
-    elif codec == SPARSE:
-        _decode_sparse(memoryview(payload), dtype, out)
-    else:
+    row = CODECS.get(codec)
+    if row is None:
         raise UnsupportedFeatureError(f"unknown chunk codec {codec}")
+    row.decode(payload, dtype, out)
+
+
+def _decode_store(payload, dtype: DType, out: memoryview) -> None:
+    if len(payload) != len(out):
+        raise CorruptDataError(f"stored chunk holds {len(payload)} bytes, expected {len(out)}")
+    out[:] = payload
+
+
+def _decode_float(payload, dtype: DType, out: memoryview) -> None:
+    kind = _FLOAT_KIND.get(dtype.name)
+    if kind is None:
+        raise CorruptDataError(f"float codec used for dtype {dtype.name}")
+    try:
+        _kernels.float_decode(payload, kind, out)
+    except CorruptDataError as exc:  # the kernel's class says truncated or corrupt
+        raise type(exc)(f"float payload: {exc}") from None
 
 
 def _take_stream(payload: memoryview, pos: int, what: str) -> tuple[int, memoryview, int]:
@@ -153,7 +161,8 @@ def _take_stream(payload: memoryview, pos: int, what: str) -> tuple[int, memoryv
     return coder, payload[pos : pos + length], pos + length
 
 
-def _decode_planes(payload: memoryview, dtype: DType, out: memoryview) -> None:
+def _decode_planes(payload, dtype: DType, out: memoryview) -> None:
+    payload = memoryview(payload)
     n = len(out)
     m = n // dtype.unit
     planes = bytearray(n)
@@ -170,7 +179,8 @@ def _decode_planes(payload: memoryview, dtype: DType, out: memoryview) -> None:
     split.merge(planes, dtype, out)
 
 
-def _decode_sparse(payload: memoryview, dtype: DType, out: memoryview) -> None:
+def _decode_sparse(payload, dtype: DType, out: memoryview) -> None:
+    payload = memoryview(payload)
     m = len(out) // dtype.unit
     if len(payload) < _SPARSE_HEAD.size:
         raise CorruptDataError("sparse header truncated")
@@ -188,3 +198,27 @@ def _decode_sparse(payload: memoryview, dtype: DType, out: memoryview) -> None:
     values = bytearray(nnz * dtype.unit)
     decode_chunk(inner, payload[pos + 1 :], dtype, memoryview(values))
     sparse.merge(bitmap, values, dtype.unit, out)
+
+
+@dataclass(frozen=True)
+class Codec:
+    """One row of the codec table: encode(data, dtype, level) -> payload (None where the
+    codec does not take the chunk's dtype or length); decode(payload, dtype, out)."""
+
+    id: int
+    name: str
+    encode: Callable
+    decode: Callable
+
+
+# The chunk codecs, one row each, as spec/FORMAT.md section 7 lists them.
+CODECS = {
+    c.id: c
+    for c in (
+        Codec(STORE, "store", _encode_store, _decode_store),
+        Codec(PLANES, "planes", _encode_planes, _decode_planes),
+        Codec(FLOAT, "float", _encode_float, _decode_float),
+        Codec(SPARSE, "sparse", _encode_sparse, _decode_sparse),
+    )
+}
+NAMES = {c.id: c.name for c in CODECS.values()}

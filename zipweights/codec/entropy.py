@@ -9,16 +9,17 @@ the smallest; RAW is always a candidate, so a stream never grows by more than it
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from typing import Callable
 
 import zstandard
 
 from .. import _kernels
-from ..errors import CorruptDataError
+from ..errors import CorruptDataError, UnsupportedFeatureError
 
 RAW = 0
 ZSTD = 1
 ENT = 2  # the kernels' order-0 rANS byte coder (spec/CODERS.md section 2)
-NAMES = {RAW: "raw", ZSTD: "zstd", ENT: "ent"}
 
 _local = threading.local()
 
@@ -79,46 +80,84 @@ def encode(data, zstd_level: int) -> tuple[int, bytes]:
         return best
     # Order-0 coding is what most planes need (exponents, bitmaps); zstd wins where
     # there are repeats to find (integer tensors, ids, text). Keep the smaller.
-    e = _kernels.ent_encode(data)
-    if len(e) < len(best[1]):
-        best = (ENT, e)
-    if zstd_level > 0:
-        z = _compressor(zstd_level).compress(data)
-        if len(z) < len(best[1]):
-            best = (ZSTD, z)
+    for coder in (ENT, ZSTD):
+        payload = CODERS[coder].encode(data, zstd_level)
+        if payload is not None and len(payload) < len(best[1]):
+            best = (coder, payload)
     return best
 
 
 def decode(coder: int, payload, out: memoryview) -> None:
     """Decode `payload` into `out`, which is exactly the stream's decoded size."""
-    n = len(out)
-    if coder == RAW:
-        if len(payload) != n:
-            raise CorruptDataError(f"raw stream holds {len(payload)} bytes, expected {n}")
-        out[:] = payload
-    elif coder == ZSTD:
-        try:
-            declared = zstandard.frame_content_size(payload)
-        except zstandard.ZstdError as exc:
-            raise CorruptDataError(f"zstd stream header invalid: {exc}") from None
-        if declared != n:  # checked before zstd allocates anything
-            raise CorruptDataError(f"zstd stream declares {declared} bytes, expected {n}")
-        size = zstd_frame_size(payload)
-        if size != len(payload):  # the spec says one frame: nothing may follow it
-            raise CorruptDataError(f"zstd stream holds {len(payload) - size} bytes after its frame")
-        try:
-            raw = _decompressor().decompress(payload)
-        except zstandard.ZstdError as exc:
-            raise CorruptDataError(f"zstd stream invalid: {exc}") from None
-        if len(raw) != n:
-            raise CorruptDataError(f"zstd stream decoded to {len(raw)} bytes, expected {n}")
-        out[:] = raw
-    elif coder == ENT:
-        try:
-            _kernels.ent_decode(payload, out)
-        except ValueError as exc:
-            raise CorruptDataError(f"ent stream: {exc}") from None
-    else:
-        from ..errors import UnsupportedFeatureError
-
+    row = CODERS.get(coder)
+    if row is None:
         raise UnsupportedFeatureError(f"unknown stream coder {coder}")
+    row.decode(payload, out)
+
+
+def _encode_raw(data, zstd_level: int) -> bytes:
+    return bytes(data)
+
+
+def _decode_raw(payload, out: memoryview) -> None:
+    if len(payload) != len(out):
+        raise CorruptDataError(f"raw stream holds {len(payload)} bytes, expected {len(out)}")
+    out[:] = payload
+
+
+def _encode_zstd(data, zstd_level: int) -> bytes | None:
+    return _compressor(zstd_level).compress(data) if zstd_level > 0 else None
+
+
+def _decode_zstd(payload, out: memoryview) -> None:
+    n = len(out)
+    try:
+        declared = zstandard.frame_content_size(payload)
+    except zstandard.ZstdError as exc:
+        raise CorruptDataError(f"zstd stream header invalid: {exc}") from None
+    if declared != n:  # checked before zstd allocates anything
+        raise CorruptDataError(f"zstd stream declares {declared} bytes, expected {n}")
+    size = zstd_frame_size(payload)
+    if size != len(payload):  # the spec says one frame: nothing may follow it
+        raise CorruptDataError(f"zstd stream holds {len(payload) - size} bytes after its frame")
+    try:
+        raw = _decompressor().decompress(payload)
+    except zstandard.ZstdError as exc:
+        raise CorruptDataError(f"zstd stream invalid: {exc}") from None
+    if len(raw) != n:
+        raise CorruptDataError(f"zstd stream decoded to {len(raw)} bytes, expected {n}")
+    out[:] = raw
+
+
+def _encode_ent(data, zstd_level: int) -> bytes:
+    return _kernels.ent_encode(data)
+
+
+def _decode_ent(payload, out: memoryview) -> None:
+    try:
+        _kernels.ent_decode(payload, out)
+    except ValueError as exc:
+        raise CorruptDataError(f"ent stream: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Coder:
+    """One row of the stream coder table: encode(data, zstd_level) -> payload (None
+    where the level does not try the coder); decode(payload, out)."""
+
+    id: int
+    name: str
+    encode: Callable
+    decode: Callable
+
+
+# The stream coders, one row each, as spec/FORMAT.md section 7.3 lists them.
+CODERS = {
+    c.id: c
+    for c in (
+        Coder(RAW, "raw", _encode_raw, _decode_raw),
+        Coder(ZSTD, "zstd", _encode_zstd, _decode_zstd),
+        Coder(ENT, "ent", _encode_ent, _decode_ent),
+    )
+}
+NAMES = {c.id: c.name for c in CODERS.values()}

@@ -7,8 +7,8 @@ as bytes: one bitmap byte holds two groups of four values, so N:M structured spa
 codes near its log2(6)/4 ~ 0.65 bits per value with an order-0 coder, with no
 special case for the structure.
 
-split and merge run in the compiled kernels (GIL released); the numpy versions below
-are their reference, which the tests compare them with.
+split and merge run in the compiled kernels (GIL released); the tests compare them
+with plain numpy versions (tests/codec/oracles.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _kernels
-from ..errors import CorruptDataError
 
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -34,25 +33,3 @@ def split(data, unit: int) -> tuple[bytes, bytes, int]:
 def merge(bitmap, values, unit: int, out: memoryview) -> None:
     """Scatter `values` to the positions set in `bitmap`; every other value is zero."""
     _kernels.sparse_merge(bitmap, values, unit, out)  # CorruptDataError on a mismatch
-
-
-def split_reference(data, unit: int) -> tuple[bytes, bytes, int]:
-    v = np.frombuffer(data, _UINT[unit])
-    mask = v != 0
-    return np.packbits(mask, bitorder="little").tobytes(), v[mask].tobytes(), int(mask.sum())
-
-
-def merge_reference(bitmap, values, unit: int, out: memoryview) -> None:
-    m = len(out) // unit
-    if len(bitmap) != (m + 7) // 8:
-        raise CorruptDataError(f"bitmap holds {len(bitmap)} bytes, expected {(m + 7) // 8}")
-    bits = np.unpackbits(np.frombuffer(bitmap, np.uint8), bitorder="little")
-    if bits[m:].any():
-        raise CorruptDataError("bitmap has bits set past the last value")
-    mask = bits[:m].view(bool)
-    vals = np.frombuffer(values, _UINT[unit])
-    if int(np.count_nonzero(mask)) != vals.size:
-        raise CorruptDataError(f"bitmap marks {int(np.count_nonzero(mask))} values, {vals.size} stored")
-    dst = np.frombuffer(out, _UINT[unit])
-    dst[:] = 0
-    dst[mask] = vals
