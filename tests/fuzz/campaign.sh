@@ -9,6 +9,8 @@
 #   ZWF_TOLERATE=SafetensorError,...   Python targets: exception classes already reported,
 #                                      logged to LOG/artifacts/<t>/known/ without stopping
 #   LOG=tests/fuzz/campaign-logs       logs, the working corpora, artifacts (gitignored)
+#   BIN=dir                            reuse the binaries built by an earlier run (no build)
+#   RSS_MB=2560                        libFuzzer -rss_limit_mb
 # The C targets are built from a snapshot of the committed csrc/ (git archive HEAD), so
 # a half-edited working tree cannot leak into the campaign; the commit is logged. Each
 # target fuzzes a working copy of its seeds + regressions; new inputs that add coverage
@@ -30,13 +32,18 @@ mkdir -p "$LOG/work" "$LOG/artifacts"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:malloc_context_size=5:allocator_may_return_null=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-# build from the committed csrc
-snap=$LOG/csrc-snapshot
-rm -rf "$snap" && mkdir -p "$snap"
-commit=$(git -C "$root" rev-parse HEAD)
-git -C "$root" archive HEAD csrc | tar -x -C "$snap"
-echo "campaign: csrc of commit $commit ($(git -C "$root" log -1 --format=%cI HEAD))" | tee "$LOG/build.txt"
-ZW_CSRC=$snap/csrc "$here/build.sh" "$LOG/bin" >>"$LOG/build.txt" 2>&1 || { echo "build failed, see $LOG/build.txt"; exit 1; }
+# build from the committed csrc (BIN=dir: reuse the binaries of an earlier run there)
+if [ -n "${BIN:-}" ]; then
+    echo "campaign: binaries of $BIN ($(cat "$BIN/../build.txt" 2>/dev/null | head -1))" | tee -a "$LOG/summary.txt"
+else
+    BIN=$LOG/bin
+    snap=$LOG/csrc-snapshot
+    rm -rf "$snap" && mkdir -p "$snap"
+    commit=$(git -C "$root" rev-parse HEAD)
+    git -C "$root" archive HEAD csrc | tar -x -C "$snap"
+    echo "campaign: csrc of commit $commit ($(git -C "$root" log -1 --format=%cI HEAD))" | tee "$LOG/build.txt"
+    ZW_CSRC=$snap/csrc "$here/build.sh" "$BIN" >>"$LOG/build.txt" 2>&1 || { echo "build failed, see $LOG/build.txt"; exit 1; }
+fi
 
 want=("$@")
 summary() { # target log kind seconds
@@ -59,8 +66,9 @@ grep -v '^#' "$here/targets.txt" | while read -r t kind maxlen capcol; do
     cp -n "$here/corpus/$t/"* "$work/" 2>/dev/null
     cp -n "$here/regressions/$t/"* "$work/" 2>/dev/null
     log=$LOG/$t.log
+    [ -e "$log" ] && log=$LOG/$t.$(date +%H%M%S).log  # a later run of the same target
     if [ "$kind" = c ]; then
-        cmd=("$LOG/bin/fuzz_$t")
+        cmd=("$BIN/fuzz_$t")
         runs=$C_RUNS
         cap=${C_TIME:-$capcol}
     else
@@ -68,7 +76,7 @@ grep -v '^#' "$here/targets.txt" | while read -r t kind maxlen capcol; do
         runs=$PY_RUNS
         cap=${PY_TIME:-$capcol}
     fi
-    args=(-runs="$runs" -max_len="$maxlen" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1
+    args=(-runs="$runs" -max_len="$maxlen" -timeout=20 -rss_limit_mb="${RSS_MB:-2560}" -print_final_stats=1
           -artifact_prefix="$LOG/artifacts/$t/" -close_fd_mask=0)
     [ "$cap" != 0 ] && args+=(-max_total_time="$cap")
     echo "campaign: $t start $(date -u +%FT%TZ) ${cmd[*]} ${args[*]}" | tee -a "$LOG/summary.txt"
