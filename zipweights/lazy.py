@@ -19,7 +19,6 @@ import sys
 import numpy as np
 
 from . import dtypes as zdtypes
-from ._parallel import default_threads, run_shared
 from .errors import BadMagicError, CorruptDataError, TruncatedDataError, ZipWeightsError
 from .format import container, index as fmt_index, safetensors_header
 from .reader import ZipwFile
@@ -364,7 +363,7 @@ class ZipwSafeOpen:
             info = self._infos[name]
             _check_sub_byte(info.dtype_name, name)
             items.append((name, info, info.entry, self._wrap.empty(info.entry.length)))
-        decode_all(zf, [(entry, raw) for _, _, entry, raw in items], self._threads)
+        zf.read_many([entry for _, _, entry, _ in items], [raw for _, _, _, raw in items], self._threads)
         return {name: self._wrap.make(raw, info.dtype_name, info.shape, name) for name, info, _, raw in items}
 
     def __repr__(self) -> str:
@@ -380,23 +379,6 @@ def load_zipw_bytes(data, framework: str, device="cpu", threads=None, max_output
         raise _compat(exc) from None
     with zf:
         return ZipwSafeOpen(zf, framework, device, threads=threads).get_tensors()
-
-
-def decode_all(zf: ZipwFile, jobs, threads: int | None = None) -> None:
-    """Decode every (entry, uint8 array of the entry's length) on one thread pool,
-    one job per chunk, so small tensors do not each pay for a pool of their own."""
-    jobs = list(jobs)
-
-    def work():  # taken lazily: a list would hold a tuple and a view per chunk
-        for entry, raw in jobs:
-            for i in range(len(entry.chunks)):
-                a, b = entry.chunk_span(i)
-                yield entry, i, raw[a:b]
-
-    # one task per worker, each taking the next chunk from a shared iterator: one future
-    # per chunk fought the workers for the GIL and cost more than small chunks decode in
-    threads = min(threads or default_threads(), sum(len(entry.chunks) for entry, _ in jobs))
-    run_shared(lambda job: zf.read_into(job[0], job[2], 1, [job[1]]), work(), threads)
 
 
 # -- slices -----------------------------------------------------------------------------
@@ -435,7 +417,7 @@ class ZipwSlice:
         code, shape = info.dtype_name, tuple(info.shape)
         _check_sub_byte(code, info.name)
         itemsize = zdtypes.from_name(code).bits // 8
-        if self._zf._buf is None:
+        if self._zf.closed:
             raise SafetensorsAPIError("File is closed")
         plan = _plan(key, shape)
         if plan is None:  # fancy indexing, newaxis, ...: decode everything, index

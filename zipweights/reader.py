@@ -18,7 +18,7 @@ import xxhash
 from . import dtypes
 from ._fileio import atomic_output, check_output, reserve
 from ._mapped import Behind
-from ._parallel import Turns, default_threads, ordered_map, run_shared
+from ._parallel import Turns, default_threads, run_shared
 from .codec import chain
 from .errors import (
     ChecksumMismatchError,
@@ -172,40 +172,9 @@ class ZipwFile:
         what = f"tensor {entry.name!r}" if entry.kind == fmt_index.KIND_TENSOR else f"bytes at {entry.offset}"
         return f"{self.name}: {what} chunk {i} (payload at offset {start})"
 
-    def _chunk_jobs(self, entries, out: memoryview, base: int):
-        """(entry, chunk, destination view) for every chunk; `out` starts at original offset `base`."""
-        for e in entries:
-            for i in range(len(e.chunks)):
-                a, b = e.chunk_span(i)
-                yield e, i, out[e.offset - base + a : e.offset - base + b]
-
-    def _run(self, jobs, threads, on_done=None):
-        """Decode (entry, chunk, view) jobs on the pool, in batches of about BATCH_BYTES:
-        one task per chunk costs more in scheduling than a small chunk takes to decode,
-        and measured here it kept two threads from scaling."""
-
-        def batches():
-            batch, size = [], 0
-            for job in jobs:
-                batch.append(job)
-                size += len(job[2])
-                if size >= BATCH_BYTES:
-                    yield batch
-                    batch, size = [], 0
-            if batch:
-                yield batch
-
-        def work(batch):
-            for job in batch:
-                self._decode_chunk(*job)
-
-        threads = threads or default_threads()
-        if on_done is None:  # no order to keep: workers share one iterator of batches
-            run_shared(work, batches(), threads)
-            return
-        for batch, _ in ordered_map(work, batches(), threads):
-            for job in batch:
-                on_done(job[2])
+    @property
+    def closed(self) -> bool:
+        return self._buf is None
 
     def read_into(self, entry: fmt_index.Entry, out, threads: int | None = None, chunks=None) -> None:
         """Decode `entry` (or just the chunk numbers in `chunks`) into `out`, a writable
@@ -215,19 +184,34 @@ class ZipwFile:
             if len(out) != entry.length:
                 raise InvalidArgumentError(f"output holds {len(out)} bytes, entry needs {entry.length}")
             self.check_output_size(entry.length, self._what(entry))
-            self._run(self._chunk_jobs([entry], out, entry.offset), threads)
-            return
-        jobs, pos = [], 0
-        for i in chunks:
-            if not 0 <= i < len(entry.chunks):
-                raise InvalidArgumentError(f"{self._what(entry)} has no chunk {i}")
-            a, b = entry.chunk_span(i)
-            jobs.append((entry, i, out[pos : pos + b - a]))
-            pos += b - a
-        if pos != len(out):
-            raise InvalidArgumentError(f"output holds {len(out)} bytes, the chunks need {pos}")
-        self.check_output_size(pos, f"{self._what(entry)}, the chunks asked for,")
-        self._run(jobs, threads)
+            chunks = range(len(entry.chunks))
+        else:
+            chunks, pos = list(chunks), 0
+            for i in chunks:
+                if not 0 <= i < len(entry.chunks):
+                    raise InvalidArgumentError(f"{self._what(entry)} has no chunk {i}")
+                a, b = entry.chunk_span(i)
+                pos += b - a
+            if pos != len(out):
+                raise InvalidArgumentError(f"output holds {len(out)} bytes, the chunks need {pos}")
+            self.check_output_size(pos, f"{self._what(entry)}, the chunks asked for,")
+        self._decode([(out, [(entry, chunks)])], threads or default_threads())
+
+    def read_many(self, entries, outs, threads: int | None = None) -> None:
+        """Decode every entry (an index Entry, or a tensor's name) into its buffer in
+        `outs` (writable, of the entry's length), all on one set of workers, so small
+        tensors do not each pay for threads of their own."""
+        entries = [self.tensor(e) if isinstance(e, str) else e for e in entries]
+        outs = [_byte_view(out, writable=True) for out in outs]
+        if len(outs) != len(entries):
+            raise InvalidArgumentError(f"{len(entries)} entries but {len(outs)} output buffers")
+        for e, out in zip(entries, outs):
+            if len(out) != e.length:
+                raise InvalidArgumentError(f"output holds {len(out)} bytes, {self._what(e)} needs {e.length}")
+        self.check_output_size(sum(e.length for e in entries), "all tensors together")
+        n_chunks = sum(len(e.chunks) for e in entries)
+        parts = ((out, [(e, range(len(e.chunks)))]) for e, out in zip(entries, outs))
+        self._decode(parts, min(threads or default_threads(), n_chunks))
 
     def read_bytes(self, name: str, threads: int | None = None) -> bytearray:
         entry = self.tensor(name)
@@ -244,20 +228,7 @@ class ZipwFile:
         self.check_output_size(self.original_size, "the original file")
         prefix = self.index.prefix
         out[: len(prefix)] = prefix
-        sha = hashlib.sha256(prefix) if check_sha256 else None
-
-        def done(view):
-            if sha is not None:
-                sha.update(view)
-            if progress is not None:
-                progress(len(view))
-
-        self._run(self._chunk_jobs(self.entries, out, 0), threads, done)
-        if sha is not None and sha.digest() != self.index.original_sha256:
-            raise ChecksumMismatchError(
-                f"{self.name}: restored file sha256 {sha.hexdigest()} differs from the stored "
-                f"{self.original_sha256}"
-            )
+        self._whole(out[len(prefix) :], None, threads, check_sha256, progress)
 
     def restore_to_fd(self, fd: int, threads: int | None = None, check_sha256: bool = True, progress=None) -> None:
         """Rebuild the whole original file into the open file `fd` (sized by the caller).
@@ -268,63 +239,89 @@ class ZipwFile:
         through a fresh file mapping, whose page faults cost more than the decode."""
         self.check_output_size(self.original_size, "the original file")
         os.pwrite(fd, self.index.prefix, 0)
-        self._stream(fd, threads, check_sha256, progress)
+        self._whole(None, fd, threads, check_sha256, progress)
 
     def verify(self, threads: int | None = None, progress=None) -> None:
         """Decode every chunk, check every checksum and the original sha256; write nothing."""
         self.check_output_size(self.original_size, "the original file")
-        self._stream(None, threads, True, progress)
+        self._whole(None, None, threads, True, progress)
 
-    def _runs(self, target: int):
-        """(original offset, [(entry, chunk, a, b)], size): consecutive chunks cut into
-        runs of at least `target` bytes; (a, b) is the chunk's span inside the run."""
-        run, start, size = [], None, 0
-        for e in self.entries:
-            for i in range(len(e.chunks)):
-                a, b = e.chunk_span(i)
-                if start is None:
-                    start = e.offset + a
-                run.append((e, i, size, size + b - a))
-                size += b - a
-                if size >= target:
-                    yield start, run, size
-                    run, start, size = [], None, 0
-        if run:
-            yield start, run, size
-
-    def _decode_run(self, run, buf) -> None:
-        for e, i, a, b in run:
-            self._decode_chunk(e, i, buf[a:b])
-
-    def _stream(self, fd, threads, check_sha256, progress) -> None:
-        """Decode every chunk in file order, checking each; write to `fd` when given.
-
-        Each worker takes the next run of chunks from one shared iterator, decodes it
-        into its own buffer (which stays in that core's cache) and writes it; the sha256,
-        which must see the runs in file order, is advanced by whichever worker holds the
-        next run, from that buffer, while the other worker decodes. Measured here
-        (2 cores), that is 1.7x (with the sha256) to 2.2x (without) as fast as handing
-        every buffer to one hashing thread through an ordered queue, whose buffers hop
-        between cores."""
+    def _whole(self, out, fd, threads, check_sha256, progress) -> None:
+        """Decode every chunk in file order, checking each and the sha256: into `out`
+        (a view of everything after the prefix), or into the workers' own buffers,
+        written to `fd` when given."""
         largest = max((min(e.chunk_size, e.length) for e in self.entries if e.length), default=0)
         target = max(BATCH_BYTES, largest)
         # a run is under target + largest bytes, and never more than all the entries:
         # the buffers are bounded by what the index declares
         bufsize = min(target + largest, self.original_size - len(self.index.prefix))
         n_chunks = sum(len(e.chunks) for e in self.entries)
-        runs = self._runs(target)  # taken lazily: a list would cost a tuple per chunk
         sha = hashlib.sha256(self.index.prefix) if check_sha256 else None
+        self._decode(
+            [(out, [(e, range(len(e.chunks))) for e in self.entries])],
+            max(1, min(threads or default_threads(), n_chunks)),
+            target=target, bufsize=bufsize, fd=fd, sha=sha, progress=progress, release=True,
+        )
+        if sha is not None and sha.digest() != self.index.original_sha256:
+            raise ChecksumMismatchError(
+                f"{self.name}: restored content sha256 {sha.hexdigest()} differs from the stored "
+                f"{self.original_sha256}"
+            )
+
+    @staticmethod
+    def _runs(parts, target: int):
+        """(original offset, destination, [(entry, chunk, a, b)], size): the chunks of
+        `parts` cut into runs of at least `target` bytes (where there are that many);
+        (a, b) is a chunk's span inside its run. `parts` yields (dest, [(entry, chunk
+        numbers)]): `dest` is a writable view that the part's chunks fill in order, or
+        None (the run is decoded into a worker's buffer). A run never spans two parts,
+        and the chunks of one run are consecutive in the original where a run is
+        written at its offset (whole-file restore)."""
+        for dest, pieces in parts:
+            run, start, size, pos = [], None, 0, 0
+            for e, chunks in pieces:
+                for i in chunks:
+                    a, b = e.chunk_span(i)
+                    if start is None:
+                        start = e.offset + a
+                    run.append((e, i, size, size + b - a))
+                    size += b - a
+                    if size >= target:
+                        yield start, None if dest is None else dest[pos : pos + size], run, size
+                        pos += size
+                        run, start, size = [], None, 0
+            if run:
+                yield start, None if dest is None else dest[pos : pos + size], run, size
+
+    def _decode(self, parts, threads: int, *, target: int = BATCH_BYTES, bufsize: int = 0, fd=None, sha=None,
+                progress=None, release: bool = False) -> None:
+        """The one decode engine: every run of `parts` (see _runs) decoded and checked
+        on `threads` workers; with `fd`, each run written at its original offset; with
+        `sha`, the runs hashed in file order; `release`: a pass over the whole file
+        hands the mapped pages it is done with back (payloads tile the file in order,
+        spec 5.2).
+
+        Each worker takes the next run from one shared iterator (one task per chunk
+        costs more in scheduling than a small chunk takes to decode) and decodes it
+        into its destination or its own buffer (which stays in that core's cache); the
+        sha256, which must see the runs in file order, is advanced by whichever worker
+        holds the next run, from that buffer, while the other worker decodes. Measured
+        here (2 cores), that is 1.7x (with the sha256) to 2.2x (without) as fast as
+        handing every buffer to one hashing thread through an ordered queue, whose
+        buffers hop between cores."""
         turns = Turns()  # the run whose bytes the sha256 takes next
         progress_lock = threading.Lock()  # progress bars are not all thread-safe
         local = threading.local()
-        behind = Behind(self._mmap)  # payloads tile the file in order (spec 5.2)
+        behind = Behind(self._mmap if release else None)
 
         def work(job):
-            k, (start, run, size) = job
-            if not hasattr(local, "buf"):
-                local.buf = memoryview(bytearray(bufsize))
-            view = local.buf[:size]
-            self._decode_run(run, view)
+            k, (start, view, run, size) = job
+            if view is None:
+                if not hasattr(local, "buf"):
+                    local.buf = memoryview(bytearray(bufsize))
+                view = local.buf[:size]
+            for e, i, a, b in run:
+                self._decode_chunk(e, i, view[a:b])
             last, i = run[-1][0].chunks, run[-1][1]
             behind.done(k, int(last["offset"][i]) + int(last["length"][i]))
             written = fd is None
@@ -343,12 +340,8 @@ class ZipwFile:
                 with progress_lock:
                     progress(size)
 
-        run_shared(work, enumerate(runs), max(1, min(threads or default_threads(), n_chunks)), turns.stop)
-        if sha is not None and sha.digest() != self.index.original_sha256:
-            raise ChecksumMismatchError(
-                f"{self.name}: restored content sha256 {sha.hexdigest()} differs from the stored "
-                f"{self.original_sha256}"
-            )
+        # taken lazily: a list of runs would cost a tuple per chunk
+        run_shared(work, enumerate(self._runs(parts, target)), threads, turns.stop)
 
 
 def open_regular_file(path, where: str) -> int:
@@ -391,9 +384,10 @@ def decompress_file(
     sync: bool = False,
     progress=None,
     max_output_size: int | None = None,
-) -> str:
+) -> "Restored":
     """Restore the original file from the .zipw `src` into `dst` (default: `src`
-    without its .zipw suffix); return the output path. An original larger than
+    without its .zipw suffix); return the output path (a str that also carries the
+    original's `original_sha256` and `original_size`). An original larger than
     `max_output_size` (bytes; None: DEFAULT_MAX_OUTPUT_SIZE) is refused before the
     output is created."""
     src = os.fspath(src)
@@ -410,7 +404,16 @@ def decompress_file(
         with atomic_output(dst, force, sync, like=src) as f:  # keeps src's mode and times
             reserve(f, zf.original_size)
             zf.restore_to_fd(f.fileno(), threads, check_sha256, progress)
-    return dst
+    return Restored(dst, zf.original_sha256, zf.original_size)
+
+
+class Restored(str):
+    """decompress_file's answer: the output path, and what the index said of the file."""
+
+    def __new__(cls, path: str, original_sha256: str, original_size: int):
+        self = super().__new__(cls, path)
+        self.original_sha256, self.original_size = original_sha256, original_size
+        return self
 
 
 def verify_file(
