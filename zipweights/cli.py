@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -21,23 +22,14 @@ from . import __version__
 from ._parallel import default_threads
 from .codec import chain
 from ._fileio import atomic_output, check_output, install_signal_handlers, is_temp_name, same_file
-from .errors import (
-    ChecksumMismatchError,
-    CorruptDataError,
-    InvalidArgumentError,
-    InvalidSafetensorsError,
-    ZipWeightsError,
-)
+from ._progress import Progress
+from .errors import EXIT_DATA, EXIT_OK, EXIT_USAGE, exit_code
+from .errors import ChecksumMismatchError, CorruptDataError, InvalidArgumentError, ZipWeightsError
+from .errors import UsageError as _Usage
+from .format.container import SUFFIX
 from .format.limits import DEFAULT_MAX_OUTPUT_SIZE
 from .reader import ZipwFile, decompress_file
 from .writer import DEFAULT_CHUNK_SIZE, compress_file, compress_to_stream
-
-SUFFIX = ".zipw"
-EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
-
-
-class _Usage(Exception):
-    pass
 
 
 def _human(n: float) -> str:
@@ -48,24 +40,10 @@ def _human(n: float) -> str:
     return f"{n} B"
 
 
-class _Progress:
-    """A tqdm bar over bytes, only where someone watches (a terminal) or -v asks."""
-
-    def __init__(self, args, total: int, label: str):
-        self.bar = None
-        if args.quiet or not (args.verbose or sys.stderr.isatty()) or total < (16 << 20) and not args.verbose:
-            return
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False, file=sys.stderr)
-
-    def __call__(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def _progress(args, total: int, label: str) -> Progress:
+    """A bar over bytes, only where someone watches (a terminal) or -v asks."""
+    hidden = args.quiet or not (args.verbose or sys.stderr.isatty()) or total < (16 << 20) and not args.verbose
+    return Progress(total, label, show=not hidden)
 
 
 def _say(args, msg: str) -> None:
@@ -229,7 +207,7 @@ def cmd_compress(args) -> int:
         if not args.stdout:
             check_output(out, args.force)  # before a progress bar shows (checked again on writing)
         src_st = os.stat(src)
-        bar = _Progress(args, src_st.st_size, os.path.basename(src))
+        bar = _progress(args, src_st.st_size, os.path.basename(src))
         t0 = time.perf_counter()
         opts = dict(threads=args.threads, level=args.level, chunk_size=args.chunk_size,
                     raw=args.raw, dtype_hint=args.dtype, progress=bar)
@@ -310,14 +288,14 @@ def cmd_decompress(args) -> int:
         with ZipwFile(src, max_output_size=args.max_size) as zf:
             size = zf.original_size
             if args.stdout:
-                bar = _Progress(args, size, os.path.basename(src))
+                bar = _progress(args, size, os.path.basename(src))
                 try:
                     _restore_to_stream(zf, sys.stdout.buffer, args.threads, check_sha256, bar)
                 finally:
                     bar.close()
                 _say(args, f"{src}: {_human(size)} restored to stdout")
                 continue
-        bar = _Progress(args, size, os.path.basename(src))
+        bar = _progress(args, size, os.path.basename(src))
         t0 = time.perf_counter()
         try:
             out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar,
@@ -372,18 +350,18 @@ def cmd_verify(args) -> int:
     for path in args.inputs:
         _input_stat(path, folders=False)
         with ZipwFile(path, max_output_size=args.max_size) as zf:
-            bar = _Progress(args, zf.original_size, os.path.basename(path))
+            bar = _progress(args, zf.original_size, os.path.basename(path))
             try:
                 zf.verify(args.threads, progress=bar)
             finally:
                 bar.close()
             if args.original:
-                h = hashlib.sha256()
+                from huggingface_hub.utils.sha import sha_fileobj
+
                 with open(args.original, "rb") as f:
-                    for block in iter(lambda: f.read(1 << 20), b""):
-                        h.update(block)
-                if h.hexdigest() != zf.original_sha256:
-                    print(f"zipw: {path}: does not restore {args.original} (sha256 {h.hexdigest()} "
+                    digest = sha_fileobj(f).hex()
+                if digest != zf.original_sha256:
+                    print(f"zipw: {path}: does not restore {args.original} (sha256 {digest} "
                           f"vs {zf.original_sha256})", file=sys.stderr)
                     return EXIT_DATA
         _say(args, f"{path}: OK ({len(zf.entries)} entries, sha256 {zf.original_sha256[:16]}…)")
@@ -412,6 +390,58 @@ def cmd_bench(args) -> int:
             print(f"{os.path.basename(path)[:40]:40} {stats.ratio:7.4f} {size / statistics.median(ct) / 1e6:14.0f} "
                   f"{size / statistics.median(dt) / 1e6:16.0f}")
     return EXIT_OK
+
+
+def cmd_mirror(args) -> int:
+    """zipw mirror: hub.mirror.mirror for SRC DEST or each line of --list FILE."""
+    from .hub import mirror as hub_mirror
+
+    if args.list:
+        if args.src or args.dest:
+            print("zipw mirror: give SRC DEST or --list FILE, not both", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            pairs = hub_mirror.read_list(args.list)
+        except (OSError, ValueError) as exc:
+            print(f"zipw mirror: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    elif args.src and args.dest:
+        pairs = [(args.src, args.dest)]
+    else:
+        print("zipw mirror: SRC and DEST are required (or --list FILE)", file=sys.stderr)
+        return EXIT_USAGE
+
+    def log(msg):
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    status = EXIT_OK
+    for src, dest in pairs:
+        try:
+            s = hub_mirror.mirror(src, dest, restore=args.restore, include=args.include, exclude=args.exclude,
+                                  threads=args.threads, level=args.level, dry_run=args.dry_run,
+                                  endpoint=args.endpoint, token=args.token, workdir=args.workdir,
+                                  progress=not args.quiet, log=log if (args.verbose or args.dry_run) else None)
+        except ZipWeightsError as exc:
+            print(f"zipw mirror: {src} -> {dest}: {exc}", file=sys.stderr)
+            status = EXIT_DATA
+            continue
+        except Exception as exc:  # huggingface_hub's errors: not found, auth, network
+            print(f"zipw mirror: {src} -> {dest}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            status = EXIT_DATA
+            continue
+        if args.records:
+            with open(args.records, "a") as f:
+                for r in s["records"]:
+                    f.write(json.dumps(dict(r, repo=src, dest=dest)) + "\n")
+        if not args.dry_run:
+            mb = s["bytes_in"] / 1e6
+            log(f"{src} -> {dest}: {len(s['records'])} file(s) done, {len(s['skipped'])} already there; "
+                f"{mb:.1f} MB -> {s['bytes_out'] / 1e6:.1f} MB in {s['seconds']:.1f} s "
+                f"({mb / s['seconds'] if s['seconds'] else 0:.1f} MB/s)")
+        else:
+            log(f"{src} -> {dest}: {len(s['todo'])} to do, {len(s['skipped'])} already there (dry run)")
+    return status
 
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -480,28 +510,29 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-r", "--runs", type=int, default=5)
     b.add_argument("--no-sha256", action="store_true", help="decompress without the whole-file sha256 check")
     b.set_defaults(func=cmd_bench)
-    from .hub.mirror import add_parser as add_mirror_parser  # zipweights.hub: `zipw mirror` (2 lines)
-    add_mirror_parser(sub)
+
+    m = sub.add_parser(
+        "mirror", help="mirror a Hub repo as a compressed repo or folder (--restore: the reverse)",
+        description="SRC: a repo id, optionally @revision. DEST: a repo id, or a local folder (an existing "
+                    "folder, a path starting with / ./ ../ ~, or with more than one '/'; 'hf:' forces a repo).")
+    m.add_argument("src", nargs="?", metavar="SRC")
+    m.add_argument("dest", nargs="?", metavar="DEST")
+    m.add_argument("--list", metavar="FILE", help="a file of 'SRC DEST' lines, mirrored one after the other")
+    m.add_argument("--restore", action="store_true", help="a compressed repo to a plain one")
+    m.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
+    m.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
+    m.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
+    m.add_argument("-T", "--threads", type=int, default=default_threads(), help="compression threads")
+    m.add_argument("-l", "--level", type=int, default=None, help="compression level")
+    m.add_argument("--endpoint", default=None, help="Hub endpoint (default: HF_ENDPOINT)")
+    m.add_argument("--token", default=None, help="Hub token (default: huggingface_hub's)")
+    m.add_argument("--workdir", default=None, help="where plain copies wait (default: the temp folder)")
+    m.add_argument("--records", metavar="FILE", help="append one JSON line per file done")
+    g = m.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true")
+    g.add_argument("-v", "--verbose", action="store_true")
+    m.set_defaults(func=cmd_mirror)
     return p
-
-
-def exit_code(exc: BaseException) -> int:
-    """The one mapping from what went wrong to the exit status: 2 for what the user
-    asked (bad arguments, a missing or unreadable-kind input, an output that exists or
-    that is not a regular file), 1 for the data (corrupt, truncated, a checksum, a
-    safetensors header that breaks its rules, a limit of the format) and for the
-    system (a full disk, a permission, a file too large)."""
-    if isinstance(exc, _Usage):
-        return EXIT_USAGE
-    if isinstance(exc, InvalidSafetensorsError):  # the input's content, not the arguments
-        return EXIT_DATA
-    if isinstance(exc, InvalidArgumentError):
-        return EXIT_USAGE
-    if isinstance(exc, ZipWeightsError):
-        return EXIT_DATA
-    if isinstance(exc, (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError)):
-        return EXIT_USAGE
-    return EXIT_DATA
 
 
 def _message(exc: BaseException) -> str:

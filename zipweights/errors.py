@@ -50,3 +50,31 @@ class TensorNotFoundError(InvalidArgumentError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message quoted
         return str(self.args[0]) if self.args else ""
+
+
+class UsageError(Exception):
+    """The command line asked for something it cannot do (not a ZipWeightsError: it is
+    about the arguments, never the data)."""
+
+
+# -- exit status of the `zipw` command ----------------------------------------------------
+EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+
+
+def exit_code(exc: BaseException) -> int:
+    """The one mapping from what went wrong to the exit status: 2 for what the user
+    asked (bad arguments, a missing or unreadable-kind input, an output that exists or
+    that is not a regular file), 1 for the data (corrupt, truncated, a checksum, a
+    safetensors header that breaks its rules, a limit of the format) and for the
+    system (a full disk, a permission, a file too large)."""
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE
+    if isinstance(exc, InvalidSafetensorsError):  # the input's content, not the arguments
+        return EXIT_DATA
+    if isinstance(exc, InvalidArgumentError):
+        return EXIT_USAGE
+    if isinstance(exc, ZipWeightsError):
+        return EXIT_DATA
+    if isinstance(exc, (FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError)):
+        return EXIT_USAGE
+    return EXIT_DATA

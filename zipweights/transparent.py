@@ -36,13 +36,14 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import importlib.abc
 import os
 import shutil
 import sys
 import tempfile
 import threading
 
+from ._hooks import PostImportHook
+from .format.container import SUFFIX
 from .lazy import ZipwSafeOpen, is_zipw_file, load_zipw_bytes, zipw_bytes_candidate, zipw_candidate
 
 __all__ = ["enable", "disable", "enabled", "is_enabled"]
@@ -64,8 +65,8 @@ def _zipw_path(filename):
         return None
     if zipw_candidate(path):  # (a damaged .zipw too: its error is then a ZipWeightsError)
         return path
-    if isinstance(path, str) and not os.path.exists(path) and is_zipw_file(path + ".zipw"):
-        return path + ".zipw"
+    if isinstance(path, str) and not os.path.exists(path) and is_zipw_file(path + SUFFIX):
+        return path + SUFFIX
     return None
 
 
@@ -180,10 +181,10 @@ def _shadow_for(folder: str, subfolder: str):
         return None
     renames = {}
     for n in names:
-        if n.endswith(".zipw") and n[: -len(".zipw")] not in names:
+        if n.endswith(SUFFIX) and n[: -len(SUFFIX)] not in names:
             p = os.path.join(target, n)
             if os.path.isfile(p) and is_zipw_file(p):
-                renames[n[: -len(".zipw")]] = p
+                renames[n[: -len(SUFFIX)]] = p
     if not renames:
         return None
     root = tempfile.mkdtemp(prefix="zipw-shadow-")
@@ -244,54 +245,6 @@ def _patch_transformers(state: dict) -> None:
     setattr(cls, "from_pretrained", _wrap_from_pretrained(original))
     # modeling_utils bound safe_open / load at import: swap those copies too
     _swap_everywhere(state["forward"], state["record"])
-
-
-class PostImportHook(importlib.abc.MetaPathFinder):
-    """A sys.meta_path entry that calls `loaded(module)` right after a module whose
-    name satisfies `wanted(name)` has executed (used here and by zipweights.hub).
-
-    It asks the other finders for the spec, so other hooks (the other zipweights one,
-    anyone's) still see the import, and wraps the loader it gets. A flag per hook and
-    per thread keeps hooks that all do this from asking each other in circles; one
-    flag per hook (not per class), or two hooks wanting the same module would hide it
-    from each other and one of them would never run."""
-
-    def __init__(self, wanted, loaded):
-        self.wanted, self.loaded = wanted, loaded
-        self._busy = threading.local()
-
-    def find_spec(self, fullname, path, target=None):
-        if getattr(self._busy, "on", False) or not self.wanted(fullname):
-            return None
-        self._busy.on = True
-        try:
-            spec = None
-            for finder in list(sys.meta_path):
-                if finder is self or not hasattr(finder, "find_spec"):
-                    continue
-                spec = finder.find_spec(fullname, path, target)
-                if spec is not None:
-                    break
-        finally:
-            self._busy.on = False
-        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _HookLoader(spec.loader, self.loaded)
-        return spec
-
-
-class _HookLoader(importlib.abc.Loader):
-    def __init__(self, inner, loaded):
-        self.inner, self.loaded = inner, loaded
-
-    def create_module(self, spec):
-        return self.inner.create_module(spec)
-
-    def exec_module(self, module):
-        self.inner.exec_module(module)
-        self.loaded(module)
-
-    def __getattr__(self, attr):  # get_source, get_resource_reader, ... of the real loader
-        return getattr(self.inner, attr)
 
 
 def _hook(name: str, patch) -> PostImportHook:

@@ -198,10 +198,10 @@ def test_hub_unreachable_falls_back_to_the_cache(hf_env, repos):
 def test_restored_before_knows_a_local_dir_given_with_a_tilde(tmp_path, monkeypatch):
     # download_restored expands local_dir; the check that prefers the .zipw must look
     # where it wrote
-    from zipweights.hub import download
+    from zipweights.hub import cache, download
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    record = download._local_record(str(tmp_path / "out"), "sub/model.safetensors")
+    record = cache.local_record(str(tmp_path / "out"), "sub/model.safetensors")
     os.makedirs(os.path.dirname(record))
     with open(record, "w") as f:
         f.write("{}")

@@ -19,6 +19,7 @@ from ..errors import (
     UnsupportedVersionError,
 )
 
+SUFFIX = ".zipw"  # the name a compressed file takes: X.safetensors -> X.safetensors.zipw
 MAGIC = b"\x89ZIPW\r\n\x1a"
 TRAILER_MAGIC = b"ZIPWIDX\x00"
 FORMAT_VERSION = 1

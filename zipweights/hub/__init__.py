@@ -8,7 +8,7 @@
     hub.disable()
 
 Signatures are huggingface_hub's. See download.py, upload.py, transparent.py, mirror.py.
-Names are imported on first use, so `zipw` (whose `mirror` subcommand lives here)
+Names are imported on first use, so `zipw` (whose `mirror` subcommand calls mirror.py)
 starts without importing huggingface_hub.
 """
 

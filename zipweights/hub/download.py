@@ -13,7 +13,8 @@ own offline mode, `local_files_only`, `try_to_load_from_cache` and transformers 
 Only public huggingface_hub functions are used (hf_hub_download, snapshot_download,
 get_hf_file_metadata, hf_hub_url, get_cached_repo_tree, HfApi.repo_info) plus two
 stable helpers of `huggingface_hub.file_download` (repo_folder_name, REGEX_COMMIT_HASH),
-pinned by tests/hub/test_pins.py.
+pinned by tests/hub/test_pins.py. The cache's layout, and every write into it, is
+cache.py's; this module makes the metadata calls, dry runs and the orchestration.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import concurrent.futures
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,12 +34,13 @@ from huggingface_hub.errors import (
     RemoteEntryNotFoundError,
     RepositoryNotFoundError,
 )
-from huggingface_hub.utils import WeakFileLock, build_hf_headers, filter_repo_objects
+from huggingface_hub.utils import build_hf_headers, filter_repo_objects
 
 from ..errors import ZipWeightsError
-from ..reader import ZipwFile, decompress_file
+from ..format.container import SUFFIX
+from ..reader import decompress_file
+from . import cache
 
-SUFFIX = ".zipw"
 WEIGHTS_SUFFIX = ".safetensors"
 
 # The functions as huggingface_hub ships them, taken before transparent mode can patch.
@@ -72,10 +73,6 @@ def hub_error(exc: ZipWeightsError, repo_id: str, filename: str, revision: str, 
     return err
 
 
-def _is_commit(revision) -> bool:
-    return isinstance(revision, str) and file_download.REGEX_COMMIT_HASH.fullmatch(revision) is not None
-
-
 def _resolved(revision):
     """A huggingface_hub ResolvedRevision (or anything with .resolved) -> its commit."""
     return getattr(revision, "resolved", revision)
@@ -85,68 +82,8 @@ def _offline() -> bool:
     return bool(huggingface_hub.is_offline_mode())
 
 
-def _write_ref(storage: str, revision: str, commit: str) -> None:
-    if revision == commit:
-        return
-    ref = os.path.join(storage, "refs", *revision.split("/"))
-    with contextlib.suppress(OSError):
-        with open(ref) as f:
-            if f.read() == commit:
-                return
-    _write_text(ref, commit)
-
-
-def _write_text(path: str, text: str) -> None:
-    """`path` written whole or not at all: a private temporary sibling, then a rename
-    (concurrent downloads of one repo write the same refs and records)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".zipw-tmp.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _link(blob: str, pointer: str) -> None:
-    """snapshots/<commit>/<file> -> ../../blobs/<sha>, as huggingface_hub links; a copy
-    where symlinks are not supported."""
-    os.makedirs(os.path.dirname(pointer), exist_ok=True)
-    rel = os.path.relpath(blob, os.path.dirname(pointer))
-    tmp = pointer + ".zipw-link"
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)
-    try:
-        os.symlink(rel, tmp)
-    except OSError:
-        shutil.copyfile(blob, tmp)
-    os.replace(tmp, pointer)
-
-
 def _names(subfolder, filename) -> str:
     return f"{subfolder}/{filename}" if subfolder else filename
-
-
-def _real(folder) -> str:
-    return str(Path(folder).expanduser().resolve())
-
-
-def _cache_root(cache_dir) -> str:
-    return _real(cache_dir or constants.HF_HUB_CACHE)
-
-
-def _storage(cache_dir, repo_id: str, repo_type: str) -> str:
-    """The repo's folder in the cache (models--org--name), as huggingface_hub names it."""
-    return os.path.join(_cache_root(cache_dir), file_download.repo_folder_name(repo_id=repo_id, repo_type=repo_type))
-
-
-def _read_ref(storage: str, revision: str) -> str:
-    """The commit the cache's refs/<revision> records (OSError if none)."""
-    with open(os.path.join(storage, "refs", *revision.split("/"))) as f:
-        return f.read().strip()
 
 
 def _zipw_metadata(repo_id, filename, repo_type, revision, *, library_name, library_version, user_agent,
@@ -243,10 +180,9 @@ def dry_run_restored(repo_id, filename, *, repo_type=None, revision=None, cache_
                              library_version=library_version, user_agent=user_agent, etag_timeout=etag_timeout,
                              token=token, headers=headers, endpoint=endpoint)
     if local_dir is not None:
-        path = os.path.join(_real(local_dir), *filename.split("/"))
+        path = os.path.join(cache.real(local_dir), *filename.split("/"))
     else:
-        path = os.path.join(_storage(cache_dir, repo_id, repo_type), "snapshots", meta.commit_hash,
-                            *filename.split("/"))
+        path = cache.pointer(cache.storage(cache_dir, repo_id, repo_type), meta.commit_hash, filename)
     cached = os.path.exists(path)
     return file_download.DryRunFileInfo(commit_hash=meta.commit_hash, file_size=meta.size, filename=filename,
                                         is_cached=cached, local_path=path,
@@ -257,38 +193,14 @@ def _restored_before(repo_id, filename, repo_type, revision, cache_dir, local_di
     """Whether the cache (or local_dir) holds `filename` as restored from a .zipw."""
     try:
         if local_dir is not None:
-            return os.path.isfile(_local_record(_real(local_dir), filename))
-        storage = _storage(cache_dir, repo_id, repo_type or "model")
-        records = os.path.join(storage, ".zipw-etags")
-        if not os.path.isdir(records):
-            return False
+            return os.path.isfile(cache.local_record(cache.real(local_dir), filename))
+        storage = cache.storage(cache_dir, repo_id, repo_type or "model")
         commit = _resolved(revision) or constants.DEFAULT_REVISION
-        if not _is_commit(commit):
-            commit = _read_ref(storage, commit)
-        pointer = os.path.join(storage, "snapshots", commit, *filename.split("/"))
-        if not os.path.exists(pointer):
-            return False
-        sha = os.path.basename(os.path.realpath(pointer))
-        for name in os.listdir(records):
-            with open(os.path.join(records, name)) as f:
-                if f.read().strip() == sha:
-                    return True
+        if not cache.is_commit(commit):
+            commit = cache.read_ref(storage, commit)
+        return cache.is_restored(storage, commit, filename)
     except OSError:
-        pass
-    return False
-
-
-def _local_record(local_dir: str, filename: str) -> str:
-    """Where a local_dir download notes that `filename` was restored from a .zipw."""
-    return os.path.join(local_dir, ".cache", "huggingface", "download", *filename.split("/")) + ".zipw-restored.json"
-
-
-def _forget_no_exist(storage: str, commit: str, rel: str) -> None:
-    """Remove huggingface_hub's "this file does not exist at this commit" mark, which its
-    HEAD for the plain file leaves on the real Hub, and which try_to_load_from_cache
-    (and so transformers) checks before the snapshot."""
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(os.path.join(storage, ".no_exist", commit, rel))
+        return False
 
 
 def download_restored(
@@ -314,7 +226,7 @@ def download_restored(
     return its path. Raises huggingface_hub's errors when the .zipw is not there."""
     repo_type = repo_type or "model"
     revision = _resolved(revision) or constants.DEFAULT_REVISION
-    cache_dir = _cache_root(cache_dir)
+    cache_dir = cache.cache_root(cache_dir)
     zname = filename + SUFFIX
     url, meta = _zipw_metadata(repo_id, filename, repo_type, revision, library_name=library_name,
                                library_version=library_version, user_agent=user_agent, etag_timeout=etag_timeout,
@@ -322,75 +234,59 @@ def download_restored(
     commit, zetag = meta.commit_hash, meta.etag
     if not commit or not zetag:
         raise huggingface_hub.errors.FileMetadataError(f"{url}: no commit or etag in the response")
-    rel = os.path.join(*filename.split("/"))
-    folder = file_download.repo_folder_name(repo_id=repo_id, repo_type=repo_type)
-    storage = os.path.join(cache_dir, folder)
     fetch = dict(repo_type=repo_type, revision=commit, library_name=library_name, library_version=library_version,
                  user_agent=user_agent, etag_timeout=etag_timeout, token=token, headers=headers,
                  endpoint=endpoint, tqdm_class=tqdm_class)
 
+    def fetch_and_restore(tmp: str, dest: str) -> str:
+        """The .zipw fetched into the temporary cache `tmp`, restored into `dest`: its sha256."""
+        zpath = ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch)
+        return restore_file(zpath, dest, threads, hub=(repo_id, zname, commit))
+
     if local_dir is not None:
-        local_dir = _real(local_dir)
-        dest = os.path.join(local_dir, rel)
-        meta_dir = os.path.join(local_dir, ".cache", "huggingface")
-        record = _local_record(local_dir, filename)
+        local_dir = cache.real(local_dir)
+        dest = os.path.join(local_dir, *filename.split("/"))
+        record = cache.local_record(local_dir, filename)
         if not force_download and os.path.isfile(dest):
             with contextlib.suppress(OSError, ValueError):
                 with open(record) as f:
                     if json.load(f).get("zipw_etag") == zetag:
                         return dest
+        meta_dir = cache.local_meta_dir(local_dir)
         os.makedirs(meta_dir, exist_ok=True)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         with tempfile.TemporaryDirectory(dir=meta_dir, prefix=".zipw-") as tmp:
-            zpath = ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch)
-            sha = _restore(zpath, dest, repo_id, zname, commit, threads)
-        _write_text(record, json.dumps({"commit": commit, "zipw_etag": zetag, "sha256": sha}))
+            sha = fetch_and_restore(tmp, dest)
+        cache.write_text(record, json.dumps({"commit": commit, "zipw_etag": zetag, "sha256": sha}))
         return dest
 
-    pointer = os.path.join(storage, "snapshots", commit, rel)
-    if os.path.exists(pointer) and not force_download:
-        _write_ref(storage, revision, commit)
-        _forget_no_exist(storage, commit, rel)
-        return pointer
+    storage = cache.storage(cache_dir, repo_id, repo_type)
+    if os.path.exists(cache.pointer(storage, commit, filename)) and not force_download:
+        return cache.publish(storage, commit, revision, filename)
     # the .zipw seen before (at this or another commit): its original may be cached already
-    record = os.path.join(storage, ".zipw-etags", zetag)
-    sha = None
-    with contextlib.suppress(OSError):
-        with open(record) as f:
-            sha = f.read().strip()
-    blob = os.path.join(storage, "blobs", sha) if sha else None
+    sha = cache.etag_sha256(storage, zetag)
+    blob = cache.blob(storage, sha) if sha else None
     if blob is None or force_download or not os.path.isfile(blob):
-        os.makedirs(os.path.join(storage, "blobs"), exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".zipw-tmp-") as tmp:
-            zpath = ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch)
-            try:
-                with ZipwFile(zpath) as zf:
-                    sha = zf.original_sha256
-            except ZipWeightsError as exc:
-                raise hub_error(exc, repo_id, zname, commit, f"cannot restore {filename}") from exc
-            blob = os.path.join(storage, "blobs", sha)
-            lock = os.path.join(cache_dir, ".locks", folder, f"{sha}.lock")
-            os.makedirs(os.path.dirname(lock), exist_ok=True)
-            with WeakFileLock(lock):
-                if force_download or not os.path.isfile(blob):
-                    _restore(zpath, blob, repo_id, zname, commit, threads)
-        _write_text(record, sha)
-    _link(blob, pointer)
-    _write_ref(storage, revision, commit)
-    _forget_no_exist(storage, commit, rel)
-    return pointer
+        with cache.temporary(cache_dir) as tmp:
+            restored = os.path.join(tmp, "restored")
+            sha = fetch_and_restore(tmp, restored)
+            blob = cache.store_blob(cache_dir, storage, sha, restored, force=force_download)
+        cache.record_etag(storage, zetag, sha)
+    return cache.publish(storage, commit, revision, filename, blob)
 
 
-def _restore(zpath: str, dest: str, repo_id: str, zname: str, commit: str, threads) -> str:
-    """Restore `zpath` into `dest` (temp file + rename: `dest` appears only complete and
-    checked against the sha256 the .zipw records); return that sha256."""
+def restore_file(zpath: str, dest: str, threads=None, *, hub: tuple[str, str, str] | None = None) -> str:
+    """Restore the .zipw `zpath` into `dest` (temp file + rename: `dest` appears only
+    complete and checked against the sha256 the .zipw records); return that sha256.
+    With `hub` = (repo_id, the .zipw's name in the repo, commit), a zipweights error
+    says which repo file it came from (hub_error)."""
     try:
-        with ZipwFile(zpath) as zf:
-            sha = zf.original_sha256
-        decompress_file(zpath, dest, threads=threads, force=True)
+        return decompress_file(zpath, dest, threads=threads, force=True).original_sha256
     except ZipWeightsError as exc:
+        if hub is None:
+            raise
+        repo_id, zname, commit = hub
         raise hub_error(exc, repo_id, zname, commit, f"cannot restore {zname[: -len(SUFFIX)]}") from exc
-    return sha
 
 
 # -- snapshots ------------------------------------------------------------------------
@@ -455,8 +351,8 @@ def snapshot_download(
                                       allow_patterns=allow_patterns, ignore_patterns=ignore_patterns,
                                       dry_run=True, **common)
     repo_type_ = repo_type or "model"
-    cache_dir_ = _cache_root(cache_dir)
-    storage = _storage(cache_dir_, repo_id, repo_type_)
+    cache_dir_ = cache.cache_root(cache_dir)
+    storage = cache.storage(cache_dir_, repo_id, repo_type_)
     revision = _resolved(revision) or constants.DEFAULT_REVISION
 
     if local_files_only or _offline():
@@ -466,7 +362,7 @@ def snapshot_download(
         except IncompleteSnapshotError as exc:
             # missing from huggingface_hub's view: the .zipw names; complete if their restored files are there
             base = exc.snapshot_path
-            commit = os.path.basename(base) if local_dir is None else _local_commit(storage, revision)
+            commit = os.path.basename(base) if local_dir is None else cache.local_commit(storage, revision)
             try:
                 tree = huggingface_hub.get_cached_repo_tree(repo_id, repo_type=repo_type_, revision=commit,
                                                             cache_dir=cache_dir_, local_dir=local_dir)
@@ -477,7 +373,7 @@ def snapshot_download(
             return base
 
     commit = revision
-    if not _is_commit(revision):
+    if not cache.is_commit(revision):
         api = huggingface_hub.HfApi(endpoint=endpoint, token=token, library_name=library_name,
                                     library_version=library_version, user_agent=user_agent, headers=headers)
         try:
@@ -491,9 +387,9 @@ def snapshot_download(
     path = ORIG_SNAPSHOT_DOWNLOAD(repo_id, revision=commit, allow_patterns=allow_patterns,
                                   ignore_patterns=_ignore_zipw(ignore_patterns), **common)
     if local_dir is None:
-        _write_ref(storage, revision, commit)
+        cache.write_ref(storage, revision, commit)
     else:
-        _write_local_commit(storage, revision, commit)
+        cache.write_local_commit(storage, revision, commit)
     tree = huggingface_hub.get_cached_repo_tree(repo_id, repo_type=repo_type_, revision=commit,
                                                 cache_dir=cache_dir_, local_dir=local_dir)
     todo = list(filter_repo_objects(items=_virtual([f.path for f in tree]), allow_patterns=allow_patterns,
@@ -509,20 +405,5 @@ def snapshot_download(
             for f in [pool.submit(one, n) for n in todo]:
                 f.result()
     if local_dir is None:
-        path = os.path.join(storage, "snapshots", commit)
-        os.makedirs(path, exist_ok=True)
+        path = cache.snapshot(storage, commit)
     return path
-
-
-def _write_local_commit(storage: str, revision: str, commit: str) -> None:
-    # huggingface_hub records refs in the main cache for local_dir downloads too
-    with contextlib.suppress(OSError):
-        _write_ref(storage, revision, commit)
-
-
-def _local_commit(storage: str, revision: str):
-    if _is_commit(revision):
-        return revision
-    with contextlib.suppress(OSError):
-        return _read_ref(storage, revision)
-    return revision

@@ -21,12 +21,10 @@ sizes), since olah and some mirrors cannot serve ranges to read a remote index.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import contextlib
 import dataclasses
 import fnmatch
-import hashlib
 import json
 import os
 import re
@@ -36,12 +34,15 @@ import tempfile
 import threading
 import time
 
+from huggingface_hub.utils.sha import git_hash, sha_fileobj
+
 from .._fileio import atomic_output
+from .._progress import Progress
 from ..errors import ChecksumMismatchError, ZipWeightsError
-from ..reader import ZipwFile, decompress_file
+from ..format.container import SUFFIX
+from ..reader import ZipwFile
 from ..writer import compress_file
 
-SUFFIX = ".zipw"
 WEIGHTS = ".safetensors"
 MANIFEST = ".zipw-mirror.json"
 CARD = "README.md"
@@ -70,11 +71,14 @@ class FileRecord:
 
 
 def _sha256(path: str) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return sha_fileobj(f).hex()
+
+
+def _git_blob_sha1(path: str) -> str:
+    """The file's git blob id (for files not in LFS: small ones, read whole)."""
+    with open(path, "rb") as f:
+        return git_hash(f.read())
 
 
 def output_name(name: str, restore: bool = False) -> str:
@@ -110,9 +114,9 @@ def mirror_file(src: str, dst: str, *, name: str, restore: bool = False, expect_
         return FileRecord(name, out, "compressed", size, os.path.getsize(dst), recorded, None,
                           time.perf_counter() - t0)
     if restore and name.endswith(WEIGHTS + SUFFIX):
-        with ZipwFile(src) as zf:
-            recorded = zf.original_sha256
-        decompress_file(src, dst, threads=threads)  # sha256 checked before the rename
+        from .download import restore_file
+
+        recorded = restore_file(src, dst, threads)  # sha256 checked before the rename
         return FileRecord(name, out, "restored", size, os.path.getsize(dst), recorded, recorded,
                           time.perf_counter() - t0)
     with atomic_output(dst) as f, open(src, "rb") as s:
@@ -190,14 +194,6 @@ def _selected(path: str, include, exclude) -> bool:
     if include and not any(fnmatch.fnmatch(path, g) for g in include):
         return False
     return not (exclude and any(fnmatch.fnmatch(path, g) for g in exclude))
-
-
-def _git_blob_sha1(path: str) -> str:
-    h = hashlib.sha1(b"blob %d\0" % os.path.getsize(path))
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _done_in_folder(dest: str, path: str, size: int, sha: str | None, blob_id: str, restore: bool) -> bool:
@@ -279,14 +275,133 @@ def plan(source: str, dest: str, *, restore: bool = False, include=None, exclude
 
 
 # -- running a plan ----------------------------------------------------------------------
+class _Destination:
+    """Where a plan's outputs go (a folder, or a work folder whose files are committed to
+    a repo one by one) and the manifest that records them."""
+
+    def __init__(self, p: Plan, work: str, fetch, api, dest_repo: str):
+        self.p, self.api, self.dest_repo = p, api, dest_repo
+        self.lock = threading.Lock()
+        if p.to_folder:
+            self.root = os.path.expanduser(p.dest)
+            os.makedirs(self.root, exist_ok=True)
+            self.manifest_path = os.path.join(self.root, MANIFEST)
+            try:
+                with open(self.manifest_path) as f:
+                    self.manifest = json.load(f)
+            except (OSError, ValueError):
+                self.manifest = {}
+        else:
+            self.root = os.path.join(work, "out")
+            os.makedirs(self.root, exist_ok=True)
+            self.manifest = _manifest_from_hub(lambda r, f: fetch(r, f, cache_dir=os.path.join(work, "manifest2")),
+                                               dest_repo)
+            with contextlib.suppress(Exception):
+                api.create_repo(dest_repo, exist_ok=True)
+        self.manifest.setdefault("files", {})
+        self.manifest["source"] = p.source
+        self.manifest["commit"] = p.commit
+        self.manifest.setdefault("dest_files", [])
+
+    def path(self, out_name: str) -> str:
+        return os.path.join(self.root, *out_name.split("/"))
+
+    def _manifest_bytes(self, rec: FileRecord, key: str) -> bytes:
+        with self.lock:
+            self.manifest["files"][rec.source] = dict(rec.to_json(), source_id=key)
+            if rec.output not in self.manifest["dest_files"]:
+                self.manifest["dest_files"].append(rec.output)
+            return json.dumps(self.manifest, indent=1, sort_keys=True).encode()
+
+    def add(self, rec: FileRecord, key: str, dst: str) -> None:
+        """The file `dst` (done as `rec` says) recorded: the folder's manifest rewritten,
+        or the file and the manifest committed to the repo (and `dst` removed)."""
+        data = self._manifest_bytes(rec, key)
+        if self.p.to_folder:
+            with atomic_output(self.manifest_path, force=True) as f:
+                f.write(data)
+            return
+        from huggingface_hub import CommitOperationAdd
+
+        from .upload import original
+
+        original("create_commit")(
+            self.api, self.dest_repo,
+            [CommitOperationAdd(rec.output, dst), CommitOperationAdd(MANIFEST, data)],
+            commit_message=f"zipw mirror: {rec.output}",
+        )
+        os.unlink(dst)
+
+    def write_card(self, text: str) -> None:
+        if self.p.to_folder:
+            with atomic_output(os.path.join(self.root, CARD), force=True) as f:
+                f.write(text.encode())
+            return
+        from huggingface_hub import CommitOperationAdd
+
+        from .upload import original
+
+        original("create_commit")(self.api, self.dest_repo, [CommitOperationAdd(CARD, text.encode())],
+                                  commit_message="zipw mirror: model card")
+
+
+def _log_dry_run(p: Plan, restore: bool, log) -> None:
+    for path, size, _, _ in p.todo:
+        log(f"would {'restore' if restore and path.endswith(SUFFIX) else 'compress' if not restore and path.endswith(WEIGHTS) else 'copy'} "
+            f"{path} ({size} bytes) -> {output_name(path, restore)}")
+    for r in p.skipped:
+        log(f"skip {r.source} (already mirrored)")
+
+
+def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads, level, progress, log):
+    """Every file of the plan through two stages (the next download runs while this file
+    is compressed and checked); yields each FileRecord as its output is recorded."""
+    total = sum(t[1] for t in p.todo)
+    bar = Progress(total, p.source, show=bool(progress and total) and sys.stderr.isatty(), leave=True)
+
+    def download(i, path):
+        cache = os.path.join(work, f"dl-{i}")
+        return cache, fetch(p.source, path, revision=p.commit, cache_dir=cache)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(download, 0, p.todo[0][0]) if p.todo else None
+        for i, (path, size, sha, blob_id) in enumerate(p.todo):
+            cache, local = pending.result()
+            pending = pool.submit(download, i + 1, p.todo[i + 1][0]) if i + 1 < len(p.todo) else None
+            dst = out.path(output_name(path, restore))
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            if os.path.exists(dst):
+                os.unlink(dst)  # a stale output the plan did not accept
+            try:
+                rec = mirror_file(local, dst, name=path, restore=restore,
+                                  expect_sha256=sha if not restore else None, threads=threads, level=level)
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)  # the plain copy goes as soon as it is done with
+            out.add(rec, sha or blob_id, dst)
+            log(f"{rec.action} {path}: {rec.source_size} -> {rec.output_size} bytes "
+                f"({rec.ratio:.3f}) in {rec.seconds:.2f} s")
+            bar(size)
+            yield rec
+    bar.close()
+
+
+def _mirror_card(p: Plan, out: _Destination, work: str, fetch, restore: bool) -> None:
+    """The model card, last: with the note (or without it, restoring)."""
+    card = ""
+    if p.card is not None:
+        with open(fetch(p.source, CARD, revision=p.commit, cache_dir=os.path.join(work, "card"))) as f:
+            card = f.read()
+    records = list(out.manifest["files"].values())
+    out.write_card(strip_note(card) if restore else add_note(card, note_text(p.source, p.commit, records)))
+
+
 def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclude=None, threads: int | None = None,
            level: int | None = None, dry_run: bool = False, endpoint: str | None = None, token=None,
            workdir: str | None = None, progress: bool = True, log=None) -> dict:
     """Mirror one repo; return a summary dict (records, bytes, seconds)."""
-    from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub import HfApi
 
     from .download import ORIG_HF_HUB_DOWNLOAD
-    from .upload import _orig
 
     log = log or (lambda msg: None)
     api = HfApi(endpoint=endpoint, token=token)
@@ -304,102 +419,15 @@ def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclu
         summary = {"source": f"{p.source}@{p.commit}", "dest": dest, "restore": restore, "dry_run": dry_run,
                    "todo": [t[0] for t in p.todo], "skipped": [r.source for r in p.skipped], "records": []}
         if dry_run:
-            for path, size, _, _ in p.todo:
-                log(f"would {'restore' if restore and path.endswith(SUFFIX) else 'compress' if not restore and path.endswith(WEIGHTS) else 'copy'} "
-                    f"{path} ({size} bytes) -> {output_name(path, restore)}")
-            for r in p.skipped:
-                log(f"skip {r.source} (already mirrored)")
+            _log_dry_run(p, restore, log)
             return summary
-        if p.to_folder:
-            out_root = os.path.expanduser(dest)
-            os.makedirs(out_root, exist_ok=True)
-            manifest_path = os.path.join(out_root, MANIFEST)
-            try:
-                with open(manifest_path) as f:
-                    manifest = json.load(f)
-            except (OSError, ValueError):
-                manifest = {}
-        else:
-            out_root = os.path.join(work, "out")
-            os.makedirs(out_root, exist_ok=True)
-            manifest = _manifest_from_hub(lambda r, f: fetch(r, f, cache_dir=os.path.join(work, "manifest2")),
-                                          dest_repo)
-            with contextlib.suppress(Exception):
-                api.create_repo(dest_repo, exist_ok=True)
-        manifest.setdefault("files", {})
-        manifest["source"] = p.source
-        manifest["commit"] = p.commit
-        manifest.setdefault("dest_files", [])
-        lock = threading.Lock()
-
-        def save_manifest(rec: FileRecord, key: str):
-            with lock:
-                manifest["files"][rec.source] = dict(rec.to_json(), source_id=key)
-                if rec.output not in manifest["dest_files"]:
-                    manifest["dest_files"].append(rec.output)
-                return json.dumps(manifest, indent=1, sort_keys=True).encode()
-
-        bar = None
-        total = sum(t[1] for t in p.todo)
-        if progress and total:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, unit="B", unit_scale=True, desc=p.source, file=sys.stderr,
-                       disable=not sys.stderr.isatty())
-
-        def download(i, path):
-            cache = os.path.join(work, f"dl-{i}")
-            return cache, fetch(p.source, path, revision=p.commit, cache_dir=cache)
-
-        # two stages: the next download runs while this file is compressed and checked
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(download, 0, p.todo[0][0]) if p.todo else None
-            for i, (path, size, sha, blob_id) in enumerate(p.todo):
-                cache, local = pending.result()
-                pending = pool.submit(download, i + 1, p.todo[i + 1][0]) if i + 1 < len(p.todo) else None
-                out_name = output_name(path, restore)
-                dst = os.path.join(out_root, *out_name.split("/"))
-                os.makedirs(os.path.dirname(dst), exist_ok=True)
-                if os.path.exists(dst):
-                    os.unlink(dst)  # a stale output the plan did not accept
-                try:
-                    rec = mirror_file(local, dst, name=path, restore=restore,
-                                      expect_sha256=sha if not restore else None, threads=threads, level=level)
-                finally:
-                    shutil.rmtree(cache, ignore_errors=True)  # the plain copy goes as soon as it is done with
-                data = save_manifest(rec, sha or blob_id)
-                if p.to_folder:
-                    with atomic_output(manifest_path, force=True) as f:
-                        f.write(data)
-                else:
-                    _orig("create_commit")(
-                        api, dest_repo,
-                        [CommitOperationAdd(out_name, dst), CommitOperationAdd(MANIFEST, data)],
-                        commit_message=f"zipw mirror: {out_name}",
-                    )
-                    os.unlink(dst)
-                summary["records"].append(rec.to_json())
-                log(f"{rec.action} {path}: {rec.source_size} -> {rec.output_size} bytes "
-                    f"({rec.ratio:.3f}) in {rec.seconds:.2f} s")
-                if bar is not None:
-                    bar.update(size)
-        if bar is not None:
-            bar.close()
-
-        # the model card last, with the note (or without it, restoring); not if the globs leave it out
+        out = _Destination(p, work, fetch, api, dest_repo)
+        for rec in _run_files(p, out, work, fetch, restore=restore, threads=threads, level=level,
+                              progress=progress, log=log):
+            summary["records"].append(rec.to_json())
+        # not if the globs leave the card out
         if (p.card is not None or not restore) and _selected(CARD, include, exclude):
-            card = ""
-            if p.card is not None:
-                with open(fetch(p.source, CARD, revision=p.commit, cache_dir=os.path.join(work, "card"))) as f:
-                    card = f.read()
-            records = list(manifest["files"].values())
-            new = strip_note(card) if restore else add_note(card, note_text(p.source, p.commit, records))
-            if p.to_folder:
-                with atomic_output(os.path.join(out_root, CARD), force=True) as f:
-                    f.write(new.encode())
-            else:
-                _orig("create_commit")(api, dest_repo, [CommitOperationAdd(CARD, new.encode())],
-                                       commit_message="zipw mirror: model card")
+            _mirror_card(p, out, work, fetch, restore)
         summary["seconds"] = time.perf_counter() - t0
         summary["bytes_in"] = sum(r["source_size"] for r in summary["records"])
         summary["bytes_out"] = sum(r["output_size"] for r in summary["records"])
@@ -408,8 +436,8 @@ def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclu
         shutil.rmtree(work, ignore_errors=True)
 
 
-# -- command line ------------------------------------------------------------------------
-def _read_list(path: str) -> list[tuple[str, str]]:
+def read_list(path: str) -> list[tuple[str, str]]:
+    """The (SRC, DEST) pairs of a --list file: one 'SRC DEST' a line, '#' comments."""
     pairs = []
     with open(path) as f:
         for n, line in enumerate(f, 1):
@@ -421,81 +449,3 @@ def _read_list(path: str) -> list[tuple[str, str]]:
                 raise ValueError(f"{path}:{n}: expected 'SRC DEST', got {line!r}")
             pairs.append((parts[0], parts[1]))
     return pairs
-
-
-def cmd_mirror(args) -> int:
-    from ..cli import EXIT_DATA, EXIT_OK, EXIT_USAGE
-
-    if args.list:
-        if args.src or args.dest:
-            print("zipw mirror: give SRC DEST or --list FILE, not both", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            pairs = _read_list(args.list)
-        except (OSError, ValueError) as exc:
-            print(f"zipw mirror: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    elif args.src and args.dest:
-        pairs = [(args.src, args.dest)]
-    else:
-        print("zipw mirror: SRC and DEST are required (or --list FILE)", file=sys.stderr)
-        return EXIT_USAGE
-
-    def log(msg):
-        if not args.quiet:
-            print(msg, file=sys.stderr)
-
-    status = EXIT_OK
-    for src, dest in pairs:
-        try:
-            s = mirror(src, dest, restore=args.restore, include=args.include, exclude=args.exclude,
-                       threads=args.threads, level=args.level, dry_run=args.dry_run, endpoint=args.endpoint,
-                       token=args.token, workdir=args.workdir, progress=not args.quiet,
-                       log=log if (args.verbose or args.dry_run) else None)
-        except ZipWeightsError as exc:
-            print(f"zipw mirror: {src} -> {dest}: {exc}", file=sys.stderr)
-            status = EXIT_DATA
-            continue
-        except Exception as exc:  # huggingface_hub's errors: not found, auth, network
-            print(f"zipw mirror: {src} -> {dest}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            status = EXIT_DATA
-            continue
-        if args.records:
-            with open(args.records, "a") as f:
-                for r in s["records"]:
-                    f.write(json.dumps(dict(r, repo=src, dest=dest)) + "\n")
-        if not args.dry_run:
-            mb = s["bytes_in"] / 1e6
-            log(f"{src} -> {dest}: {len(s['records'])} file(s) done, {len(s['skipped'])} already there; "
-                f"{mb:.1f} MB -> {s['bytes_out'] / 1e6:.1f} MB in {s['seconds']:.1f} s "
-                f"({mb / s['seconds'] if s['seconds'] else 0:.1f} MB/s)")
-        else:
-            log(f"{src} -> {dest}: {len(s['todo'])} to do, {len(s['skipped'])} already there (dry run)")
-    return status
-
-
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    from .._parallel import default_threads
-
-    m = subparsers.add_parser(
-        "mirror", help="mirror a Hub repo as a compressed repo or folder (--restore: the reverse)",
-        description="SRC: a repo id, optionally @revision. DEST: a repo id, or a local folder (an existing "
-                    "folder, a path starting with / ./ ../ ~, or with more than one '/'; 'hf:' forces a repo).")
-    m.add_argument("src", nargs="?", metavar="SRC")
-    m.add_argument("dest", nargs="?", metavar="DEST")
-    m.add_argument("--list", metavar="FILE", help="a file of 'SRC DEST' lines, mirrored one after the other")
-    m.add_argument("--restore", action="store_true", help="a compressed repo to a plain one")
-    m.add_argument("--include", action="append", metavar="GLOB", help="only files matching (repeatable)")
-    m.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching (repeatable)")
-    m.add_argument("--dry-run", action="store_true", help="say what would be done, do nothing")
-    m.add_argument("-T", "--threads", type=int, default=default_threads(), help="compression threads")
-    m.add_argument("-l", "--level", type=int, default=None, help="compression level")
-    m.add_argument("--endpoint", default=None, help="Hub endpoint (default: HF_ENDPOINT)")
-    m.add_argument("--token", default=None, help="Hub token (default: huggingface_hub's)")
-    m.add_argument("--workdir", default=None, help="where plain copies wait (default: the temp folder)")
-    m.add_argument("--records", metavar="FILE", help="append one JSON line per file done")
-    g = m.add_mutually_exclusive_group()
-    g.add_argument("-q", "--quiet", action="store_true")
-    g.add_argument("-v", "--verbose", action="store_true")
-    m.set_defaults(func=cmd_mirror)
-    return m

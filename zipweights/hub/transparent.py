@@ -23,37 +23,16 @@ from __future__ import annotations
 
 import importlib
 import sys
-import threading
 import types
 
-from ..transparent import PostImportHook
+from .._hooks import HUB_LOCK as _LOCK, HUB_PATCHES as _PATCHES, PostImportHook, mark_ours
 
-_LOCK = threading.RLock()
-_PATCHES: list = []  # (owner, name, had_own_attribute, old_value)
 _FINDER = None
 REBIND_PACKAGES = ("transformers", "diffusers", "sentence_transformers")
 
 
-def _mark(fn):
-    fn._zipweights_hub = True
-    return fn
-
-
-def is_ours(obj) -> bool:
-    return bool(getattr(getattr(obj, "__func__", obj), "_zipweights_hub", False))
-
-
 def is_enabled() -> bool:
     return bool(_PATCHES)
-
-
-def replaced(owner, name: str):
-    """What enable() found at owner.name (the value disable() puts back), or None."""
-    with _LOCK:
-        for o, n, had, old in _PATCHES:
-            if o is owner and n == name and had:
-                return old
-    return None
 
 
 def _set(owner, name: str, value) -> None:
@@ -69,8 +48,8 @@ def _replacements():
 
     funcs = {download.ORIG_HF_HUB_DOWNLOAD: download.hf_hub_download,
              download.ORIG_SNAPSHOT_DOWNLOAD: download.snapshot_download}
-    methods = {"create_commit": upload._create_commit, "upload_file": upload._upload_file,
-               "upload_folder": upload._upload_folder}
+    methods = {"create_commit": upload.hf_create_commit, "upload_file": upload.hf_upload_file,
+               "upload_folder": upload.hf_upload_folder}
     return HfApi, funcs, methods
 
 
@@ -112,7 +91,7 @@ def enable() -> None:
         snapshot_module = importlib.import_module("huggingface_hub._snapshot_download")
         HfApi, funcs, methods = _replacements()
         for fn in list(funcs.values()) + list(methods.values()):
-            _mark(fn)
+            mark_ours(fn)
         from . import download
 
         try:

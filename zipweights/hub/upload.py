@@ -20,24 +20,24 @@ from pathlib import Path
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.utils import filter_repo_objects
 
-from ..writer import compress_file, source_from_safetensors, write
 from .._fileio import atomic_output
+from .._hooks import is_ours, replaced
+from ..format.container import SUFFIX
+from ..writer import compress_file, source_from_safetensors, write
 
-SUFFIX = ".zipw"
 WEIGHTS_SUFFIX = ".safetensors"
 
 # HfApi's own methods, taken before transparent mode can patch the class.
 ORIG = {name: getattr(HfApi, name) for name in ("create_commit", "upload_file", "upload_folder")}
 
 
-def _orig(name: str):
-    """HfApi.<name> as huggingface_hub ships it (or as a test replaced it), never ours."""
-    from . import transparent
-
+def original(name: str):
+    """HfApi.<name> as huggingface_hub ships it (or as a test replaced it), never ours:
+    what to call to commit or upload files as they are."""
     current = getattr(HfApi, name)
-    if not transparent.is_ours(current):
+    if not is_ours(current):
         return current
-    return transparent.replaced(HfApi, name) or ORIG[name]
+    return replaced(HfApi, name) or ORIG[name]
 
 
 def _is_weights(path_in_repo: str) -> bool:
@@ -82,28 +82,28 @@ def _convert(op, tmp: str, threads=None):
     return op
 
 
-def _create_commit(self: HfApi, repo_id: str, operations, *, run_as_future: bool = False, **kwargs):
+def hf_create_commit(self: HfApi, repo_id: str, operations, *, run_as_future: bool = False, **kwargs):
     if run_as_future:
-        return self.run_as_future(_create_commit, self, repo_id, list(operations), **kwargs)
+        return self.run_as_future(hf_create_commit, self, repo_id, list(operations), **kwargs)
     operations = list(operations)
     if not any(isinstance(op, CommitOperationAdd) and _is_weights(op.path_in_repo) for op in operations):
-        return _orig("create_commit")(self, repo_id, operations, **kwargs)
+        return original("create_commit")(self, repo_id, operations, **kwargs)
     with staging() as tmp:
         ops = [_convert(op, tmp) for op in operations]
-        return _orig("create_commit")(self, repo_id, ops, **kwargs)
+        return original("create_commit")(self, repo_id, ops, **kwargs)
 
 
-def _upload_file(self: HfApi, *, path_or_fileobj, path_in_repo: str, repo_id: str, run_as_future: bool = False,
+def hf_upload_file(self: HfApi, *, path_or_fileobj, path_in_repo: str, repo_id: str, run_as_future: bool = False,
                  **kwargs):
     if not _is_weights(path_in_repo):
-        return _orig("upload_file")(self, path_or_fileobj=path_or_fileobj, path_in_repo=path_in_repo,
+        return original("upload_file")(self, path_or_fileobj=path_or_fileobj, path_in_repo=path_in_repo,
                                     repo_id=repo_id, run_as_future=run_as_future, **kwargs)
     if run_as_future:
-        return self.run_as_future(_upload_file, self, path_or_fileobj=path_or_fileobj, path_in_repo=path_in_repo,
+        return self.run_as_future(hf_upload_file, self, path_or_fileobj=path_or_fileobj, path_in_repo=path_in_repo,
                                   repo_id=repo_id, **kwargs)
     with staging() as tmp:
         dst = compress_to(path_or_fileobj, os.path.join(tmp, os.path.basename(path_in_repo) + SUFFIX))
-        return _orig("upload_file")(self, path_or_fileobj=dst, path_in_repo=path_in_repo + SUFFIX,
+        return original("upload_file")(self, path_or_fileobj=dst, path_in_repo=path_in_repo + SUFFIX,
                                     repo_id=repo_id, **kwargs)
 
 
@@ -137,30 +137,30 @@ def stage_folder(folder_path, tmp: str, allow_patterns=None, ignore_patterns=Non
     return out
 
 
-def _upload_folder(self: HfApi, *, repo_id: str, folder_path, path_in_repo=None, allow_patterns=None,
+def hf_upload_folder(self: HfApi, *, repo_id: str, folder_path, path_in_repo=None, allow_patterns=None,
                    ignore_patterns=None, run_as_future: bool = False, **kwargs):
     if run_as_future:
-        return self.run_as_future(_upload_folder, self, repo_id=repo_id, folder_path=folder_path,
+        return self.run_as_future(hf_upload_folder, self, repo_id=repo_id, folder_path=folder_path,
                                   path_in_repo=path_in_repo, allow_patterns=allow_patterns,
                                   ignore_patterns=ignore_patterns, **kwargs)
     with staging() as tmp:
         staged = stage_folder(folder_path, tmp, allow_patterns, ignore_patterns)
-        return _orig("upload_folder")(self, repo_id=repo_id, folder_path=staged, path_in_repo=path_in_repo, **kwargs)
+        return original("upload_folder")(self, repo_id=repo_id, folder_path=staged, path_in_repo=path_in_repo, **kwargs)
 
 
 # -- huggingface_hub's module-level signatures ------------------------------------------
 def create_commit(repo_id: str, operations, *, api: HfApi | None = None, **kwargs):
     """huggingface_hub.create_commit, with every CommitOperationAdd of a *.safetensors
     replaced by one of its compressed *.safetensors.zipw."""
-    return _create_commit(api or HfApi(), repo_id, operations, **kwargs)
+    return hf_create_commit(api or HfApi(), repo_id, operations, **kwargs)
 
 
 def upload_file(*, path_or_fileobj, path_in_repo: str, repo_id: str, api: HfApi | None = None, **kwargs):
     """huggingface_hub.upload_file; a *.safetensors goes up as *.safetensors.zipw."""
-    return _upload_file(api or HfApi(), path_or_fileobj=path_or_fileobj, path_in_repo=path_in_repo,
+    return hf_upload_file(api or HfApi(), path_or_fileobj=path_or_fileobj, path_in_repo=path_in_repo,
                         repo_id=repo_id, **kwargs)
 
 
 def upload_folder(*, repo_id: str, folder_path, api: HfApi | None = None, **kwargs):
     """huggingface_hub.upload_folder; every *.safetensors goes up as *.safetensors.zipw."""
-    return _upload_folder(api or HfApi(), repo_id=repo_id, folder_path=folder_path, **kwargs)
+    return hf_upload_folder(api or HfApi(), repo_id=repo_id, folder_path=folder_path, **kwargs)
