@@ -114,7 +114,7 @@ def zipw_candidate(path) -> bool:
     """True when `path` is for the zipweights reader rather than safetensors: it has
     the magic, or it looks like a damaged or cut .zipw (see _for_zipw_reader)."""
     try:
-        named_zipw = os.fspath(path).endswith(".zipw")
+        named_zipw = os.fspath(path).endswith(container.SUFFIX)
     except TypeError:
         named_zipw = False
     ends = _read_ends(path)
@@ -526,8 +526,8 @@ def safe_open(filename, framework, device="cpu", *args, **kwargs):
     looks like a damaged .zipw, is read as a .zipw (its errors are ZipWeightsErrors)."""
     if zipw_candidate(filename):
         return ZipwSafeOpen(filename, framework, device, **kwargs)
-    if not os.path.exists(filename) and is_zipw_file(os.fspath(filename) + ".zipw"):
-        return ZipwSafeOpen(os.fspath(filename) + ".zipw", framework, device, **kwargs)
+    if not os.path.exists(filename) and is_zipw_file(os.fspath(filename) + container.SUFFIX):
+        return ZipwSafeOpen(os.fspath(filename) + container.SUFFIX, framework, device, **kwargs)
     kwargs.pop("threads", None)
     kwargs.pop("max_output_size", None)  # a plain file is mapped, not decoded
     try:

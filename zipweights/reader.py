@@ -392,9 +392,9 @@ def decompress_file(
     output is created."""
     src = os.fspath(src)
     if dst is None:
-        if not src.endswith(".zipw"):
+        if not src.endswith(container.SUFFIX):
             raise InvalidArgumentError(f"{src}: no .zipw suffix to strip; give an output name")
-        dst = src[: -len(".zipw")]
+        dst = src[: -len(container.SUFFIX)]
     dst = os.fspath(dst)
     if os.path.abspath(src) == os.path.abspath(dst):
         raise InvalidArgumentError(f"{src}: input and output are the same file")

@@ -391,7 +391,7 @@ def compress_file(
     The output keeps the input's permission bits and times; it must not be the input
     itself (by any name), nor anything but a regular file (see _fileio.atomic_output).
     """
-    src, dst = os.fspath(src), os.fspath(dst) if dst is not None else os.fspath(src) + ".zipw"
+    src, dst = os.fspath(src), os.fspath(dst) if dst is not None else os.fspath(src) + container.SUFFIX
     with _open_source(src, raw, dtype_hint) as (source, st):
         check_distinct(src, st, dst)
         check_output(dst, force)
