@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import _kernels
 from ..dtypes import DType
 from ..errors import CorruptDataError, UnsupportedFeatureError
-from . import entropy, sparse, split
+from . import entropy, registry, sparse, split
 
 STORE = 0  # the original bytes, verbatim
 PLANES = 1  # byte planes, each with its own stream coder
@@ -200,25 +199,12 @@ def _decode_sparse(payload, dtype: DType, out: memoryview) -> None:
     sparse.merge(bitmap, values, dtype.unit, out)
 
 
-@dataclass(frozen=True)
-class Codec:
-    """One row of the codec table: encode(data, dtype, level) -> payload (None where the
-    codec does not take the chunk's dtype or length); decode(payload, dtype, out)."""
-
-    id: int
-    name: str
-    encode: Callable
-    decode: Callable
-
-
-# The chunk codecs, one row each, as spec/FORMAT.md section 7 lists them.
-CODECS = {
-    c.id: c
-    for c in (
-        Codec(STORE, "store", _encode_store, _decode_store),
-        Codec(PLANES, "planes", _encode_planes, _decode_planes),
-        Codec(FLOAT, "float", _encode_float, _decode_float),
-        Codec(SPARSE, "sparse", _encode_sparse, _decode_sparse),
-    )
-}
-NAMES = {c.id: c.name for c in CODECS.values()}
+# The chunk codecs, one row each, as spec/FORMAT.md section 7 lists them: encode(data,
+# dtype, level) -> payload or None, decode(payload, dtype, out).
+CODECS = registry.table(
+    registry.Row(STORE, "store", _encode_store, _decode_store),
+    registry.Row(PLANES, "planes", _encode_planes, _decode_planes),
+    registry.Row(FLOAT, "float", _encode_float, _decode_float),
+    registry.Row(SPARSE, "sparse", _encode_sparse, _decode_sparse),
+)
+NAMES = registry.names(CODECS)

@@ -9,13 +9,12 @@ the smallest; RAW is always a candidate, so a stream never grows by more than it
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Callable
 
 import zstandard
 
 from .. import _kernels
 from ..errors import CorruptDataError, UnsupportedFeatureError
+from . import registry
 
 RAW = 0
 ZSTD = 1
@@ -140,24 +139,11 @@ def _decode_ent(payload, out: memoryview) -> None:
         raise CorruptDataError(f"ent stream: {exc}") from None
 
 
-@dataclass(frozen=True)
-class Coder:
-    """One row of the stream coder table: encode(data, zstd_level) -> payload (None
-    where the level does not try the coder); decode(payload, out)."""
-
-    id: int
-    name: str
-    encode: Callable
-    decode: Callable
-
-
-# The stream coders, one row each, as spec/FORMAT.md section 7.3 lists them.
-CODERS = {
-    c.id: c
-    for c in (
-        Coder(RAW, "raw", _encode_raw, _decode_raw),
-        Coder(ZSTD, "zstd", _encode_zstd, _decode_zstd),
-        Coder(ENT, "ent", _encode_ent, _decode_ent),
-    )
-}
-NAMES = {c.id: c.name for c in CODERS.values()}
+# The stream coders, one row each, as spec/FORMAT.md section 7.3 lists them:
+# encode(data, zstd_level) -> payload or None, decode(payload, out).
+CODERS = registry.table(
+    registry.Row(RAW, "raw", _encode_raw, _decode_raw),
+    registry.Row(ZSTD, "zstd", _encode_zstd, _decode_zstd),
+    registry.Row(ENT, "ent", _encode_ent, _decode_ent),
+)
+NAMES = registry.names(CODERS)
