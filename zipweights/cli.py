@@ -28,6 +28,7 @@ from .errors import ChecksumMismatchError, CorruptDataError, InvalidArgumentErro
 from .errors import UsageError as _Usage
 from .format.container import SUFFIX
 from .format.limits import DEFAULT_MAX_OUTPUT_SIZE
+from .hub import WEIGHTS_SUFFIX
 from .reader import ZipwFile, decompress_file
 from .writer import DEFAULT_CHUNK_SIZE, compress_file, compress_to_stream
 
@@ -196,7 +197,7 @@ def cmd_compress(args) -> int:
             raise _Usage("-c/--stdout compresses a single file (.zipw files do not concatenate)")
         if sys.stdout.isatty():
             raise _Usage("stdout is a terminal; compressed data not written there (redirect it or use -o)")
-    pairs = _expand(args, lambda n: n.endswith(".safetensors"), lambda n: n + SUFFIX)
+    pairs = _expand(args, lambda n: n.endswith(WEIGHTS_SUFFIX), lambda n: n + SUFFIX)
     for src, dst, copy, mkdir in pairs:
         if mkdir:
             _mkdir_for(dst)
@@ -378,7 +379,7 @@ def cmd_bench(args) -> int:
     for path in args.inputs:
         size = os.path.getsize(path)
         with tempfile.TemporaryDirectory(prefix="zipw-bench-") as tmp:
-            packed, back = os.path.join(tmp, "x.zipw"), os.path.join(tmp, "x.out")
+            packed, back = os.path.join(tmp, "x" + SUFFIX), os.path.join(tmp, "x.out")
             ct, dt = [], []
             for _ in range(args.runs):
                 t0 = time.perf_counter()

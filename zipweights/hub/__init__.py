@@ -14,6 +14,8 @@ starts without importing huggingface_hub.
 
 import importlib
 
+WEIGHTS_SUFFIX = ".safetensors"  # the files the hub filters compress and restore
+
 _NAMES = {
     "HubRestoreMixin": "download",
     "download_restored": "download",

@@ -39,9 +39,7 @@ from huggingface_hub.utils import build_hf_headers, filter_repo_objects
 from ..errors import ZipWeightsError
 from ..format.container import SUFFIX
 from ..reader import decompress_file
-from . import cache
-
-WEIGHTS_SUFFIX = ".safetensors"
+from . import WEIGHTS_SUFFIX, cache
 
 # The functions as huggingface_hub ships them, taken before transparent mode can patch.
 ORIG_HF_HUB_DOWNLOAD = file_download.hf_hub_download

@@ -42,8 +42,8 @@ from ..errors import ChecksumMismatchError, ZipWeightsError
 from ..format.container import SUFFIX
 from ..reader import ZipwFile
 from ..writer import compress_file
+from . import WEIGHTS_SUFFIX as WEIGHTS
 
-WEIGHTS = ".safetensors"
 MANIFEST = ".zipw-mirror.json"
 CARD = "README.md"
 NOTE_BEGIN = "<!-- zipw-mirror -->"

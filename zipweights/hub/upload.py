@@ -24,8 +24,7 @@ from .._fileio import atomic_output
 from .._hooks import is_ours, replaced
 from ..format.container import SUFFIX
 from ..writer import compress_file, source_from_safetensors, write
-
-WEIGHTS_SUFFIX = ".safetensors"
+from . import WEIGHTS_SUFFIX
 
 # HfApi's own methods, taken before transparent mode can patch the class.
 ORIG = {name: getattr(HfApi, name) for name in ("create_commit", "upload_file", "upload_folder")}
