@@ -1,7 +1,5 @@
 """Running jobs on threads: the kernels release the GIL, so threads give real parallelism.
 
-- ordered_map: a thread pool that hands results back in job order, with a bounded
-  window of jobs in flight (memory stays at threads x chunk size).
 - run_shared: one long task per worker, each taking the next job from a shared
   iterator; no result comes back, so a worker keeps its buffers (and its core's cache),
   and whatever must happen in order (a hash, an append) is passed between workers
@@ -12,12 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Iterator, TypeVar
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 def default_threads() -> int:
@@ -25,33 +17,6 @@ def default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def ordered_map(
-    fn: Callable[[T], R], jobs: Iterable[T], threads: int, window: int | None = None
-) -> Iterator[tuple[T, R]]:
-    """Yield (job, fn(job)) in job order; the first exception propagates and the
-    jobs not yet started are dropped. At most `window` jobs (default 2 x threads + 2)
-    are taken from `jobs` before the oldest is yielded."""
-    if threads <= 1:
-        for job in jobs:
-            yield job, fn(job)
-        return
-    window = window or 2 * threads + 2
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="zipw") as pool:
-        pending: deque = deque()
-        try:
-            for job in jobs:
-                pending.append((job, pool.submit(fn, job)))
-                if len(pending) >= window:
-                    j, fut = pending.popleft()
-                    yield j, fut.result()
-            while pending:
-                j, fut = pending.popleft()
-                yield j, fut.result()
-        finally:
-            for _, fut in pending:
-                fut.cancel()
 
 
 class _Stopped(Exception):
@@ -92,7 +57,7 @@ class Turns:
 def run_shared(fn, jobs, threads: int, on_fail=None) -> None:
     """fn(job) for every job, on `threads` workers that each take the next job from one
     shared iterator; the first error stops them (and calls `on_fail`, which must wake
-    any worker that waits on the others). Unlike ordered_map, results are not handed
+    any worker that waits on the others). Unlike a pool's map, results are not handed
     back, so a worker keeps its own buffers (and caches) from job to job."""
     jobs = iter(jobs)
     if threads <= 1:

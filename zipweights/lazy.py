@@ -517,6 +517,21 @@ def _is_int(k) -> bool:
 
 
 # -- the public entry point --------------------------------------------------------------
+def zipw_path(filename):
+    """The .zipw file to read for `filename`: itself when it is (or looks like a damaged)
+    .zipw, its `.zipw` sibling when `filename` does not exist and the sibling does (a
+    compressed-only folder); None to leave it to safetensors."""
+    try:
+        path = os.fspath(filename)
+    except TypeError:
+        return None
+    if zipw_candidate(path):
+        return path
+    if isinstance(path, str) and not os.path.exists(path) and is_zipw_file(path + container.SUFFIX):
+        return path + container.SUFFIX
+    return None
+
+
 def safe_open(filename, framework, device="cpu", *args, **kwargs):
     """Open a .zipw file (recognised by its magic) or a plain .safetensors file with
     the `safetensors.safe_open` surface. Keyword arguments that newer safetensors
@@ -524,10 +539,9 @@ def safe_open(filename, framework, device="cpu", *args, **kwargs):
     except `threads=` (decoding threads, default: all cores) and `max_output_size=`
     (the most bytes one call may decode; None: 1 TiB). A file named *.zipw, or one that
     looks like a damaged .zipw, is read as a .zipw (its errors are ZipWeightsErrors)."""
-    if zipw_candidate(filename):
-        return ZipwSafeOpen(filename, framework, device, **kwargs)
-    if not os.path.exists(filename) and is_zipw_file(os.fspath(filename) + container.SUFFIX):
-        return ZipwSafeOpen(os.fspath(filename) + container.SUFFIX, framework, device, **kwargs)
+    path = zipw_path(filename)
+    if path is not None:
+        return ZipwSafeOpen(path, framework, device, **kwargs)
     kwargs.pop("threads", None)
     kwargs.pop("max_output_size", None)  # a plain file is mapped, not decoded
     try:

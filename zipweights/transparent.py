@@ -44,7 +44,7 @@ import threading
 
 from ._hooks import PostImportHook
 from .format.container import SUFFIX
-from .lazy import ZipwSafeOpen, is_zipw_file, load_zipw_bytes, zipw_bytes_candidate, zipw_candidate
+from .lazy import ZipwSafeOpen, is_zipw_file, load_zipw_bytes, zipw_bytes_candidate, zipw_path
 
 __all__ = ["enable", "disable", "enabled", "is_enabled"]
 
@@ -57,19 +57,6 @@ _TRANSFORMERS_MODULE = "transformers.modeling_utils"
 _SKIP_MODULES = ("zipweights.", "safetensors._safetensors_rust")
 
 
-def _zipw_path(filename):
-    """The .zipw file to read for `filename`, or None to leave it to safetensors."""
-    try:
-        path = os.fspath(filename)
-    except TypeError:
-        return None
-    if zipw_candidate(path):  # (a damaged .zipw too: its error is then a ZipWeightsError)
-        return path
-    if isinstance(path, str) and not os.path.exists(path) and is_zipw_file(path + SUFFIX):
-        return path + SUFFIX
-    return None
-
-
 # -- wrappers (built once per enable(), around the originals) ---------------------------------
 def _make_wrappers(orig: dict) -> dict:
     wrappers = {}
@@ -78,7 +65,7 @@ def _make_wrappers(orig: dict) -> dict:
         o = orig["safe_open"]
 
         def safe_open(filename, framework, device="cpu", *args, **kwargs):
-            z = _zipw_path(filename)
+            z = zipw_path(filename)
             if z is not None:
                 return ZipwSafeOpen(z, framework, device, **kwargs)
             return o(filename, framework, device, *args, **kwargs)
@@ -90,7 +77,7 @@ def _make_wrappers(orig: dict) -> dict:
         o_tl = orig["torch.load_file"]
 
         def load_file(filename, device="cpu", *args, **kwargs):
-            z = _zipw_path(filename)
+            z = zipw_path(filename)
             if z is not None:
                 with ZipwSafeOpen(z, "pt", device) as f:
                     return f.get_tensors()
@@ -103,7 +90,7 @@ def _make_wrappers(orig: dict) -> dict:
         o_nl = orig["numpy.load_file"]
 
         def np_load_file(filename, *args, **kwargs):
-            z = _zipw_path(filename)
+            z = zipw_path(filename)
             if z is not None:
                 with ZipwSafeOpen(z, "np") as f:
                     return f.get_tensors()
