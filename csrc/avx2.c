@@ -6,7 +6,10 @@
 
 #include "zw.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+/* ZW_PORTABLE builds the non-x86 variant on x86 too, so that it is compiled and tested
+ * here (tests/kernels/test_portable.py) */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(ZW_PORTABLE)
 #include <immintrin.h>
 
 static void merge16_init(void);
@@ -467,7 +470,8 @@ T size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint
     return k;
 }
 
-#else /* no x86: scalar paths only */
+#else /* no x86: scalar paths only. zw_have_avx2() is 0, so no caller reaches the SIMD
+       * entry points below: each aborts alike, as unreachable code should. */
 void zw_cpu_init(void) {}
 int zw_have_avx2(void) { return 0; }
 int zw_have_avx512(void) { return 0; }
@@ -479,30 +483,35 @@ void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
 void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
 {
     (void)d, (void)t, (void)S, (void)out;
+    abort();
 }
 void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
                      int w, uint8_t *dst)
 {
     (void)tmp, (void)S, (void)seg, (void)i0, (void)rest, (void)w, (void)dst;
+    abort();
 }
 void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,
                      int w, const uint8_t *p1, const uint8_t *p0, uint8_t *dst)
 {
     (void)tmp, (void)S, (void)seg, (void)i0, (void)rest, (void)w, (void)p1, (void)p0, (void)dst;
+    abort();
 }
 void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst)
 {
     (void)tmp, (void)S, (void)seg, (void)i0, (void)dst;
+    abort();
 }
 void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp)
 {
     (void)hb, (void)n8, (void)w, (void)rp;
+    abort();
 }
 size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint8_t *vals,
                               uint8_t *out)
 {
     (void)bitmap, (void)nbytes, (void)vals, (void)out;
-    return 0;
+    abort();
 }
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
                              const int *thr, int nt, int sgoff, const zw_esym *es,
@@ -511,5 +520,6 @@ void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int es
     (void)hb, (void)seg, (void)w, (void)A, (void)eshift, (void)emask, (void)thr, (void)nt;
     (void)sgoff;
     (void)es, (void)x, (void)pp;
+    abort();
 }
 #endif

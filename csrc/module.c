@@ -31,32 +31,32 @@ fail:
     return -1;
 }
 
-static PyObject *py_split_planes(PyObject *self, PyObject *args)
+typedef void (*planes_fn)(const uint8_t *src, size_t n, int itemsize, int rotate, uint8_t *dst);
+
+/* split and merge take the same arguments: one body for both */
+static PyObject *planes_call(PyObject *args, planes_fn fn)
 {
     Py_buffer src, dst;
     int itemsize, rotate;
-    (void)self;
     if (get_plane_args(args, &src, &dst, &itemsize, &rotate) < 0) return NULL;
     Py_BEGIN_ALLOW_THREADS
-    zw_split_planes(src.buf, (size_t)(src.len / itemsize), itemsize, rotate, dst.buf);
+    fn(src.buf, (size_t)(src.len / itemsize), itemsize, rotate, dst.buf);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&src);
     PyBuffer_Release(&dst);
     Py_RETURN_NONE;
 }
 
+static PyObject *py_split_planes(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return planes_call(args, zw_split_planes);
+}
+
 static PyObject *py_merge_planes(PyObject *self, PyObject *args)
 {
-    Py_buffer src, dst;
-    int itemsize, rotate;
     (void)self;
-    if (get_plane_args(args, &src, &dst, &itemsize, &rotate) < 0) return NULL;
-    Py_BEGIN_ALLOW_THREADS
-    zw_merge_planes(src.buf, (size_t)(src.len / itemsize), itemsize, rotate, dst.buf);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&src);
-    PyBuffer_Release(&dst);
-    Py_RETURN_NONE;
+    return planes_call(args, zw_merge_planes);
 }
 
 /* ---- errors: one Python exception per kernel error code ---- */

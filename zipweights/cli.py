@@ -190,6 +190,18 @@ def _mkdir_for(path: str) -> None:
 
 
 # -- commands ---------------------------------------------------------------------
+def _files(args, want, rename):
+    """(input, output or None for the default) of every file to process, in order; a
+    folder walk's folders are made and its other files copied on the way."""
+    for src, dst, copy, mkdir in _expand(args, want, rename):
+        if mkdir:
+            _mkdir_for(dst)
+        if copy:
+            _copy(src, dst, args)
+            continue
+        yield src, dst
+
+
 def cmd_compress(args) -> int:
     if args.stdout:
         _check_stdout(args)
@@ -197,13 +209,7 @@ def cmd_compress(args) -> int:
             raise _Usage("-c/--stdout compresses a single file (.zipw files do not concatenate)")
         if sys.stdout.isatty():
             raise _Usage("stdout is a terminal; compressed data not written there (redirect it or use -o)")
-    pairs = _expand(args, lambda n: n.endswith(WEIGHTS_SUFFIX), lambda n: n + SUFFIX)
-    for src, dst, copy, mkdir in pairs:
-        if mkdir:
-            _mkdir_for(dst)
-        if copy:
-            _copy(src, dst, args)
-            continue
+    for src, dst in _files(args, lambda n: n.endswith(WEIGHTS_SUFFIX), lambda n: n + SUFFIX):
         out = "-" if args.stdout else dst or src + SUFFIX
         if not args.stdout:
             check_output(out, args.force)  # before a progress bar shows (checked again on writing)
@@ -273,13 +279,7 @@ def _restore_to_stream(zf: ZipwFile, out, threads: int, check_sha256: bool, prog
 def cmd_decompress(args) -> int:
     if args.stdout:
         _check_stdout(args)
-    pairs = _expand(args, lambda n: n.endswith(SUFFIX), _strip)
-    for src, dst, copy, mkdir in pairs:
-        if mkdir:
-            _mkdir_for(dst)
-        if copy:
-            _copy(src, dst, args)
-            continue
+    for src, dst in _files(args, lambda n: n.endswith(SUFFIX), _strip):
         if dst is None and not args.stdout:
             dst = os.path.join(os.path.dirname(src), _strip(os.path.basename(src)))
         if not args.stdout:

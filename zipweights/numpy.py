@@ -48,6 +48,9 @@ def _flatten(tensor_dict) -> list:
     return items
 
 
+# save_file/save/load_file/load repeat the torch face's signatures on purpose:
+# each face has safetensors.<framework>'s own signatures and type hints; the work is
+# in writer.write_tensors / serialize_tensors and lazy, shared by both.
 def save_file(
     tensor_dict: Dict[str, np.ndarray],
     filename: Union[str, os.PathLike],

@@ -85,6 +85,9 @@ def _flatten(tensors) -> list:
     return items
 
 
+# save_file/save/load_file/load repeat the numpy face's signatures on purpose:
+# each face has safetensors.<framework>'s own signatures and type hints; the work is
+# in writer.write_tensors / serialize_tensors and lazy, shared by both.
 def save_file(
     tensors: Dict[str, torch.Tensor],
     filename: Union[str, os.PathLike],
