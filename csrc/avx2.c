@@ -1,6 +1,6 @@
 /* AVX2 versions of the rANS block decoder and of the merges. Compiled with per-function
- * target attributes, so the extension stays portable; zw_have_avx2() picks them at run
- * time. Their output is bit-identical to the scalar code in rans.c / floatc.c / ent.c. */
+ * target attributes, so the extension stays portable; zw_cpu_init() probes the CPU once
+ * and zw_have_avx2() / zw_have_avx512() pick them at run time. Their output is bit-identical to the scalar code in rans.c / floatc.c / ent.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,25 +13,38 @@
 #include <immintrin.h>
 
 static void merge16_init(void);
+
+/* what this CPU has (0 scalar, 1 AVX2, 2 AVX-512 VL/BW/VBMI2), probed once at import;
+ * simd_level is what the kernels use: the CPU's level, capped by ZW_NO_SIMD=1 /
+ * ZW_NO_AVX512=1 in the environment at import or by zw_cpu_set (the tests compare all) */
+static int cpu_level, simd_level;
+
 void zw_cpu_init(void)
 {
+    const char *no_simd = getenv("ZW_NO_SIMD"), *no_512 = getenv("ZW_NO_AVX512");
     __builtin_cpu_init();
     merge16_init();
+    cpu_level = 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") &&
+        __builtin_cpu_supports("bmi2")) {
+        cpu_level = 1;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi2"))
+            cpu_level = 2;
+    }
+    simd_level = cpu_level;
+    if (no_512 && no_512[0] == '1' && simd_level > 1) simd_level = 1;
+    if (no_simd && no_simd[0] == '1') simd_level = 0;
 }
 
-int zw_have_avx2(void)
+int zw_cpu_set(int level)
 {
-#ifdef ZW_NO_SIMD /* test builds of the scalar paths */
-    return 0;
-#endif
-    {
-        /* ZW_NO_SIMD=1 in the environment forces the scalar paths (tests compare both) */
-        const char *v = getenv("ZW_NO_SIMD");
-        if (v && v[0] == '1') return 0;
-    }
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") &&
-           __builtin_cpu_supports("bmi2");
+    simd_level = level < 0 ? 0 : level > cpu_level ? cpu_level : level;
+    return simd_level;
 }
+
+int zw_have_avx2(void) { return simd_level >= 1; }
+int zw_have_avx512(void) { return simd_level >= 2; }
 
 #define T __attribute__((target("avx2,popcnt,bmi2")))
 #define NV (ZW_LANES / 8) /* state vectors */
@@ -121,17 +134,6 @@ DEFINE_RDEC_BLOCK(zw_rdec_block_avx2, T, RENORM_AVX2)
  * identical results; only the renormalization differs (it was about a third of the AVX2
  * decoder's time, measured by leaving it out). */
 #define T5 __attribute__((target("avx2,popcnt,bmi2,avx512f,avx512bw,avx512vl,avx512vbmi2")))
-
-int zw_have_avx512(void)
-{
-    {
-        const char *v = getenv("ZW_NO_AVX512");
-        if (v && v[0] == '1') return 0;
-    }
-    return zw_have_avx2() && __builtin_cpu_supports("avx512f") &&
-           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-           __builtin_cpu_supports("avx512vbmi2");
-}
 
 /* AVX-512: vpexpandw hands the words to the lanes under the compare's mask, with no
  * round trip through a GPR on the state's path */
@@ -473,6 +475,11 @@ T size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint
 #else /* no x86: scalar paths only. zw_have_avx2() is 0, so no caller reaches the SIMD
        * entry points below: each aborts alike, as unreachable code should. */
 void zw_cpu_init(void) {}
+int zw_cpu_set(int level)
+{
+    (void)level;
+    return 0;
+}
 int zw_have_avx2(void) { return 0; }
 int zw_have_avx512(void) { return 0; }
 void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)

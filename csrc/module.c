@@ -261,7 +261,27 @@ static PyObject *py_sparse_merge(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ---- the SIMD level, for the tests that compare the paths ---- */
+
+static PyObject *py_set_simd(PyObject *self, PyObject *args)
+{
+    int level;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "i:_set_simd", &level)) return NULL;
+    return PyLong_FromLong(zw_cpu_set(level));
+}
+
+static PyObject *py_simd(PyObject *self, PyObject *noargs)
+{
+    (void)self, (void)noargs;
+    return PyLong_FromLong(zw_have_avx512() ? 2 : zw_have_avx2());
+}
+
 static PyMethodDef methods[] = {
+    {"_set_simd", py_set_simd, METH_VARARGS,
+     "_set_simd(level) -> level set: 0 portable C, 1 AVX2, 2 AVX-512, capped by the CPU "
+     "(for tests; not while kernels run on other threads)"},
+    {"_simd", py_simd, METH_NOARGS, "_simd() -> the SIMD level the kernels use"},
     {"sparse_split", py_sparse_split, METH_VARARGS,
      "sparse_split(src, unit) -> (bitmap, values, nnz): bitmap of the non-zero values "
      "(LSB first) and those values packed"},

@@ -206,6 +206,9 @@ static inline void zw_wr32(uint8_t *p, uint32_t v)
 /* ---- AVX2 paths (csrc/avx2.c), chosen at run time; identical results ---- */
 /* zw_cpu_init() once at module import (single-threaded), before any zw_have_avx2() */
 void zw_cpu_init(void);
+/* the SIMD level the kernels use from now on (0 scalar, 1 AVX2, 2 AVX-512), capped by
+ * what the CPU has; returns the level set. For tests: not while kernels run. */
+int zw_cpu_set(int level);
 int zw_have_avx2(void);
 /* fast path only: the caller guarantees end - p >= 64*S + 16 */
 void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out);

@@ -229,3 +229,14 @@ def real_bf16_zipw(real_weights, tmp_path_factory) -> dict:
     dst = str(d / "minilm-bf16.safetensors.zipw")
     zipweights.compress_file(real_weights["bf16"], dst, chunk_size=1 << 18, threads=2)
     return {"src": real_weights["bf16"], "zipw": dst, "chunk_size": 1 << 18}
+
+
+@pytest.fixture
+def simd():
+    """simd(level) sets the kernels' SIMD level for the rest of the test (0 portable C,
+    1 AVX2, 2 AVX-512, capped by the CPU); the level before is restored after."""
+    import zipweights._kernels as K
+
+    before = K._simd()
+    yield K._set_simd
+    K._set_simd(before)

@@ -71,11 +71,12 @@ static inline int zwf_range(zwf_in *in, int lo, int hi)
     return lo + (int)(v % span);
 }
 
-/* ---- the SIMD paths: csrc/avx2.c reads ZW_NO_SIMD / ZW_NO_AVX512 at every call ---- */
+/* ---- the SIMD paths: csrc/avx2.c probes the CPU once; zw_cpu_set picks a path ---- */
 typedef enum { ZWF_PATH_ENV, ZWF_PATH_AVX2, ZWF_PATH_SCALAR } zwf_path;
 
-/* the decoder paths other than the one the environment selects that this machine has;
- * differential checks decode again on each and compare */
+/* the decoder paths other than the current one (the environment's choice at start:
+ * ZW_NO_SIMD / ZW_NO_AVX512) that this machine has; differential checks decode again on
+ * each and compare */
 static inline int zwf_other_paths(zwf_path *out)
 {
     int k = 0;
@@ -86,26 +87,18 @@ static inline int zwf_other_paths(zwf_path *out)
 }
 
 typedef struct {
-    char *simd, *avx512;
+    int level;
 } zwf_envsave;
-
-static inline char *zwf_strdup_or_null(const char *s) { return s ? strcpy(zwf_alloc(strlen(s) + 1), s) : NULL; }
 
 static inline zwf_envsave zwf_path_enter(zwf_path p)
 {
-    zwf_envsave s = {zwf_strdup_or_null(getenv("ZW_NO_SIMD")), zwf_strdup_or_null(getenv("ZW_NO_AVX512"))};
-    if (p == ZWF_PATH_AVX2) setenv("ZW_NO_AVX512", "1", 1);
-    if (p == ZWF_PATH_SCALAR) setenv("ZW_NO_SIMD", "1", 1);
+    zwf_envsave s = {zw_have_avx512() ? 2 : zw_have_avx2()};
+    if (p == ZWF_PATH_AVX2) zw_cpu_set(1);
+    if (p == ZWF_PATH_SCALAR) zw_cpu_set(0);
     return s;
 }
 
-static inline void zwf_path_leave(zwf_envsave s)
-{
-    if (s.simd) setenv("ZW_NO_SIMD", s.simd, 1); else unsetenv("ZW_NO_SIMD");
-    if (s.avx512) setenv("ZW_NO_AVX512", s.avx512, 1); else unsetenv("ZW_NO_AVX512");
-    free(s.simd);
-    free(s.avx512);
-}
+static inline void zwf_path_leave(zwf_envsave s) { zw_cpu_set(s.level); }
 
 /* ---- an LSB-first bit writer of our own (spec/CODERS.md 1.1), independent of rans.c ---- */
 typedef struct {

@@ -182,15 +182,15 @@ def test_float_argument_errors():
         K.float_decode(p, 9, bytearray(len(data)))
 
 
-def test_scalar_and_simd_paths_agree(monkeypatch):
-    # ZW_NO_SIMD=1 forces the portable decoders, ZW_NO_AVX512=1 the AVX2 ones (where the
-    # CPU has AVX-512 the default is the AVX-512 decoder); all must give the same bytes
+def test_scalar_and_simd_paths_agree(simd):
+    # level 0 forces the portable decoders, 1 the AVX2 ones, 2 the AVX-512 ones (each
+    # capped by the CPU; ZW_NO_SIMD=1 / ZW_NO_AVX512=1 at import do the same); all must
+    # give the same bytes
     rows = rng.standard_normal((200, 300)) * np.exp(rng.uniform(-4, 1, (200, 1)))
     ent_src = np.minimum(rng.geometric(0.2, 70_001), 255).astype(np.uint8).tobytes()
     payloads = {}
-    for simd, avx512 in (("0", "0"), ("0", "1"), ("1", "1")):
-        monkeypatch.setenv("ZW_NO_SIMD", simd)
-        monkeypatch.setenv("ZW_NO_AVX512", avx512)
+    for level in (2, 1, 0):
+        simd(level)
         ent_rt(ent_src)
         for kind in (BF16, F16, F32):
             for n in (60_000, 60_000 + 511, 60_000 + 17, 1030):
@@ -209,16 +209,16 @@ def sign_runs(kind: int, n: int, flip: float = 0.1) -> bytes:
 
 
 @pytest.mark.parametrize("kind", [BF16, F16, F32])
-def test_float_sign_contexts(kind, monkeypatch):
+def test_float_sign_contexts(kind, simd):
     # correlated signs: the encoder splits its contexts by the previous sign (mode 2),
     # which must be smaller than the best it can do without (level 0 never splits)
     data = sign_runs(kind, 70_000)
-    for simd in ("0", "1"):
-        monkeypatch.setenv("ZW_NO_SIMD", simd)
+    for level in (2, 0):
+        simd(level)
         p = float_rt(data, kind, 1)
         assert p[1] == 2 and p[7] % 2 == 0
         assert float_rt(data, kind, 3) == K.float_encode(data, kind, 3)
-    monkeypatch.delenv("ZW_NO_SIMD")
+    simd(2)
     plain = float_rt(data, kind, 0)
     assert plain[1] == 1 and len(p) < len(plain) - 70_000 // 20  # >= 0.4 bits per value saved
     # independent signs: the split does not pay, mode 1 stays
@@ -481,3 +481,26 @@ def test_encoder_precision_holds_its_symbols(stay, far):
         assert p[1] == 2
         B, C, P, used = _tables_of(p)
         assert max(used) > 400 and (1 << P) >= max(used)
+
+
+def test_simd_level_probed_once_and_capped():
+    # the CPU is probed once at import; ZW_NO_SIMD=1 / ZW_NO_AVX512=1 then cap the level
+    # for the process (the fuzz replay runs each path so), _set_simd for the tests
+    import os
+    import subprocess
+    import sys
+
+    def level(**env):
+        code = "import zipweights._kernels as K; print(K._simd())"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, **env}, check=True).stdout
+        return int(out)
+
+    best = level(ZW_NO_SIMD="0", ZW_NO_AVX512="0")
+    assert level(ZW_NO_SIMD="1") == 0
+    assert level(ZW_NO_AVX512="1", ZW_NO_SIMD="0") == min(best, 1)
+    before = K._simd()
+    try:
+        assert K._set_simd(99) == best and K._set_simd(-3) == 0 and K._simd() == 0
+    finally:
+        K._set_simd(before)
