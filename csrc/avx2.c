@@ -282,6 +282,8 @@ T void zw_merge32_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const 
     merge_hi(tmp, S, seg, i0, rest, w, p1, p0, dst);
 }
 
+/* the same lane walk as merge_hi on purpose: bytes need no raw bits and no widening, and
+ * folding them into merge_hi would put a branch in its inner loop */
 T void zw_merge8_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, uint8_t *dst)
 {
     _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
