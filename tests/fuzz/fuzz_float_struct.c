@@ -27,15 +27,6 @@
 
 enum { HB = 1, HCOUNT = 2, HTLEN = 4, HRAW = 8, HSTATE = 16, HMUT = 32 };
 
-static uint64_t rs;
-static uint32_t rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (uint32_t)(rs >> 11);
-}
-
 typedef struct {
     uint16_t sym[4096];
     uint8_t q[4096];
@@ -112,8 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (t->m <= (1 << P)) zwf_normalize(t->q, t->m, t->f, P);
     }
-    rs = ((uint64_t)zwf_u32(&in) << 1) | 1;
-    for (j = 0; j < 8; j++) rnd();
+    zwf_seed(zwf_u32(&in));
+    for (j = 0; j < 8; j++) zwf_rnd();
 
     /* room: header, thresholds, tables, planes, raw bits, stream */
     /* header + tables + F32 planes + raw bits + states + words (raw words: <= 2n + 64) */
@@ -170,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (l = 0; l < ZW_LANES; l++) {
                 size_t jj = (size_t)l * seg + i;
                 const table *t = &T[cl[l]];
-                int ix = (int)(rnd() % (1 + rnd() % (uint32_t)t->m));
+                int ix = (int)(zwf_rnd() % (1 + zwf_rnd() % (uint32_t)t->m));
                 ctx[jj] = (uint8_t)cl[l];
                 sym[jj] = t->sym[ix];
                 cl[l] = nextctx[sym[jj]];
@@ -178,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (i = 0; i < r; i++) {
             size_t jj = ZW_LANES * seg + i;
             const table *t = &T[cl[i % ZW_LANES]];
-            int ix = (int)(rnd() % (1 + rnd() % (uint32_t)t->m));
+            int ix = (int)(zwf_rnd() % (1 + zwf_rnd() % (uint32_t)t->m));
             ctx[jj] = (uint8_t)cl[i % ZW_LANES];
             sym[jj] = t->sym[ix];
             cl[i % ZW_LANES] = nextctx[sym[jj]];
@@ -190,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (pl = 0; pl < 2; pl++) {
             uint32_t mask = (uint32_t)zwf_u8(&in) | (zwf_u8(&in) & 1 ? 0 : 0xff);
             planes[pl] = zwf_alloc(n);
-            for (j = 0; j < n; j++) planes[pl][j] = (uint8_t)(rnd() & mask);
+            for (j = 0; j < n; j++) planes[pl][j] = (uint8_t)(zwf_rnd() & mask);
             pl_enc[pl] = zwf_alloc(zw_ent_bound(n));
             pl_len[pl] = zw_ent_encode(planes[pl], n, pl_enc[pl]);
             ZWF_CHECK(pl_len[pl] != (size_t)-1 && pl_len[pl] <= zw_ent_bound(n), "ent encode");
@@ -202,7 +193,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* raw bits: w bits per value, LSB first, random padding */
     restlen = (n * (size_t)w + 7) / 8;
     rest = pay + pos;
-    for (j = 0; j < restlen; j++) rest[j] = (uint8_t)rnd();
+    for (j = 0; j < restlen; j++) rest[j] = (uint8_t)zwf_rnd();
     pos += restlen;
     /* the rANS stream */
     if (!(flags & HRAW)) {

@@ -11,15 +11,6 @@
  * by a PRNG seeded from the input. */
 #include "zwfuzz.h"
 
-static uint64_t rs;
-static uint32_t rnd(void)
-{
-    rs ^= rs << 13;
-    rs ^= rs >> 7;
-    rs ^= rs << 17;
-    return (uint32_t)(rs >> 11);
-}
-
 static size_t synth(zwf_in *in, int coder, uint8_t **out)
 {
     int vs = coder == 2 ? 4 : coder == 3 ? 1 : 2, ne = 1 + (int)(zwf_u8(in) % 8), k, neg = 0;
@@ -33,10 +24,10 @@ static size_t synth(zwf_in *in, int coder, uint8_t **out)
     }
     if ((zwf_u8(in) & 15) == 15) n |= (size_t)1 << 16; /* 1 in 16: 64 Ki .. 128 Ki values */
     else n &= 0x1fff;
-    rs = ((uint64_t)zwf_u32(in) << 1) | 1;
+    zwf_seed(zwf_u32(in));
     d = zwf_alloc(n * (size_t)vs);
     for (j = 0; j < n; j++) {
-        uint32_t pick = rnd() % tot, e = ex[0], m = rnd() & mmask, v;
+        uint32_t pick = zwf_rnd() % tot, e = ex[0], m = zwf_rnd() & mmask, v;
         for (k = 0; k < ne; k++) {
             if (pick < odds[k]) {
                 e = ex[k];
@@ -44,10 +35,10 @@ static size_t synth(zwf_in *in, int coder, uint8_t **out)
             }
             pick -= odds[k];
         }
-        if (runs && rnd() % 256 < runs) neg = !neg;
-        if (spec && rnd() % 1024 < spec) { /* a special value */
+        if (runs && zwf_rnd() % 256 < runs) neg = !neg;
+        if (spec && zwf_rnd() % 1024 < spec) { /* a special value */
             static const uint32_t sp[6] = {0x7f800000u, 0xff800000u, 0x7fc00001u, 0x0u, 0x80000000u, 0x00000001u};
-            v = sp[rnd() % 6] | (rnd() % 6 == 2 ? rnd() & 0x3fffff : 0);
+            v = sp[zwf_rnd() % 6] | (zwf_rnd() % 6 == 2 ? zwf_rnd() & 0x3fffff : 0);
         } else
             v = ((uint32_t)neg << 31) | ((e & 0xff) << 23) | (m & 0x7fffff);
         if (coder == 2)

@@ -54,6 +54,17 @@ static inline void *zwf_alloc(size_t n)
     return q;
 }
 
+/* ---- a small PRNG (xorshift64), seeded from the input, for data the targets synthesize ---- */
+static uint64_t zwf_rs;
+static inline void zwf_seed(uint32_t seed) { zwf_rs = ((uint64_t)seed << 1) | 1; }
+static inline uint32_t zwf_rnd(void)
+{
+    zwf_rs ^= zwf_rs << 13;
+    zwf_rs ^= zwf_rs >> 7;
+    zwf_rs ^= zwf_rs << 17;
+    return (uint32_t)(zwf_rs >> 11);
+}
+
 /* ---- reading the fuzzer's bytes as a stream of choices (zeros once exhausted) ---- */
 typedef struct {
     const uint8_t *p;

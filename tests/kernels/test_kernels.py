@@ -371,38 +371,24 @@ def test_reference_decoder_from_spec():
 # ---------------------------------------------------------------- crafted tables
 
 
-class _Bits:
-    """LSB-first bit writer (spec/CODERS.md 1.1), to build payloads the encoder never would."""
+def _make_vectors():
+    """spec/vectors/make_vectors.py: its pure-Python table writer (spec/CODERS.md 1.2)
+    builds payloads the encoder never would."""
+    import importlib.util
+    import pathlib
 
-    def __init__(self):
-        self.acc, self.n = 0, 0
-
-    def put(self, v: int, nb: int) -> None:
-        self.acc |= (v & ((1 << nb) - 1)) << self.n
-        self.n += nb
-
-    def gamma(self, v: int) -> None:
-        nb = v.bit_length() - 1
-        self.put(0, nb)
-        self.put(1, 1)
-        self.put(v, nb)
-
-    def bytes(self) -> bytes:
-        return self.acc.to_bytes((self.n + 7) // 8, "little")
+    path = pathlib.Path(__file__).resolve().parents[2] / "spec" / "vectors" / "make_vectors.py"
+    spec = importlib.util.spec_from_file_location("make_vectors", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def _table(symbols: list[int], q: int, B: int) -> _Bits:
-    w = _Bits()
-    w.put(len(symbols), B + 1)
-    prev = -1
-    for k, s in enumerate(symbols):
-        w.gamma(s - prev)
-        if k == 0:
-            w.put(q, 8)
-        else:
-            w.gamma(1)  # zigzag(0) + 1: same weight code as the previous symbol
-        prev = s
-    return w
+def _table(symbols: list[int], q: int, B: int) -> bytes:
+    mv = _make_vectors()
+    w = mv.BitWriter()
+    mv.write_table(w, {s: q for s in symbols}, B)  # one weight code for every symbol
+    return w.bytes()
 
 
 def _float_payload(kind: int, n: int, B: int, P: int, table: bytes, rest_bits: int) -> bytes:
@@ -417,7 +403,7 @@ def _float_payload(kind: int, n: int, B: int, P: int, table: bytes, rest_bits: i
 def test_float_table_larger_than_its_precision(nused, weight):
     # B = 12 allows 4096 symbols, P = 11 only 2048 slots: such a table once made the
     # decoder divide by zero (all weights 1) or write past its table (issue #11)
-    table = _table(list(range(nused)), weight, 12).bytes()
+    table = _table(list(range(nused)), weight, 12)
     p = _float_payload(BF16, 4096, 12, 11, table, 4)
     with pytest.raises(CorruptDataError, match="do not fit"):
         K.float_decode(p, BF16, bytearray(8192))
@@ -430,7 +416,7 @@ def test_float_table_larger_than_its_precision(nused, weight):
 
 def test_ent_table_rules():
     # the byte coder's table: 256 symbols at P = 12 always fit; its other rules still hold
-    table = _table(list(range(256)), 1, 8).bytes()
+    table = _table(list(range(256)), 1, 8)
     p = bytes([2]) + (1000).to_bytes(4, "little") + len(table).to_bytes(4, "little") + table
     with pytest.raises(CorruptDataError):
         K.ent_decode(p + bytes(128), bytearray(1000))
