@@ -362,12 +362,12 @@ def _open_source(src: str, raw: bool, dtype_hint: str | None):
 
 def _check_limits(source: Source, where: str) -> None:
     """Refuse, before anything is written, what the reader would refuse to read: the
-    limits are the reader's own (format.index re-exports format.limits)."""
-    if len(source.prefix) > fmt_index.MAX_PREFIX_SIZE:
-        raise LimitExceededError(f"{where}: header of {len(source.prefix)} bytes exceeds {fmt_index.MAX_PREFIX_SIZE}")
+    limits are the reader's own (format.limits), for every kind of source."""
+    if len(source.prefix) > limits.MAX_PREFIX_SIZE:
+        raise LimitExceededError(f"{where}: header of {len(source.prefix)} bytes exceeds {limits.MAX_PREFIX_SIZE}")
+    limits.check_entry_count(len(source.entries), where)
     for e in source.entries:
-        if len(e.shape) > fmt_index.MAX_NDIM:
-            raise LimitExceededError(f"{where}: tensor {e.name!r}: {len(e.shape)} dimensions exceed {fmt_index.MAX_NDIM}")
+        limits.check_ndim(len(e.shape), f"{where}: tensor {e.name!r}")
 
 
 def compress_file(
