@@ -63,7 +63,7 @@ static const uint8_t RLUT[256][8] = {RL64(0), RL64(64), RL64(128), RL64(192)};
 /* The block decoder, defined once per instruction set: NAME, its target ATTR and the
  * RENORM(v) step that feeds vector v's lanes below ZW_L their next 16-bit words. */
 #define DEFINE_RDEC_BLOCK(NAME, ATTR, RENORM)                                               \
-ATTR void NAME(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)                         \
+ATTR void NAME(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out)    \
 {                                                                                           \
     __m256i x[NV], base[NV];                                                                \
     const long long *et = (const long long *)t->e;                                          \
@@ -80,6 +80,8 @@ ATTR void NAME(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)             
     for (s = 0; s < S; s++) {                                                               \
         __m256i sv[NV];                                                                     \
         for (v = 0; v < NV; v++) {                                                          \
+            if (ctx) /* contexts given by the caller, not by the previous symbol */        \
+                base[v] = _mm256_loadu_si256((const __m256i *)(ctx + s * ZW_LANES + 8 * v)); \
             __m256i slot = _mm256_and_si256(x[v], slotmask);                                \
             __m256i idx = _mm256_add_epi32(base[v], slot);                                  \
             /* table loads: on AMD Zen a store of the indices plus 8 scalar/half-vector     \
@@ -484,14 +486,14 @@ int zw_cpu_set(int level)
 }
 int zw_have_avx2(void) { return 0; }
 int zw_have_avx512(void) { return 0; }
-void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
+void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out)
 {
-    (void)d, (void)t, (void)S, (void)out;
+    (void)d, (void)t, (void)S, (void)ctx, (void)out;
     abort();
 }
-void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out)
+void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out)
 {
-    (void)d, (void)t, (void)S, (void)out;
+    (void)d, (void)t, (void)S, (void)ctx, (void)out;
     abort();
 }
 void zw_merge16_avx2(const uint16_t *tmp, int S, size_t seg, size_t i0, const uint8_t *rest,

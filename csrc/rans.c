@@ -386,7 +386,10 @@ static inline uint32_t ld16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32
     for (l = 0; l < ZW_LANES; l++) d->x[l] = x[l], d->base[l] = base[l];                 \
     d->p = p;
 
-int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, zw_err *e)
+/* ctx: NULL (each symbol's entry names the next context of its lane), or the table base
+ * of every symbol */
+static int rdec_block(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *restrict out,
+                      zw_err *e)
 {
     if (d->simd) {
         /* SIMD for as many steps as the stream surely holds words for (at most one per
@@ -396,10 +399,11 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, 
             size_t room = ((size_t)(d->end - d->p) - 16) / (2 * ZW_LANES);
             if ((size_t)run > room) run = (int)room; /* near the end: fewer steps, still SIMD */
             if (d->simd == 2)
-                zw_rdec_block_avx512(d, t, run, out);
+                zw_rdec_block_avx512(d, t, run, ctx, out);
             else
-                zw_rdec_block_avx2(d, t, run, out);
+                zw_rdec_block_avx2(d, t, run, ctx, out);
             out += (size_t)run * ZW_LANES;
+            if (ctx) ctx += (size_t)run * ZW_LANES;
             S -= run;
         }
         if (!S) return 0;
@@ -411,6 +415,8 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, 
 /* Two phases per step: the table lookups of all lanes are independent; the shared
  * stream pointer is then advanced by a cheap compare/add chain. */
             for (s = 0; s < S; s++) {
+                if (ctx)
+                    for (l = 0; l < ZW_LANES; l++) base[l] = ctx[s * ZW_LANES + l];
                 for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[s * ZW_LANES + l], /* below */);
                 for (l = 0; l < ZW_LANES; l++) {
                     uint32_t xx_ = x[l], w_ = ld16(p);
@@ -422,24 +428,50 @@ int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, 
             }
         } else {
             for (s = 0; s < S; s++)
-                for (l = 0; l < ZW_LANES; l++) DEC_ONE(l, out[s * ZW_LANES + l], CHECKED_RENORM);
+                for (l = 0; l < ZW_LANES; l++) {
+                    if (ctx) base[l] = ctx[s * ZW_LANES + l];
+                    DEC_ONE(l, out[s * ZW_LANES + l], CHECKED_RENORM);
+                }
         }
         SAVE_STATE
     }
     return 0;
 }
 
-int zw_rdec_tail(zw_rdec *d, const zw_dtabs *t, int r, uint16_t *restrict out, zw_err *e)
+static int rdec_tail(zw_rdec *d, const zw_dtabs *t, int r, const uint32_t *ctx, uint16_t *restrict out,
+                     zw_err *e)
 {
     LOAD_STATE
     int k;
     for (k = 0; k < r; k++) {
         l = k % ZW_LANES;
+        if (ctx) base[l] = ctx[k];
         DEC_ONE(l, out[k], CHECKED_RENORM);
     }
     SAVE_STATE
     return 0;
 }
+
+int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *restrict out, zw_err *e)
+{
+    return rdec_block(d, t, S, NULL, out, e);
+}
+
+int zw_rdec_tail(zw_rdec *d, const zw_dtabs *t, int r, uint16_t *restrict out, zw_err *e)
+{
+    return rdec_tail(d, t, r, NULL, out, e);
+}
+
+int zw_rdec_block_ctx(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out, zw_err *e)
+{
+    return rdec_block(d, t, S, ctx, out, e);
+}
+
+int zw_rdec_tail_ctx(zw_rdec *d, const zw_dtabs *t, int r, const uint32_t *ctx, uint16_t *out, zw_err *e)
+{
+    return rdec_tail(d, t, r, ctx, out, e);
+}
+
 
 int zw_rdec_finish(zw_rdec *d, zw_err *e)
 {

@@ -55,6 +55,7 @@ enum {
     ZW_S_FLOAT_HCOPY, ZW_S_FLOAT_HIST, ZW_S_FLOAT_QS, ZW_S_FLOAT_C12, ZW_S_FLOAT_CB,
     ZW_S_FLOAT_ES, ZW_S_FLOAT_TMP, ZW_S_FLOAT_DTAB, ZW_S_FLOAT_PLANES,
     ZW_S_ENT_ES, ZW_S_ENT_TMP, ZW_S_ENT_DTAB,
+    ZW_S_DELTA_HIST, ZW_S_DELTA_TOK, ZW_S_DELTA_ES, ZW_S_DELTA_TMP, ZW_S_DELTA_DTAB,
     ZW_S_MOD_OUT, /* module.c: an encoder's output before it is copied into its bytes */
     ZW_NSCRATCH
 };
@@ -132,6 +133,10 @@ int zw_rdec_init(zw_rdec *d, const uint8_t *stream, size_t len, zw_err *e);
 int zw_rdec_block(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out, zw_err *e);
 /* decode the r tail values (value t in lane t % 32) into out[t] */
 int zw_rdec_tail(zw_rdec *d, const zw_dtabs *t, int r, uint16_t *out, zw_err *e);
+/* the same two with each symbol's context given by the caller instead of by the symbol
+ * before it: ctx[s*32 + l] (tail: ctx[t]) is its table base, context << pb */
+int zw_rdec_block_ctx(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out, zw_err *e);
+int zw_rdec_tail_ctx(zw_rdec *d, const zw_dtabs *t, int r, const uint32_t *ctx, uint16_t *out, zw_err *e);
 int zw_rdec_finish(zw_rdec *d, zw_err *e);
 
 static inline void zw_put16(uint8_t *p, uint32_t v)
@@ -172,6 +177,17 @@ size_t zw_float_encode(const uint8_t *src, size_t nbytes, int kind, int level, u
 int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t nbytes,
                     zw_err *e);
 
+/* ---- delta codec (delta.c): a chunk against the same bytes of a base model ---- */
+#define ZW_DMAXCTX 32 /* most exponent contexts in one delta payload */
+size_t zw_delta_bound(size_t nbytes);
+/* 0 when the coder takes nbytes of this kind against basebytes of base */
+int zw_delta_check(size_t nbytes, size_t basebytes, int kind, zw_err *e);
+/* src and base hold nbytes each; returns bytes written, or (size_t)-1 with e set */
+size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, int kind, uint8_t *out,
+                       zw_err *e);
+int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t basebytes, int kind,
+                    uint8_t *dst, size_t nbytes, zw_err *e);
+
 /* floor(log2 v), v >= 1 (portable: GCC/Clang builtins, MSVC intrinsics, plain C) */
 #if defined(__GNUC__) || defined(__clang__)
 static inline int zw_log2_32(uint32_t v) { return 31 - __builtin_clz(v); }
@@ -210,11 +226,12 @@ void zw_cpu_init(void);
  * what the CPU has; returns the level set. For tests: not while kernels run. */
 int zw_cpu_set(int level);
 int zw_have_avx2(void);
-/* fast path only: the caller guarantees end - p >= 64*S + 16 */
-void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out);
+/* fast path only: the caller guarantees end - p >= 64*S + 16. ctx: NULL, or the table
+ * bases as zw_rdec_block_ctx takes them */
+void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out);
 /* the same with AVX-512 VL/BW/VBMI2 renormalization; zw_have_avx512() implies avx2 */
 int zw_have_avx512(void);
-void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, uint16_t *out);
+void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out);
 /* tmp: S x 32 step-major symbols (S multiple of 16) of steps [i0, i0+S); writes the values
  * l*seg + i0 + s. merge16: 16-bit values (sym << w | w raw bits from rest); merge32 adds
  * the two low byte planes; merge8: bytes. */

@@ -19,10 +19,11 @@ LAYERS = [
     ("transparent mode", {"transparent"}),  # zipweights.enable() turns the hub filter on too
     ("hub", {"hub"}),
     ("numpy and torch faces", {"numpy", "torch"}),
-    ("files and reading", {"writer", "reader", "lazy"}),
+    ("files and reading", {"writer", "reader", "lazy", "basemodel"}),
     ("codec | format", {"codec", "format"}),
+    # the kernels raise errors.py's classes (the C module looks them up at import too)
+    ("kernels", {"_kernels", "_numba"}),
     ("base", {"dtypes", "errors", "_parallel", "_fileio", "_mapped", "_hooks", "_progress"}),
-    ("kernels", {"_kernels"}),
 ]
 LAYER_OF = {unit: k for k, (_, units) in enumerate(LAYERS) for unit in units}
 

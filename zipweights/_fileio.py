@@ -457,3 +457,18 @@ def reserve(f, size: int, required: bool = True) -> None:
             raise
         if required:
             f.truncate(size)  # no fallocate here (or the filesystem lacks it)
+
+
+def open_regular_file(path, where: str) -> int:
+    """A read-only descriptor of `path`, which must be a regular file: opening a FIFO
+    would block until a writer comes, and a device (/dev/zero) never ends. The open
+    does not block, and the check is made on the open file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidArgumentError(f"{where}: not a regular file (a folder, FIFO, device or socket); not read")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

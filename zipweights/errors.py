@@ -45,6 +45,15 @@ class InvalidSafetensorsError(InvalidArgumentError):
     """An input meant to be a safetensors file breaks safetensors' own rules."""
 
 
+class BaseMismatchError(InvalidArgumentError):
+    """The base model given is not the one a delta file was coded against (the message
+    names both sha256s)."""
+
+
+class BaseNotFoundError(InvalidArgumentError, FileNotFoundError):
+    """A delta file needs its base model and it was found nowhere it was looked for."""
+
+
 class TensorNotFoundError(InvalidArgumentError, KeyError):
     """The file holds no tensor of that name (also a KeyError, as for a mapping)."""
 

@@ -60,7 +60,7 @@ _TORCH_FRAMEWORKS = {"pt", "torch", "pytorch"}
 def _read_ends(path) -> tuple[bytes, bytes, int] | None:
     """(first 8 bytes, last 8 bytes or b"", size) of the regular file `path`; None when
     it is not one (a FIFO is never opened for reading: that would block)."""
-    from .reader import open_regular_file
+    from ._fileio import open_regular_file
 
     try:
         fd = open_regular_file(path, "")

@@ -15,12 +15,13 @@ import threading
 
 import xxhash
 
-from . import dtypes
-from ._fileio import atomic_output, check_output, reserve
+from . import basemodel, dtypes
+from ._fileio import atomic_output, check_output, open_regular_file, reserve
 from ._mapped import Behind
 from ._parallel import Turns, default_threads, run_shared
-from .codec import chain
+from .codec import chain, delta
 from .errors import (
+    BaseMismatchError,
     ChecksumMismatchError,
     InvalidArgumentError,
     CorruptDataError,
@@ -51,10 +52,21 @@ class ZipwFile:
 
     `max_output_size` (bytes; None: DEFAULT_MAX_OUTPUT_SIZE, 1 TiB) bounds what one call
     decodes: the whole original for restore_* and verify, the tensor or chunks asked
-    for by read_*. More raises LimitExceededError before anything is allocated."""
+    for by read_*. More raises LimitExceededError before anything is allocated.
 
-    def __init__(self, source, *, name: str | None = None, max_output_size: int | None = None):
+    A delta file (coded against a base model) needs its base for the tensors coded
+    against it: `base` (a path, a ZipwFile, a safe_open handle or a mapping of tensors;
+    see zipweights.basemodel), else the base is looked for where the file records it,
+    when first needed. Tensors not coded against the base decode without it."""
+
+    def __init__(self, source, *, name: str | None = None, max_output_size: int | None = None, base=None,
+                 _base_depth: int = 0, _base_seen: frozenset = frozenset()):
         self._mmap = None
+        self._base = None
+        self._own_base = False
+        self._base_spec = base
+        self._base_depth, self._base_seen = _base_depth, _base_seen
+        self._base_lock = threading.Lock()
         self.max_output_size = limits.output_limit(max_output_size)
         if isinstance(source, (str, os.PathLike)):
             self.name = name or os.fspath(source)
@@ -82,12 +94,19 @@ class ZipwFile:
         blob = bytes(buf[offset : offset + length])
         if xxhash.xxh3_64_intdigest(blob) != index_hash:
             raise ChecksumMismatchError(f"{where}: index checksum mismatch (index at offset {offset})")
-        self.index = fmt_index.decode(blob, offset, where)
+        self.index = fmt_index.decode(blob, offset, where, self.version)
         self.entries = self.index.entries
+        self._number = {id(e): k for k, e in enumerate(self.entries)}
         self._by_name = {e.name: e for e in self.entries if e.kind == fmt_index.KIND_TENSOR}
         self.compressed_size = len(buf)
         if self.index.source_kind == fmt_index.SOURCE_SAFETENSORS:
             self._check_header_matches_index()
+        if self.index.base is not None:
+            basemodel.check_depth(self._base_depth, self._base_seen, self.index.base, where)
+            if self._base_spec is not None:
+                self.base_model()  # a base given is checked at once
+        elif self._base_spec is not None:
+            raise InvalidArgumentError(f"{where}: a base was given, but the file is not coded against one")
 
     def _check_header_matches_index(self) -> None:
         """The kept safetensors header and the index describe the same tensors: readers
@@ -115,8 +134,65 @@ class ZipwFile:
                     f"({e.dtype.name} {list(e.shape)} at {e.offset})"
                 )
 
+    # -- the base model ------------------------------------------------------------
+    @property
+    def base_record(self):
+        """The base model this file was coded against (index.BaseRecord), or None."""
+        return self.index.base
+
+    def base_model(self) -> "basemodel.Base":
+        """The base, opened and checked on first use (BaseNotFoundError, BaseMismatchError)."""
+        with self._base_lock:
+            if self._base is None:
+                rec = self.index.base
+                if rec is None:
+                    raise InvalidArgumentError(f"{self.name}: not coded against a base model")
+                kw = {"depth": self._base_depth + 1, "seen": self._base_seen | {rec.sha256},
+                      "max_output_size": self.max_output_size}
+                if self._base_spec is not None:
+                    base = basemodel.open_base(self._base_spec, ZipwFile, **kw)
+                else:
+                    base = basemodel.resolve(rec, self.name if self._mmap is not None else None, self.name,
+                                             ZipwFile, **kw)
+                own = base is not self._base_spec and not (
+                    isinstance(base, basemodel.ZipwBase) and not base._own)
+                try:
+                    basemodel.check_identity(base, rec, self.name)
+                    self._check_base_tensors(base)
+                except BaseException:
+                    if own:
+                        base.close()
+                    raise
+                self._base, self._own_base = base, own
+            return self._base
+
+    def _check_base_tensors(self, base) -> None:
+        for e in self.entries:
+            if e.transform != fmt_index.TRANSFORM_BASE:
+                continue
+            info = base.info(e.name)
+            if info is None:
+                raise basemodel.mismatch(base, self.index.base, self.name, f" (it has no tensor {e.name!r})")
+            dt, shape = info
+            if dt.unit != e.dtype.unit or dt.bits != e.dtype.bits or tuple(shape) != tuple(e.shape):
+                raise basemodel.mismatch(
+                    base, self.index.base, self.name,
+                    f" (its tensor {e.name!r} is {dt.name} {list(shape)}, this file needs {e.dtype.name} {list(e.shape)})",
+                )
+
+    def verify_base(self) -> None:
+        """Hash the whole base and compare it with the recorded sha256 (reads all of it)."""
+        base = self.base_model()
+        got = base.sha256()
+        if got is not None and got != self.index.base.sha256.hex():
+            raise basemodel.mismatch(base, self.index.base, self.name)
+
     # -- lifetime ------------------------------------------------------------------
     def close(self) -> None:
+        if getattr(self, "_base", None) is not None:
+            if self._own_base:
+                self._base.close()
+            self._base = None
         if getattr(self, "_buf", None) is not None:
             self._buf.release()
             self._buf = None
@@ -151,15 +227,43 @@ class ZipwFile:
     # -- decoding ------------------------------------------------------------------
     def _decode_chunk(self, entry: fmt_index.Entry, i: int, out: memoryview) -> None:
         start, length, codec, _, checksum = entry.chunks[i].item()
+        payload = self._buf[start : start + length]
+        base = None
         try:
-            chain.decode_chunk(codec, self._buf[start : start + length], entry.dtype, out)
+            if codec == delta.COPY:
+                self._decode_chunk(self._copy_source(entry, i, payload), i, out)
+            else:
+                if codec in delta.NEEDS_BASE:
+                    a, b = entry.chunk_span(i)
+                    base = self.base_model().read(entry.name, a, b)
+                delta.decode_chunk(codec, payload, entry.dtype, out, base)
+        except delta.BaseChunkMismatch:
+            raise basemodel.mismatch(self._base, self.index.base, self._where(entry, i, start)) from None
+        except (BaseMismatchError, basemodel.BaseNotFoundError):
+            raise
         except ZipWeightsError as exc:
             raise type(exc)(f"{self._where(entry, i, start)}: {exc}") from None
         got = xxhash.xxh3_64_intdigest(out)
         if got != checksum:
+            if codec == delta.BASE:  # nothing of the file was decoded: the base differs
+                raise basemodel.mismatch(self._base, self.index.base, self._where(entry, i, start))
             raise ChecksumMismatchError(
                 f"{self._where(entry, i, start)}: checksum mismatch (expected {checksum:016x}, got {got:016x})"
             )
+
+    def _copy_source(self, entry: fmt_index.Entry, i: int, payload) -> fmt_index.Entry:
+        """The earlier entry a COPY chunk repeats, checked (spec/FORMAT.md 7.8)."""
+        k = delta.copy_source(payload)
+        me = self._number[id(entry)]
+        if k >= me:
+            raise CorruptDataError(f"copy of entry {k}, which is not an earlier entry")
+        src = self.entries[k]
+        if (src.dtype.unit, src.chunk_size) != (entry.dtype.unit, entry.chunk_size) or i >= len(src.chunks) \
+                or src.chunk_span(i) != entry.chunk_span(i):
+            raise CorruptDataError(f"copy of entry {k}, whose chunk {i} differs in size, unit or chunking")
+        if int(src.chunks["codec"][i]) == delta.COPY:
+            raise CorruptDataError(f"copy of entry {k} chunk {i}, itself a copy")
+        return src
 
     def check_output_size(self, nbytes: int, what: str) -> None:
         """LimitExceededError when decoding `nbytes` (`what`) exceeds max_output_size."""
@@ -242,9 +346,12 @@ class ZipwFile:
         self._whole(None, fd, threads, check_sha256, progress)
 
     def verify(self, threads: int | None = None, progress=None) -> None:
-        """Decode every chunk, check every checksum and the original sha256; write nothing."""
+        """Decode every chunk, check every checksum and the original sha256 (and, for a
+        delta file, the base's sha256); write nothing."""
         self.check_output_size(self.original_size, "the original file")
         self._whole(None, None, threads, True, progress)
+        if self.index.base is not None and self._base is not None:
+            self.verify_base()
 
     def _whole(self, out, fd, threads, check_sha256, progress) -> None:
         """Decode every chunk in file order, checking each and the sha256: into `out`
@@ -344,21 +451,6 @@ class ZipwFile:
         run_shared(work, enumerate(self._runs(parts, target)), threads, turns.stop)
 
 
-def open_regular_file(path, where: str) -> int:
-    """A read-only descriptor of `path`, which must be a regular file: opening a FIFO
-    would block until a writer comes, and a device (/dev/zero) never ends. The open
-    does not block, and the check is made on the open file."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    fd = os.open(path, flags)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InvalidArgumentError(f"{where}: not a regular file (a folder, FIFO, device or socket); not read")
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
 def _map_regular_file(path, where: str):
     fd = open_regular_file(path, where)
     try:
@@ -384,12 +476,13 @@ def decompress_file(
     sync: bool = False,
     progress=None,
     max_output_size: int | None = None,
+    base=None,
 ) -> "Restored":
     """Restore the original file from the .zipw `src` into `dst` (default: `src`
     without its .zipw suffix); return the output path (a str that also carries the
     original's `original_sha256` and `original_size`). An original larger than
     `max_output_size` (bytes; None: DEFAULT_MAX_OUTPUT_SIZE) is refused before the
-    output is created."""
+    output is created. A delta file needs its `base` (see ZipwFile)."""
     src = os.fspath(src)
     if dst is None:
         if not src.endswith(container.SUFFIX):
@@ -399,8 +492,10 @@ def decompress_file(
     if os.path.abspath(src) == os.path.abspath(dst):
         raise InvalidArgumentError(f"{src}: input and output are the same file")
     check_output(dst, force)
-    with ZipwFile(src, max_output_size=max_output_size) as zf:
+    with ZipwFile(src, max_output_size=max_output_size, base=base) as zf:
         zf.check_output_size(zf.original_size, "the original file")
+        if zf.index.base is not None:
+            zf.base_model()  # found and checked before the output exists
         with atomic_output(dst, force, sync, like=src) as f:  # keeps src's mode and times
             reserve(f, zf.original_size)
             zf.restore_to_fd(f.fileno(), threads, check_sha256, progress)
@@ -417,11 +512,13 @@ class Restored(str):
 
 
 def verify_file(
-    src: str | os.PathLike, *, threads: int | None = None, progress=None, max_output_size: int | None = None
+    src: str | os.PathLike, *, threads: int | None = None, progress=None, max_output_size: int | None = None,
+    base=None,
 ) -> "ZipwFile":
-    """Decode all of `src`, checking every checksum and the sha256; an original larger
-    than `max_output_size` (None: DEFAULT_MAX_OUTPUT_SIZE) is refused first."""
-    with ZipwFile(src, max_output_size=max_output_size) as zf:
+    """Decode all of `src`, checking every checksum and the sha256 (a delta file: its
+    base's too); an original larger than `max_output_size` (None:
+    DEFAULT_MAX_OUTPUT_SIZE) is refused first."""
+    with ZipwFile(src, max_output_size=max_output_size, base=base) as zf:
         zf.verify(threads, progress)
     return zf
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import xxhash
 
-from . import dtypes
+from . import basemodel, dtypes
 from ._mapped import Behind
 from ._fileio import atomic_output, check_distinct, check_output, reserve
 from ._parallel import Turns, default_threads, run_shared
-from .codec import chain
+from .codec import chain, delta
 from .errors import InvalidArgumentError, InvalidSafetensorsError, LimitExceededError
 from .format import container, index as fmt_index, limits, safetensors_header
 
@@ -178,6 +178,42 @@ def _chunk_sizes(source: Source, chunk_size: int, where: str) -> list[int]:
     return sizes
 
 
+class _Against:
+    """The plan of a delta: the base, its record, and each entry's relation to it."""
+
+    def __init__(self, source: Source, base, location: dict | None):
+        self.base = base
+        self.record = None
+        self.matched = [False] * len(source.entries)
+        if base is None:
+            return
+        sha = base.sha256()
+        if sha is None:
+            raise InvalidArgumentError("a base to compress against must be a file: its sha256 pins it")
+        self.record = fmt_index.BaseRecord(bytes.fromhex(sha), base.size, base.prefix_xxh3, dict(location or {}))
+        for k, e in enumerate(source.entries):
+            if e.kind != fmt_index.KIND_TENSOR:
+                continue
+            info = base.info(e.name)
+            # the same name, type and shape: the delta coders work value by value
+            self.matched[k] = info is not None and info[0].id == e.dtype.id and tuple(info[1]) == tuple(e.shape)
+
+
+def _repeats(source: Source, sizes: list[int]) -> dict[int, int]:
+    """entry number -> the earlier entry whose bytes (and unit and chunking) it repeats:
+    tied or duplicated tensors are stored once (spec/FORMAT.md 7.8)."""
+    first: dict[tuple, int] = {}
+    out = {}
+    for k, e in enumerate(source.entries):
+        if len(e.data) < chain.MIN_CODED:
+            continue
+        key = (xxhash.xxh3_128_intdigest(e.data), len(e.data), e.dtype.unit, sizes[k])
+        j = first.setdefault(key, k)
+        if j != k and delta.same_bytes(source.entries[j].data, e.data):
+            out[k] = j
+    return out
+
+
 def write(
     source: Source,
     out,
@@ -187,12 +223,18 @@ def write(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress=None,
     where: str = "input",
+    base=None,
+    base_location: dict | None = None,
 ) -> WriteStats:
-    """Write `source` as a .zipw stream to the binary file object `out`."""
+    """Write `source` as a .zipw stream to the binary file object `out`; with `base`
+    (a basemodel.Base over a file), every tensor the base also has (same name, type
+    and shape) is coded against it and the base is recorded, pinned by its sha256,
+    with `base_location` (index.BaseRecord's location) as where to find it."""
     if not chain.MIN_LEVEL <= level <= chain.MAX_LEVEL:
         raise InvalidArgumentError(f"level must be {chain.MIN_LEVEL}..{chain.MAX_LEVEL}, got {level}")
     threads = threads or default_threads()
     lv = chain.Level.of(level)
+    against = _Against(source, base, base_location)
 
     sha = hashlib.sha256(source.prefix)
     # With two or more threads the input's sha256 (serial by nature, ~2 GB/s) runs on a
@@ -201,6 +243,8 @@ def write(
     behind = Behind(source.mapping)
     hasher = _Hasher(sha, source, behind.position) if threads > 1 else None
     entry_chunk = _chunk_sizes(source, chunk_size, where)
+    repeats = _repeats(source, entry_chunk)
+    version = 2 if against.record is not None or repeats else 1
 
     def jobs():
         n = 0
@@ -214,7 +258,7 @@ def write(
         np.zeros(fmt_index.chunk_count(len(e.data), entry_chunk[k]), fmt_index.CHUNK_ROW)
         for k, e in enumerate(source.entries)
     ]
-    pos = out.write(container.write_header())
+    pos = out.write(container.write_header(version))
     # Workers encode chunks taken from one shared iterator; the output (and, at one
     # thread, the sha256), which must see the chunks in order, is advanced by whichever
     # worker holds the next chunk, while it is still in that core's cache (as in the
@@ -227,7 +271,14 @@ def write(
     def work(job):
         nonlocal pos
         n, k, i, piece = job
-        codec, payload = chain.encode_chunk(piece, source.entries[k].dtype, lv)
+        e = source.entries[k]
+        if k in repeats:
+            codec, payload = delta.COPY, delta.copy_payload(repeats[k])
+        elif against.matched[k]:
+            a = i * entry_chunk[k]
+            codec, payload = delta.encode_chunk(piece, against.base.read(e.name, a, a + len(piece)), e.dtype, lv)
+        else:
+            codec, payload = chain.encode_chunk(piece, e.dtype, lv)
         checksum = xxhash.xxh3_64_intdigest(piece)
         turns.wait(n)
         if hasher is None:
@@ -255,10 +306,13 @@ def write(
         source_kind=source.source_kind,
         prefix=source.prefix,
         entries=[
-            fmt_index.Entry(e.kind, e.name, e.dtype, e.shape, 0, len(e.data), entry_chunk[k], rows[k])
+            fmt_index.Entry(e.kind, e.name, e.dtype, e.shape, 0, len(e.data), entry_chunk[k], rows[k],
+                            fmt_index.TRANSFORM_BASE if against.matched[k] else fmt_index.TRANSFORM_NONE)
             for k, e in enumerate(source.entries)
         ],
+        base=against.record,
     )
+    assert idx.version == version, "the header's version is the index's"
     offset = len(source.prefix)
     for e in idx.entries:
         e.offset = offset
@@ -382,8 +436,17 @@ def compress_file(
     force: bool = False,
     sync: bool = False,
     progress=None,
+    base=None,
+    base_location: dict | None = None,
 ) -> WriteStats:
     """Compress the file `src` to `dst` (default: `src` + ".zipw").
+
+    With `base` (a safetensors or .zipw path, or an open ZipwFile), the file is coded
+    as a delta against that base model (a fine-tune against its base, a checkpoint
+    against the one before): the output records the base's sha256 and, as where to
+    find it, `base_location` (a dict: "path" relative to the output's folder, and/or
+    "repo_id", "revision", "filename") or by default the base's path relative to the
+    output's folder.
 
     A safetensors file (recognised by a valid header) is split per tensor; any other
     file, or any file with `raw=True`, is compressed as bytes, split as `dtype_hint`
@@ -392,16 +455,36 @@ def compress_file(
     itself (by any name), nor anything but a regular file (see _fileio.atomic_output).
     """
     src, dst = os.fspath(src), os.fspath(dst) if dst is not None else os.fspath(src) + container.SUFFIX
-    with _open_source(src, raw, dtype_hint) as (source, st):
+    with _open_source(src, raw, dtype_hint) as (source, st), _open_base(base, dst, base_location) as (bm, loc):
         check_distinct(src, st, dst)
         check_output(dst, force)
         _chunk_sizes(source, chunk_size, src)  # before any output exists
         with atomic_output(dst, force, sync, like=st) as out:
             reserve(out, source.size, required=False)  # the output is rarely larger
             stats = write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress,
-                          where=src)
+                          where=src, base=bm, base_location=loc)
             out.truncate(out.tell())
     return stats
+
+
+@contextlib.contextmanager
+def _open_base(base, dst: str | None, location: dict | None):
+    """(the opened base or None, the location to record): by default the base's path
+    relative to the output's folder, with '/' separators."""
+    if base is None:
+        yield None, None
+        return
+    from .reader import ZipwFile  # a .zipw base is read as the reader reads it
+
+    bm = basemodel.open_base(base, ZipwFile)
+    try:
+        if location is None and isinstance(base, (str, os.PathLike)):
+            folder = os.path.dirname(os.path.abspath(dst)) if dst is not None else os.getcwd()
+            location = {"path": os.path.relpath(os.path.abspath(os.fspath(base)), folder).replace(os.sep, "/")}
+        yield bm, location
+    finally:
+        if bm is not base:
+            bm.close()
 
 
 def compress_to_stream(
@@ -414,12 +497,16 @@ def compress_to_stream(
     raw: bool = False,
     dtype_hint: str | None = None,
     progress=None,
+    base=None,
+    base_location: dict | None = None,
 ) -> WriteStats:
-    """Compress the file `src` into the binary stream `out` (a pipe: written in order, never seeked)."""
+    """Compress the file `src` into the binary stream `out` (a pipe: written in order,
+    never seeked); `base` as for compress_file (the default location is relative to
+    the current folder)."""
     src = os.fspath(src)
-    with _open_source(src, raw, dtype_hint) as (source, _):
+    with _open_source(src, raw, dtype_hint) as (source, _), _open_base(base, None, base_location) as (bm, loc):
         return write(source, out, threads=threads, level=level, chunk_size=chunk_size, progress=progress,
-                     where=src)
+                     where=src, base=bm, base_location=loc)
 
 
 def _write_kw(level, threads, chunk_size) -> dict:

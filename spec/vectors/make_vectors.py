@@ -891,12 +891,12 @@ def errors():
            "CorruptDataError", "bytes after its frame", {}, "a ZSTD stream with a byte after its one frame", None)
     yield ("bad_magic", b"\x89ZIPX" + base[5:], "BadMagicError", "not a zipweights file", {},
            "the magic's fifth byte changed", None)
-    yield ("unknown_version", base[:8] + struct.pack("<H", 2) + base[10:], "UnsupportedVersionError",
-           "format version 2 exceeds max supported 1", {}, "format version 2", None)
+    yield ("unknown_version", base[:8] + struct.pack("<H", 3) + base[10:], "UnsupportedVersionError",
+           "format version 3 exceeds max supported 2", {}, "format version 3", None)
     yield ("version_zero", base[:8] + struct.pack("<H", 0) + base[10:], "CorruptDataError",
            "format version 0 is invalid", {}, "format version 0", None)
     yield ("header_flags", base[:10] + struct.pack("<H", 1) + base[12:], "UnsupportedFeatureError",
-           "unknown header flags", {}, "header flag bit 0 set (version 1 defines no flags)", None)
+           "unknown header flags", {}, "header flag bit 0 set (no version defines flags)", None)
     ioff = struct.unpack_from("<Q", base, len(base) - 32)[0]
     flipped = bytearray(base)
     flipped[ioff + 60] ^= 0x01  # inside the kept safetensors header

@@ -77,7 +77,7 @@ def test_other_file_types_are_bad_magic(craft):
             zipweights.ZipwFile(data)
 
 
-@pytest.mark.parametrize("version", [2, 3, 0xFFFF])
+@pytest.mark.parametrize("version", [3, 0xFFFF])
 def test_future_version(sample, version):
     _, z = sample
     bad = bytearray(z)
@@ -85,7 +85,7 @@ def test_future_version(sample, version):
     with pytest.raises(UnsupportedVersionError) as ei:
         zipweights.ZipwFile(bytes(bad))
     msg = str(ei.value)
-    assert f"version {version}" in msg and "supported 1" in msg
+    assert f"version {version}" in msg and "supported 2" in msg
 
 
 def test_version_zero(sample):
@@ -268,11 +268,27 @@ def test_unknown_dtype_id(sample, craft, dtype_id):
         zipweights.ZipwFile(bad)
 
 
-@pytest.mark.parametrize("transform", [1, 2, 255])
+@pytest.mark.parametrize("transform", [2, 255])
 def test_unknown_transform(sample, craft, transform):
     _, z = sample
     bad = _edit_bytes(z, craft, _put("<B", _field(z, craft, 0, "transform"), transform))
     with pytest.raises(UnsupportedFeatureError, match=f"transform {transform}"):
+        zipweights.ZipwFile(bad)
+
+
+def test_base_transform_without_base_record(sample, craft):
+    _, z = sample
+    bad = _edit_bytes(z, craft, _put("<B", _field(z, craft, 0, "transform"), 1))
+    with pytest.raises(CorruptDataError, match="coded against a base model, but the file records none"):
+        zipweights.ZipwFile(bad)
+
+
+@pytest.mark.parametrize("codec", [4, 5, 6, 7])
+def test_version_2_codec_in_version_1_file(sample, craft, codec):
+    _, z = sample
+    pos = _field(z, craft, 0, "chunks") + 24 * 2 + 12
+    bad = _edit_bytes(z, craft, _put("<B", pos, codec))
+    with pytest.raises(CorruptDataError, match=f"codec {codec} does not exist in format version 1"):
         zipweights.ZipwFile(bad)
 
 
@@ -284,7 +300,7 @@ def test_unknown_entry_kind(sample, craft, kind):
         zipweights.ZipwFile(bad)
 
 
-@pytest.mark.parametrize("codec", [4, 9, 255])
+@pytest.mark.parametrize("codec", [8, 9, 255])
 def test_unknown_chunk_codec(sample, craft, codec):
     _, z = sample
     pos = _field(z, craft, 0, "chunks") + 24 * 2 + 12  # entry 0, chunk 2, codec byte

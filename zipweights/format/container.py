@@ -22,17 +22,20 @@ from ..errors import (
 SUFFIX = ".zipw"  # the name a compressed file takes: X.safetensors -> X.safetensors.zipw
 MAGIC = b"\x89ZIPW\r\n\x1a"
 TRAILER_MAGIC = b"ZIPWIDX\x00"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest this code reads; it writes 1 unless a file needs 2
 
 HEADER = struct.Struct("<8sHHI")  # magic, version, flags, reserved
 TRAILER = struct.Struct("<QQQ8s")  # index offset, index length, index xxh3-64, magic
 HEADER_SIZE = HEADER.size
 TRAILER_SIZE = TRAILER.size
-KNOWN_FLAGS = 0  # version 1 defines no flags; any set bit is a feature we lack
+KNOWN_FLAGS = 0  # no version defines flags; any set bit is a feature we lack
 
 
-def write_header() -> bytes:
-    return HEADER.pack(MAGIC, FORMAT_VERSION, 0, 0)
+def write_header(version: int = 1) -> bytes:
+    """The file header. Version 2 adds the base model and the chunk codecs against it
+    (spec/FORMAT.md 10): a file that uses none is written as version 1, which every
+    reader reads."""
+    return HEADER.pack(MAGIC, version, 0, 0)
 
 
 def read_header(data: bytes, where: str) -> int:

@@ -9,6 +9,7 @@ file, its codec, and the xxh3-64 of its decoded bytes.
 
 from __future__ import annotations
 
+import json
 import struct
 from dataclasses import dataclass, field
 
@@ -25,14 +26,21 @@ SOURCE_SAFETENSORS = 1
 KIND_TENSOR = 0
 KIND_BLOB = 1
 
-TRANSFORM_NONE = 0  # 1 (XOR against a base model) and up are reserved
+TRANSFORM_NONE = 0
+TRANSFORM_BASE = 1  # coded against the base model's tensor of the same name (version 2)
+
+# chunk codecs of version 2 (codec/delta.py): those that read the base, and COPY
+BASE_CODECS = (4, 5, 6)
+V1_MAX_CODEC, V2_MAX_CODEC = 3, 7
 
 CHUNK_ROW = np.dtype(
     [("offset", "<u8"), ("length", "<u4"), ("codec", "u1"), ("reserved", "V3"), ("checksum", "<u8")]
 )
 assert CHUNK_ROW.itemsize == 24
 
-_INDEX_HEAD = struct.Struct("<Q32sB7sQ")  # original size, sha256, source kind, reserved, prefix len
+_INDEX_HEAD = struct.Struct("<Q32sBB6sQ")  # original size, sha256, source kind, has base, reserved, prefix len
+_BASE_HEAD = struct.Struct("<32sQQI")  # base sha256, base size, base prefix xxh3, location length
+LOCATION_KEYS = ("path", "repo_id", "revision", "filename", "repo_type")
 _ENTRY_HEAD = struct.Struct("<BBBBI")  # kind, dtype id, ndim, transform, name length
 _ENTRY_SPAN = struct.Struct("<QQII")  # offset, length, chunk size, chunk count
 
@@ -56,12 +64,72 @@ class Entry:
 
 
 @dataclass
+class BaseRecord:
+    """The base model a delta file was coded against: pinned by the sha256 and size of
+    its original file (and the xxh3 of its prefix, a check that costs nothing), with
+    where to look for it: a path relative to the delta file's folder and/or a hub
+    repo id, revision and filename."""
+
+    sha256: bytes
+    size: int
+    prefix_xxh3: int
+    location: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        loc = self.location
+        parts = []
+        if loc.get("path"):
+            parts.append(loc["path"])
+        if loc.get("repo_id"):
+            rev = f"@{loc['revision']}" if loc.get("revision") else ""
+            parts.append(f"hub {loc['repo_id']}{rev}:{loc.get('filename', '')}")
+        return " or ".join(parts) or "no recorded location"
+
+
+def encode_location(location: dict) -> bytes:
+    loc = {k: location[k] for k in LOCATION_KEYS if location.get(k) is not None}
+    if not all(isinstance(v, str) for v in loc.values()):
+        raise ValueError("base location values must be strings")
+    return json.dumps(loc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_location(data: bytes, where: str) -> dict:
+    """The location JSON: one object of strings (keys this version does not know are
+    kept out, so a later version may add some)."""
+
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("duplicate key")
+        return dict(pairs)
+
+    try:
+        obj = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CorruptDataError(f"{where}: the base location is not a JSON object of strings") from None
+    if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
+        raise CorruptDataError(f"{where}: the base location is not a JSON object of strings")
+    return {k: obj[k] for k in LOCATION_KEYS if k in obj}
+
+
+@dataclass
 class Index:
     original_size: int
     original_sha256: bytes
     source_kind: int
     prefix: bytes
     entries: list[Entry]
+    base: BaseRecord | None = None
+
+    @property
+    def version(self) -> int:
+        """The format version this index needs: 2 for a base or version-2 codecs."""
+        if self.base is not None or any(
+            e.transform != TRANSFORM_NONE or (len(e.chunks) and int(e.chunks["codec"].max()) > V1_MAX_CODEC)
+            for e in self.entries
+        ):
+            return 2
+        return 1
 
 
 def chunk_count(length: int, chunk_size: int) -> int:
@@ -73,11 +141,17 @@ def encode(index: Index) -> bytes:
     limits.check_index_limits(index)
     parts = [
         _INDEX_HEAD.pack(
-            index.original_size, index.original_sha256, index.source_kind, bytes(7), len(index.prefix)
+            index.original_size, index.original_sha256, index.source_kind, index.base is not None, bytes(6),
+            len(index.prefix),
         ),
         index.prefix,
-        struct.pack("<I", len(index.entries)),
     ]
+    if index.base is not None:
+        loc = encode_location(index.base.location)
+        if len(loc) > limits.MAX_LOCATION_SIZE:
+            raise LimitExceededError(f"base location of {len(loc)} bytes exceeds {limits.MAX_LOCATION_SIZE}")
+        parts += [_BASE_HEAD.pack(index.base.sha256, index.base.size, index.base.prefix_xxh3, len(loc)), loc]
+    parts.append(struct.pack("<I", len(index.entries)))
     for e in index.entries:
         name = e.name.encode("utf-8")
         parts.append(_ENTRY_HEAD.pack(e.kind, e.dtype.id, len(e.shape), e.transform, len(name)))
@@ -109,15 +183,18 @@ class _Cursor:
         return st.unpack(self.take(st.size, what))
 
 
-def decode(data: bytes, payload_end: int, where: str) -> Index:
-    """Parse and check an index; `payload_end` is where chunk payloads must end (the
-    index offset). Everything is validated before the caller allocates anything."""
+def decode(data: bytes, payload_end: int, where: str, version: int = 1) -> Index:
+    """Parse and check an index of a file of format `version`; `payload_end` is where
+    chunk payloads must end (the index offset). Everything is validated before the
+    caller allocates anything."""
     from .container import HEADER_SIZE
 
     cur = _Cursor(data, where)
-    size, sha, source_kind, reserved, prefix_len = cur.unpack(_INDEX_HEAD, "the index head")
-    if reserved != bytes(7):
+    size, sha, source_kind, has_base, reserved, prefix_len = cur.unpack(_INDEX_HEAD, "the index head")
+    if reserved != bytes(6) or (version < 2 and has_base):
         raise CorruptDataError(f"{where}: reserved bytes in the index head are not zero")
+    if has_base > 1:
+        raise CorruptDataError(f"{where}: the index head's base flag is {has_base}, must be 0 or 1")
     if source_kind not in (SOURCE_RAW, SOURCE_SAFETENSORS):
         raise UnsupportedFeatureError(f"{where}: unknown source kind {source_kind}")
     if prefix_len > MAX_PREFIX_SIZE:
@@ -125,6 +202,12 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
     if prefix_len > size:
         raise CorruptDataError(f"{where}: prefix of {prefix_len} bytes exceeds the original size {size}")
     prefix = bytes(cur.take(prefix_len, "the original header"))
+    base = None
+    if has_base:
+        bsha, bsize, bxxh, loc_len = cur.unpack(_BASE_HEAD, "the base record")
+        if loc_len > limits.MAX_LOCATION_SIZE:
+            raise LimitExceededError(f"{where}: base location of {loc_len} bytes exceeds {limits.MAX_LOCATION_SIZE}")
+        base = BaseRecord(bytes(bsha), bsize, bxxh, decode_location(bytes(cur.take(loc_len, "the base location")), where))
     (n_entries,) = cur.unpack(struct.Struct("<I"), "the entry count")
     limits.check_entry_count(n_entries, f"{where}: the index")
 
@@ -150,8 +233,10 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
             names.add(name)
         if dtype_id not in dtypes.BY_ID:
             raise UnsupportedFeatureError(f"{label()}: unknown dtype id {dtype_id}")
-        if transform != TRANSFORM_NONE:
+        if transform > TRANSFORM_BASE:
             raise UnsupportedFeatureError(f"{label()}: transform {transform} is not supported by this reader")
+        if transform == TRANSFORM_BASE and base is None:
+            raise CorruptDataError(f"{label()}: coded against a base model, but the file records none")
         if ndim > MAX_NDIM:
             raise LimitExceededError(f"{label()}: {ndim} dimensions exceed {MAX_NDIM}")
         shape = struct.unpack(f"<{ndim}Q", cur.take(8 * ndim, f"entry {k} shape"))
@@ -224,6 +309,18 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
                 "(payloads must follow each other in entry and chunk order, without gaps or overlaps)"
             )
         payloads_end = int(ends[-1])
+        codecs = rows["codec"]
+        v2_only = (codecs > V1_MAX_CODEC) & (codecs <= V2_MAX_CODEC)
+        if version < 2 and v2_only.any():
+            i = int(np.argmax(v2_only))
+            raise CorruptDataError(f"{chunk_label(i)}: codec {int(codecs[i])} does not exist in format version 1")
+        # the codecs that read the base only in entries coded against it
+        against = np.repeat([e.transform == TRANSFORM_BASE for e in entries],
+                            [len(t) // CHUNK_ROW.itemsize for t in tables])
+        misused = np.isin(codecs, BASE_CODECS) & ~against
+        if misused.any():
+            i = int(np.argmax(misused))
+            raise CorruptDataError(f"{chunk_label(i)}: codec {int(codecs[i])} reads a base, but its entry is not coded against one")
     else:
         payloads_end = HEADER_SIZE
     if payloads_end != payload_end:
@@ -241,4 +338,4 @@ def decode(data: bytes, payload_end: int, where: str) -> Index:
         raise CorruptDataError(f"{where}: entries end at original offset {expected_offset}, expected {size}")
     if cur.pos != len(data):
         raise CorruptDataError(f"{where}: {len(data) - cur.pos} trailing bytes after the index")
-    return Index(size, bytes(sha), source_kind, prefix, entries)
+    return Index(size, bytes(sha), source_kind, prefix, entries, base)

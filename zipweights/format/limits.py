@@ -24,6 +24,8 @@ MAX_NDIM = 64  # dimensions of a tensor
 MAX_ENTRIES = 1 << 21  # entries in the index: more than a 100 MB safetensors header can list
 MAX_DIM = (1 << 64) - 1  # one dimension, a data offset, a product of dimensions (u64)
 MAX_JSON_DEPTH = 3  # header object > tensor object > shape list: all safetensors has
+MAX_LOCATION_SIZE = 1 << 16  # bytes of a delta file's base location (JSON)
+MAX_BASE_DEPTH = 8  # bases of bases a delta file may chain through (a delta of a delta ...)
 
 # -- set by the caller --------------------------------------------------------------------
 DEFAULT_MAX_OUTPUT_SIZE = 1 << 40  # 1 TiB: bytes one call may decode (a file, a tensor)
@@ -37,6 +39,8 @@ TABLE = {
     "entries": MAX_ENTRIES,
     "dimension / offset value": MAX_DIM,
     "header JSON nesting": MAX_JSON_DEPTH,
+    "base location size": MAX_LOCATION_SIZE,
+    "base chain depth": MAX_BASE_DEPTH,
     "max_output_size default": DEFAULT_MAX_OUTPUT_SIZE,
 }
 
@@ -93,7 +97,7 @@ def check_index_limits(index, where: str = "output") -> None:
 def index_size(prefix_length: int, entries) -> int:
     """Bytes of the index for a prefix and entries given as (name bytes, ndim, chunk
     count): what `index.encode` will produce, known before any chunk is coded."""
-    size = 8 + 32 + 1 + 7 + 8 + prefix_length + 4
+    size = 8 + 32 + 1 + 1 + 6 + 8 + prefix_length + 4
     for name_length, ndim, n_chunks in entries:
         size += 8 + name_length + 8 * ndim + 24 + 24 * n_chunks
     return size

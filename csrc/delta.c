@@ -1,0 +1,496 @@
+/* Delta coder: a chunk of floats coded against the same values of a base model.
+ *
+ * A fine-tune moves most weights by a few units in the last place, and how many units
+ * depends on the weight's own magnitude: an update of fixed size is many ULPs for a
+ * small weight and none for a large one. So each value's difference from its base
+ * value is coded with the table of the base value's exponent; the order-0 entropy of
+ * the XOR ignores exactly that, and costs about 1.6x as much on the corpus pairs.
+ *
+ * Format: spec/CODERS.md, "delta payload". */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log2tab.h"
+#include "zw.h"
+
+#define D_HDR 13   /* kind, op, u32 n, C, elo, P, u32 table bytes */
+#define D_DIRECT 16 /* zigzagged differences below this are their own token */
+#define BLK ZW_BLK
+
+typedef struct {
+    int W;    /* bits per value */
+    int EB;   /* exponent bits */
+    int B;    /* token alphabet bits */
+    int ntok; /* tokens in use: D_DIRECT + 2 per bit length above 4 */
+} dkind;
+
+static int dkind_of(int kind, dkind *k, zw_err *e)
+{
+    switch (kind) {
+    case 0: *k = (dkind){16, 8, 6, D_DIRECT + 2 * (15 - 3)}; return 0;
+    case 1: *k = (dkind){16, 5, 6, D_DIRECT + 2 * (15 - 3)}; return 0;
+    case 2: *k = (dkind){32, 8, 7, D_DIRECT + 2 * (31 - 3)}; return 0;
+    default: return zw_fail(e, ZW_EARG, "unsupported delta kind %d (0=BF16, 1=F16, 2=F32)", kind);
+    }
+}
+
+static inline uint32_t ldv(const uint8_t *p, size_t j, int W)
+{
+    if (W == 16) {
+        uint16_t v;
+        memcpy(&v, p + 2 * j, 2);
+        return v;
+    } else {
+        uint32_t v;
+        memcpy(&v, p + 4 * j, 4);
+        return v;
+    }
+}
+
+static inline void stv(uint8_t *p, size_t j, int W, uint32_t v)
+{
+    if (W == 16) {
+        uint16_t h = (uint16_t)v;
+        memcpy(p + 2 * j, &h, 2);
+    } else {
+        memcpy(p + 4 * j, &v, 4);
+    }
+}
+
+/* Bit patterns -> integers in the order of the values they encode (sign-magnitude to
+ * offset binary), so that a small change of value is a small difference. A bijection
+ * on W-bit patterns: -0.0 and NaNs included. */
+static inline uint32_t ord(uint32_t v, uint32_t S, uint32_t M)
+{
+    /* negative: flip every bit; positive: set the sign bit (branchless: signs are random) */
+    return v ^ (S | ((0u - (uint32_t)((v & S) != 0)) & M));
+}
+static inline uint32_t unord(uint32_t o, uint32_t S, uint32_t M)
+{
+    return o ^ (S | ((0u - (uint32_t)((o & S) == 0)) & M));
+}
+
+/* the coded difference z of target t against base b */
+static inline uint32_t diff_of(uint32_t t, uint32_t b, int op, int W, uint32_t S, uint32_t M)
+{
+    uint32_t d;
+    if (op) return t ^ b;
+    d = (ord(t, S, M) - ord(b, S, M)) & M;
+    return ((d << 1) ^ (0u - (d >> (W - 1)))) & M; /* zigzag: small magnitudes first */
+}
+
+static inline uint32_t apply(uint32_t z, uint32_t b, int op, uint32_t S, uint32_t M)
+{
+    uint32_t d;
+    if (op) return z ^ b;
+    d = ((z >> 1) ^ (0u - (z & 1))) & M;
+    return unord((ord(b, S, M) + d) & M, S, M);
+}
+
+/* token of z: z itself below D_DIRECT; above, its bit length and the bit below its top
+ * one, with the k - 1 lower bits stored raw */
+static inline uint32_t token_of(uint32_t z, int *nextra)
+{
+    int k;
+    if (z < D_DIRECT) {
+        *nextra = 0;
+        return z;
+    }
+    k = zw_log2_32(z);
+    *nextra = k - 1;
+    return D_DIRECT + 2 * (uint32_t)(k - 4) + ((z >> (k - 1)) & 1);
+}
+
+/* context table by exponent: below elo -> 0, above elo + C - 1 -> C - 1 */
+static void context_map(uint8_t *cmap, int emask, int elo, int C)
+{
+    int e;
+    for (e = 0; e <= emask; e++) {
+        int c = e - elo;
+        cmap[e] = (uint8_t)(c < 0 ? 0 : c >= C ? C - 1 : c);
+    }
+}
+
+size_t zw_delta_bound(size_t nbytes) { return 2 * nbytes + 16384; }
+
+int zw_delta_check(size_t nbytes, size_t basebytes, int kind, zw_err *e)
+{
+    dkind K = {16, 8, 6, 0};
+    if (dkind_of(kind, &K, e)) return -1;
+    if (nbytes % (size_t)(K.W / 8))
+        return zw_fail(e, ZW_EARG, "size %zu is not a multiple of the value size %d", nbytes, K.W / 8);
+    if (basebytes != nbytes)
+        return zw_fail(e, ZW_EARG, "base holds %zu bytes, the chunk %zu", basebytes, nbytes);
+    if ((uint64_t)(nbytes / (size_t)(K.W / 8)) > ZW_MAXN)
+        return zw_fail(e, ZW_ELIMIT, "chunk too large: %zu values, at most %llu",
+                       nbytes / (size_t)(K.W / 8), (unsigned long long)ZW_MAXN);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- encoder */
+
+/* The exponent window of the contexts: all exponents the base uses when they span at
+ * most ZW_DMAXCTX, else the ZW_DMAXCTX consecutive ones holding the most values (the
+ * rest share the end contexts: tiny weights near zero, and rare large ones). */
+static void place_contexts(const uint32_t *eh, int emask, int *elo, int *C)
+{
+    int lo = -1, hi = -1, e, best = 0;
+    uint64_t run = 0, top = 0;
+    for (e = 0; e <= emask; e++)
+        if (eh[e]) {
+            if (lo < 0) lo = e;
+            hi = e;
+        }
+    if (lo < 0) {
+        *elo = 0;
+        *C = 1;
+        return;
+    }
+    if (hi - lo + 1 <= ZW_DMAXCTX) {
+        *elo = lo;
+        *C = hi - lo + 1;
+        return;
+    }
+    for (e = 0; e <= emask; e++) {
+        run += eh[e];
+        if (e >= ZW_DMAXCTX) run -= eh[e - ZW_DMAXCTX];
+        if (e >= ZW_DMAXCTX - 1 && run > top) top = run, best = e - (ZW_DMAXCTX - 1);
+    }
+    *elo = best;
+    *C = ZW_DMAXCTX;
+}
+
+/* the quantized weights q[0..A) of one context's counts h (an unused context still has
+ * a table: one symbol) and their frequencies; returns the coded cost of the counts in
+ * 1/65536 bits, in integers so that every build picks the same transform */
+static uint64_t context_table(const uint32_t *h, int A, int P, uint8_t *q, uint16_t *freq)
+{
+    uint64_t tot = 0, cost = 0;
+    int s;
+    for (s = 0; s < A; s++) tot += h[s];
+    for (s = 0; s < A; s++) q[s] = 0;
+    if (!tot)
+        q[0] = 1;
+    else
+        for (s = 0; s < A; s++) q[s] = h[s] ? (uint8_t)zw_quantize_count(h[s], tot, P) : 0;
+    zw_normalize(q, A, freq, P);
+    for (s = 0; s < A; s++)
+        if (h[s]) cost += (uint64_t)h[s] * ((uint64_t)P * 65536 - zw_log2_tab[freq[s]]);
+    return cost;
+}
+
+/* value j's position in decoding order: step i of lane l, or tail value t */
+#define FOR_DECODING_ORDER(seg, r, J, BODY)                                              \
+    do {                                                                                 \
+        size_t i_, t_;                                                                   \
+        int l_;                                                                          \
+        for (i_ = 0; i_ < (seg); i_++)                                                   \
+            for (l_ = 0; l_ < ZW_LANES; l_++) {                                          \
+                size_t J = (size_t)l_ * (seg) + i_;                                      \
+                BODY                                                                     \
+            }                                                                            \
+        for (t_ = 0; t_ < (r); t_++) {                                                   \
+            size_t J = ZW_LANES * (seg) + t_;                                            \
+            BODY                                                                         \
+        }                                                                                \
+    } while (0)
+
+size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, int kind, uint8_t *out,
+                       zw_err *e)
+{
+    dkind K = {16, 8, 6, 0};
+    const int P = 12;
+    size_t n, seg, r, j, pos, result = (size_t)-1, xlen, slen;
+    uint32_t S, M, eh[256] = {0};
+    uint32_t *hist = NULL;
+    uint8_t *tok = NULL, *tmp = NULL, cmap[256], *p;
+    zw_esym *es = NULL;
+    uint8_t q[128];
+    uint16_t freq[128];
+    int elo, C, c, op, A, es_shift, emask;
+    uint64_t cost[2] = {0, 0};
+    uint64_t extra[2] = {0, 0};
+    zw_bw bw;
+    uint32_t x[ZW_LANES];
+
+    if (zw_delta_check(nbytes, nbytes, kind, e)) return (size_t)-1;
+    dkind_of(kind, &K, e);
+    n = nbytes / (size_t)(K.W / 8);
+    S = 1u << (K.W - 1);
+    M = K.W == 32 ? 0xffffffffu : 0xffffu;
+    A = 1 << K.B;
+    emask = (1 << K.EB) - 1;
+    es_shift = K.W - 1 - K.EB;
+    seg = zw_seg_len(n);
+    r = n - ZW_LANES * seg;
+
+    for (j = 0; j < n; j++) eh[(ldv(base, j, K.W) >> es_shift) & (uint32_t)emask]++;
+    place_contexts(eh, emask, &elo, &C);
+    context_map(cmap, emask, elo, C);
+
+    hist = zw_scratch(ZW_S_DELTA_HIST, (size_t)2 * ZW_DMAXCTX * A * sizeof *hist);
+    tok = zw_scratch(ZW_S_DELTA_TOK, n + 1);
+    es = zw_scratch(ZW_S_DELTA_ES, (size_t)C * A * sizeof *es);
+    tmp = zw_scratch(ZW_S_DELTA_TMP, 4 * ZW_LANES + 2 * n + 2);
+    if (!hist || !tok || !es || !tmp) {
+        zw_fail(e, ZW_ENOMEM, "out of memory");
+        goto done;
+    }
+    memset(hist, 0, (size_t)2 * ZW_DMAXCTX * A * sizeof *hist);
+    /* both transforms counted in one pass; the one whose tables code smaller is used */
+    for (j = 0; j < n; j++) {
+        uint32_t t = ldv(src, j, K.W), b = ldv(base, j, K.W);
+        uint32_t cx = cmap[(b >> es_shift) & (uint32_t)emask];
+        for (op = 0; op < 2; op++) {
+            int nx;
+            uint32_t tk = token_of(diff_of(t, b, op, K.W, S, M), &nx);
+            hist[((size_t)op * ZW_DMAXCTX + cx) * A + tk]++;
+            extra[op] += (uint64_t)nx;
+        }
+    }
+    for (op = 0; op < 2; op++) {
+        cost[op] = extra[op] << 16;
+        for (c = 0; c < C; c++) cost[op] += context_table(hist + ((size_t)op * ZW_DMAXCTX + c) * A, A, P, q, freq);
+    }
+    op = cost[1] < cost[0];
+
+    out[0] = (uint8_t)kind;
+    out[1] = (uint8_t)op;
+    zw_wr32(out + 2, (uint32_t)n);
+    out[6] = (uint8_t)C;
+    out[7] = (uint8_t)elo;
+    out[8] = (uint8_t)P;
+    pos = D_HDR;
+    zw_bw_init(&bw, out + pos, (size_t)-1);
+    for (c = 0; c < C; c++) {
+        context_table(hist + ((size_t)op * ZW_DMAXCTX + c) * A, A, P, q, freq);
+        zw_build_esym(es + (size_t)c * A, freq, A, P);
+        zw_table_write(&bw, q, K.B);
+    }
+    {
+        size_t tlen = zw_bw_finish(&bw);
+        zw_wr32(out + 9, (uint32_t)tlen);
+        pos += tlen;
+    }
+    /* the raw bits in decoding order, so that the decoder reads them as it goes */
+    zw_bw_init(&bw, out + pos + 4, (size_t)-1);
+    FOR_DECODING_ORDER(seg, r, jj, {
+        int nx;
+        uint32_t z = diff_of(ldv(src, jj, K.W), ldv(base, jj, K.W), op, K.W, S, M);
+        tok[jj] = (uint8_t)token_of(z, &nx);
+        if (nx) zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
+    });
+    xlen = zw_bw_finish(&bw);
+    zw_wr32(out + pos, (uint32_t)xlen);
+    pos += 4 + xlen;
+
+    /* rANS, in reverse decoding order */
+    p = tmp + 4 * ZW_LANES + 2 * n + 2;
+    {
+        int l;
+        size_t i, t;
+        for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
+        for (t = r; t-- > 0;) {
+            size_t jj = ZW_LANES * seg + t;
+            uint32_t cx = cmap[(ldv(base, jj, K.W) >> es_shift) & (uint32_t)emask];
+            ENC_PUT(x[t % ZW_LANES], &es[cx * (uint32_t)A + tok[jj]]);
+        }
+        for (i = seg; i-- > 0;)
+            for (l = ZW_LANES - 1; l >= 0; l--) {
+                size_t jj = (size_t)l * seg + i;
+                uint32_t cx = cmap[(ldv(base, jj, K.W) >> es_shift) & (uint32_t)emask];
+                ENC_PUT(x[l], &es[cx * (uint32_t)A + tok[jj]]);
+            }
+        p -= 4 * ZW_LANES;
+        for (l = 0; l < ZW_LANES; l++) zw_wr32(p + 4 * l, x[l]);
+    }
+    slen = (size_t)(tmp + 4 * ZW_LANES + 2 * n + 2 - p);
+    memcpy(out + pos, p, slen);
+    result = pos + slen;
+done:
+    zw_scratch_done(ZW_S_DELTA_HIST, hist);
+    zw_scratch_done(ZW_S_DELTA_TOK, tok);
+    zw_scratch_done(ZW_S_DELTA_ES, es);
+    zw_scratch_done(ZW_S_DELTA_TMP, tmp);
+    return result;
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+/* the raw bits: a 64-bit window refilled from the stream; reading past its end is an
+ * error found once, at the end (the window then holds zeros) */
+typedef struct {
+    const uint8_t *p;
+    size_t len, pos; /* bytes consumed into the window */
+    uint64_t acc;
+    int nacc;
+    int overrun;
+} xreader;
+
+static inline void xr_fill(xreader *xr)
+{
+    if (xr->pos + 8 <= xr->len) {
+        uint64_t w;
+        int take = (63 - xr->nacc) >> 3;
+        memcpy(&w, xr->p + xr->pos, 8);
+        xr->acc |= w << xr->nacc;
+        xr->pos += (size_t)take;
+        xr->nacc += take * 8;
+        if (xr->nacc < 64) xr->acc &= (((uint64_t)1 << xr->nacc) - 1);
+    } else {
+        while (xr->nacc <= 56 && xr->pos < xr->len) {
+            xr->acc |= (uint64_t)xr->p[xr->pos++] << xr->nacc;
+            xr->nacc += 8;
+        }
+    }
+}
+
+static inline uint32_t xr_get(xreader *xr, int nb) /* nb <= 30 */
+{
+    uint32_t v;
+    if (xr->nacc < nb) {
+        xr_fill(xr);
+        if (xr->nacc < nb) {
+            xr->overrun = 1;
+            xr->nacc = nb; /* reads zeros from here on */
+        }
+    }
+    v = (uint32_t)(xr->acc & ((1u << nb) - 1));
+    xr->acc >>= nb;
+    xr->nacc -= nb;
+    return v;
+}
+
+static inline uint32_t untoken(uint32_t tk, xreader *xr)
+{
+    int k;
+    if (tk < D_DIRECT) return tk;
+    k = 4 + (int)((tk - D_DIRECT) >> 1);
+    return (1u << k) | (((tk - D_DIRECT) & 1) << (k - 1)) | xr_get(xr, k - 1);
+}
+
+int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t basebytes, int kind,
+                    uint8_t *dst, size_t nbytes, zw_err *e)
+{
+    dkind K = {16, 8, 6, 0};
+    size_t n, pos, seg, r, i, i0;
+    uint32_t S, M, tlen, xlen;
+    int op, C, elo, P, c, rc = -1, emask, es_shift, l;
+    uint8_t q[128], cmap[256];
+    uint16_t freq[128], sym[128], tok[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
+    uint32_t cbase[256], ctx[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
+    zw_dtabs tabs = {NULL, 0};
+    zw_br br;
+    xreader xr;
+    zw_rdec d;
+
+    if (zw_delta_check(nbytes, basebytes, kind, e)) return -1;
+    dkind_of(kind, &K, e);
+    n = nbytes / (size_t)(K.W / 8);
+    if (len < D_HDR)
+        return zw_fail(e, ZW_ETRUNC, "payload truncated: need %d bytes of header, have %zu", D_HDR, len);
+    if (p[0] != kind)
+        return zw_fail(e, ZW_ECORRUPT, "kind mismatch: payload is kind %d, caller asked for %d", p[0], kind);
+    op = p[1];
+    if (op > 1) return zw_fail(e, ZW_ECORRUPT, "unknown delta transform %d", op);
+    if ((size_t)zw_rd32(p + 2) != n)
+        return zw_fail(e, ZW_ESIZE, "size mismatch: payload holds %u values, destination has %zu",
+                       zw_rd32(p + 2), n);
+    C = p[6];
+    elo = p[7];
+    P = p[8];
+    emask = (1 << K.EB) - 1;
+    if (C < 1 || C > ZW_DMAXCTX) return zw_fail(e, ZW_ECORRUPT, "invalid context count %d", C);
+    if (elo > emask) return zw_fail(e, ZW_ECORRUPT, "invalid first context exponent %d", elo);
+    if (P < ZW_PBMIN || P > ZW_PBMAX) return zw_fail(e, ZW_ECORRUPT, "invalid probability precision %d", P);
+    tlen = zw_rd32(p + 9);
+    pos = D_HDR;
+    if ((uint64_t)tlen > len - pos)
+        return zw_fail(e, ZW_ETRUNC, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
+    if (zw_dtabs_alloc(&tabs, C, P, ZW_S_DELTA_DTAB)) return zw_fail(e, ZW_ENOMEM, "out of memory");
+    br.buf = p + pos;
+    br.len = tlen;
+    br.bitpos = 0;
+    br.overrun = 0;
+    for (c = 0; c < C; c++) {
+        int m;
+        if (zw_table_read_list(&br, K.B, P, sym, q, &m, e)) goto out;
+        if (sym[m - 1] >= K.ntok) {
+            zw_fail(e, ZW_ECORRUPT, "frequency table invalid: token %u of %d", sym[m - 1], K.ntok);
+            goto out;
+        }
+        if (zw_normalize_list(q, m, freq, P)) { /* unreachable: the reader checked m */
+            zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %d symbols at precision %d", m, P);
+            goto out;
+        }
+        zw_build_dtab_list(&tabs, c, sym, freq, m, NULL);
+    }
+    if ((br.bitpos + 7) / 8 != tlen) {
+        zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %u bytes declared, %zu used", tlen,
+                (size_t)((br.bitpos + 7) / 8));
+        goto out;
+    }
+    pos += tlen;
+    if (len - pos < 4) {
+        zw_fail(e, ZW_ETRUNC, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
+        goto out;
+    }
+    xlen = zw_rd32(p + pos);
+    pos += 4;
+    if ((uint64_t)xlen > len - pos) {
+        zw_fail(e, ZW_ETRUNC, "payload truncated: raw bits need %u bytes, have %zu", xlen, len - pos);
+        goto out;
+    }
+    xr.p = p + pos;
+    xr.len = xlen;
+    xr.pos = 0;
+    xr.acc = 0;
+    xr.nacc = 0;
+    xr.overrun = 0;
+    pos += xlen;
+    if (zw_rdec_init(&d, p + pos, len - pos, e)) goto out;
+    S = 1u << (K.W - 1);
+    M = K.W == 32 ? 0xffffffffu : 0xffffu;
+    es_shift = K.W - 1 - K.EB;
+    context_map(cmap, emask, elo, C);
+    for (c = 0; c <= emask; c++) cbase[c] = (uint32_t)cmap[c] << P;
+    seg = zw_seg_len(n);
+    r = n - ZW_LANES * seg;
+    /* per block of steps: the contexts from the base, the tokens (rANS), the values */
+    for (i0 = 0; i0 < seg; i0 += BLK) {
+        int Sn = (int)(seg - i0 < BLK ? seg - i0 : BLK), s;
+        for (l = 0; l < ZW_LANES; l++) {
+            size_t j0 = (size_t)l * seg + i0;
+            for (s = 0; s < Sn; s++)
+                ctx[s * ZW_LANES + l] = cbase[(ldv(base, j0 + s, K.W) >> es_shift) & (uint32_t)emask];
+        }
+        if (zw_rdec_block_ctx(&d, &tabs, Sn, ctx, tok, e)) goto out;
+        for (s = 0; s < Sn; s++)
+            for (l = 0; l < ZW_LANES; l++) {
+                size_t j = (size_t)l * seg + i0 + (size_t)s;
+                stv(dst, j, K.W, apply(untoken(tok[s * ZW_LANES + l], &xr), ldv(base, j, K.W), op, S, M));
+            }
+    }
+    if (r) {
+        for (i = 0; i < r; i++)
+            ctx[i] = cbase[(ldv(base, ZW_LANES * seg + i, K.W) >> es_shift) & (uint32_t)emask];
+        if (zw_rdec_tail_ctx(&d, &tabs, (int)r, ctx, tok, e)) goto out;
+        for (i = 0; i < r; i++) {
+            size_t j = ZW_LANES * seg + i;
+            stv(dst, j, K.W, apply(untoken(tok[i], &xr), ldv(base, j, K.W), op, S, M));
+        }
+    }
+    if (xr.overrun) {
+        zw_fail(e, ZW_ETRUNC, "payload truncated: raw bits run out");
+        goto out;
+    }
+    if (xr.pos != xr.len || xr.nacc >= 8 || (xr.acc & (((uint64_t)1 << xr.nacc) - 1))) {
+        /* every raw byte used, and the padding bits of the last one zero */
+        zw_fail(e, ZW_ECORRUPT, "raw bits: %zu of %u bytes used or non-zero padding", xr.pos, xlen);
+        goto out;
+    }
+    rc = zw_rdec_finish(&d, e);
+out:
+    zw_dtabs_free(&tabs, ZW_S_DELTA_DTAB);
+    return rc;
+}
