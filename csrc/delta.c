@@ -199,7 +199,7 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
                        zw_err *e)
 {
     dkind K = {16, 8, 6, 0};
-    const int P = 12;
+    const int P = 11; /* 16 contexts x 2^11 slots x 8 bytes: decode tables within a core's L2 */
     size_t n, seg, r, j, pos, result = (size_t)-1, xlen, slen;
     uint32_t S, M, eh[256] = {0};
     uint32_t *hist = NULL;

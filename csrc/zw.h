@@ -178,7 +178,7 @@ int zw_float_decode(const uint8_t *p, size_t len, int kind, uint8_t *dst, size_t
                     zw_err *e);
 
 /* ---- delta codec (delta.c): a chunk against the same bytes of a base model ---- */
-#define ZW_DMAXCTX 32 /* most exponent contexts in one delta payload */
+#define ZW_DMAXCTX 16 /* most exponent contexts in one delta payload */
 size_t zw_delta_bound(size_t nbytes);
 /* 0 when the coder takes nbytes of this kind against basebytes of base */
 int zw_delta_check(size_t nbytes, size_t basebytes, int kind, zw_err *e);
