@@ -181,8 +181,8 @@ class TensorsBase(Base):
         v = self._t[name]
         if hasattr(v, "detach"):  # torch: the bytes of a CPU tensor, without importing torch
             v = v.detach().cpu().contiguous().view(-1).view(__import__("torch").uint8).numpy()
-        if isinstance(v, np.ndarray):
-            return memoryview(np.ascontiguousarray(v)).cast("B")
+        if isinstance(v, np.ndarray):  # as bytes: buffers of ml_dtypes types have no format
+            return memoryview(np.ascontiguousarray(v).reshape(-1).view(np.uint8))
         return memoryview(v).cast("B")
 
     def info(self, name):

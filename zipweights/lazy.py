@@ -19,7 +19,7 @@ import sys
 import numpy as np
 
 from . import dtypes as zdtypes
-from .errors import BadMagicError, CorruptDataError, TruncatedDataError, ZipWeightsError
+from .errors import BadMagicError, CorruptDataError, InvalidArgumentError, TruncatedDataError, ZipWeightsError
 from .format import container, index as fmt_index, safetensors_header
 from .reader import ZipwFile
 
@@ -253,7 +253,7 @@ class ZipwSafeOpen:
 
     def __init__(
         self, filename, framework, device="cpu", *, threads: int | None = None,
-        max_output_size: int | None = None, **_ignored,
+        max_output_size: int | None = None, base=None, **_ignored,
     ):
         self._framework = _normalize_framework(framework)
         self._wrap = _Wrapper(self._framework, device)
@@ -262,7 +262,7 @@ class ZipwSafeOpen:
         own = not isinstance(filename, ZipwFile)
         if own:
             try:
-                zf = ZipwFile(filename, max_output_size=max_output_size)
+                zf = ZipwFile(filename, max_output_size=max_output_size, base=base)
             except (BadMagicError, TruncatedDataError) as exc:
                 raise _compat(exc) from None
         else:
@@ -371,10 +371,10 @@ class ZipwSafeOpen:
         return f"<zipweights.safe_open {self._name!r} framework={self._framework!r} ({state})>"
 
 
-def load_zipw_bytes(data, framework: str, device="cpu", threads=None, max_output_size=None) -> dict:
+def load_zipw_bytes(data, framework: str, device="cpu", threads=None, max_output_size=None, base=None) -> dict:
     """Decode a whole .zipw held in memory into fresh tensors (the buffer is only read)."""
     try:
-        zf = ZipwFile(data, name="<bytes>", max_output_size=max_output_size)
+        zf = ZipwFile(data, name="<bytes>", max_output_size=max_output_size, base=base)
     except (BadMagicError, TruncatedDataError) as exc:
         raise _compat(exc) from None
     with zf:
@@ -536,14 +536,18 @@ def safe_open(filename, framework, device="cpu", *args, **kwargs):
     """Open a .zipw file (recognised by its magic) or a plain .safetensors file with
     the `safetensors.safe_open` surface. Keyword arguments that newer safetensors
     versions accept (`backend=` ...) are accepted; for .zipw files they are ignored,
-    except `threads=` (decoding threads, default: all cores) and `max_output_size=`
-    (the most bytes one call may decode; None: 1 TiB). A file named *.zipw, or one that
-    looks like a damaged .zipw, is read as a .zipw (its errors are ZipWeightsErrors)."""
+    except `threads=` (decoding threads, default: all cores), `max_output_size=`
+    (the most bytes one call may decode; None: 1 TiB) and `base=` (a delta file's base
+    model: a path, an open ZipwFile or safe_open handle, or a dict of tensors; without
+    it the base is looked for where the file records it). A file named *.zipw, or one
+    that looks like a damaged .zipw, is read as a .zipw (its errors are ZipWeightsErrors)."""
     path = zipw_path(filename)
     if path is not None:
         return ZipwSafeOpen(path, framework, device, **kwargs)
     kwargs.pop("threads", None)
     kwargs.pop("max_output_size", None)  # a plain file is mapped, not decoded
+    if kwargs.pop("base", None) is not None:
+        raise InvalidArgumentError(f"{os.fspath(filename)}: a base was given, but the file is a plain safetensors file")
     try:
         try:
             handle = _ORIGINAL_SAFE_OPEN(filename, framework, device, *args, **kwargs)

@@ -86,11 +86,11 @@ def load_file(filename: Union[str, os.PathLike], **kwargs) -> Dict[str, np.ndarr
         return f.get_tensors()
 
 
-def load(data: bytes, *, threads: Optional[int] = None, max_output_size: Optional[int] = None) -> Dict[str, np.ndarray]:
+def load(data: bytes, *, threads: Optional[int] = None, max_output_size: Optional[int] = None, base=None) -> Dict[str, np.ndarray]:
     """Every tensor of a .zipw or .safetensors file given as bytes. The bytes are only
     read; every array owns fresh memory."""
     if zipw_bytes_candidate(data):
-        return load_zipw_bytes(data, "np", threads=threads, max_output_size=max_output_size)
+        return load_zipw_bytes(data, "np", threads=threads, max_output_size=max_output_size, base=base)
     from safetensors import deserialize
 
     out = {}

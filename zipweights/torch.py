@@ -124,10 +124,10 @@ def load_file(
         return {k: f.get_tensor(k) for k in f.keys()}  # an older safetensors
 
 
-def load(data: bytes, *, threads: Optional[int] = None, max_output_size: Optional[int] = None) -> Dict[str, torch.Tensor]:
+def load(data: bytes, *, threads: Optional[int] = None, max_output_size: Optional[int] = None, base=None) -> Dict[str, torch.Tensor]:
     """Every tensor of a .zipw or .safetensors file given as bytes (only read)."""
     if zipw_bytes_candidate(data):
-        return load_zipw_bytes(data, "pt", threads=threads, max_output_size=max_output_size)
+        return load_zipw_bytes(data, "pt", threads=threads, max_output_size=max_output_size, base=base)
     import safetensors.torch as st_torch
 
     return st_torch.load(data if isinstance(data, bytes) else bytes(data))

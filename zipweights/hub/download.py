@@ -38,7 +38,7 @@ from huggingface_hub.utils import build_hf_headers, filter_repo_objects
 
 from ..errors import ZipWeightsError
 from ..format.container import SUFFIX
-from ..reader import decompress_file
+from ..reader import ZipwFile, decompress_file
 from . import WEIGHTS_SUFFIX, cache
 
 # The functions as huggingface_hub ships them, taken before transparent mode can patch.
@@ -239,7 +239,9 @@ def download_restored(
     def fetch_and_restore(tmp: str, dest: str) -> str:
         """The .zipw fetched into the temporary cache `tmp`, restored into `dest`: its sha256."""
         zpath = ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch)
-        return restore_file(zpath, dest, threads, hub=(repo_id, zname, commit))
+        base = hub_base(zpath, repo_id, zname, commit, repo_type=repo_type, cache_dir=cache_dir,
+                        token=token, endpoint=endpoint, headers=headers)
+        return restore_file(zpath, dest, threads, hub=(repo_id, zname, commit), base=base)
 
     if local_dir is not None:
         local_dir = cache.real(local_dir)
@@ -273,13 +275,71 @@ def download_restored(
     return cache.publish(storage, commit, revision, filename, blob)
 
 
-def restore_file(zpath: str, dest: str, threads=None, *, hub: tuple[str, str, str] | None = None) -> str:
+def base_location_path(record, repo_id: str, zname: str, commit: str | None):
+    """(repo id, filename, revision) where a delta file's base is on the hub: its
+    recorded hub location, else its recorded relative path read inside the repo the
+    delta came from (a checkpoint beside the one before); None when neither says."""
+    loc = record.location
+    if loc.get("repo_id") and loc.get("filename"):
+        return loc["repo_id"], loc["filename"], loc.get("revision")
+    rel = loc.get("path")
+    if rel and not rel.startswith(("/", "\\")):
+        parts = []
+        for part in (zname.split("/")[:-1] + rel.replace("\\", "/").split("/")):
+            if part == "..":
+                if not parts:
+                    return None  # outside the repo
+                parts.pop()
+            elif part not in ("", "."):
+                parts.append(part)
+        return repo_id, "/".join(parts), commit
+    return None
+
+
+def hub_base(zpath: str, repo_id: str, zname: str, commit: str | None, **hub_kw) -> str | None:
+    """The local path of the base a downloaded delta file needs (downloaded, and
+    restored if the base repo is compressed too, through this filter and the normal
+    cache), or None for a file coded alone."""
+    with ZipwFile(zpath) as zf:
+        record = zf.base_record
+    if record is None:
+        return None
+    where = base_location_path(record, repo_id, zname, commit)
+    if where is None:
+        return None  # the reader says what it needs and where it looked
+    base_repo, filename, revision = where
+    kw = {k: v for k, v in hub_kw.items() if v is not None}
+    try:
+        return hf_hub_download(base_repo, filename, revision=revision, **kw)
+    except ZipWeightsError:
+        raise
+    except Exception:
+        return None  # not there: the reader's BaseNotFoundError names where it looked
+
+
+def resolve_from_hub(record, where: str) -> str | None:
+    """basemodel resolver (registered by hub.enable()): a local delta file whose base
+    has a recorded hub location gets it through the hub's cache."""
+    loc = record.location
+    if not (loc.get("repo_id") and loc.get("filename")):
+        return None
+    try:
+        return hf_hub_download(loc["repo_id"], loc["filename"], revision=loc.get("revision"),
+                               repo_type=loc.get("repo_type"))
+    except ZipWeightsError:
+        raise
+    except Exception:
+        return None
+
+
+def restore_file(zpath: str, dest: str, threads=None, *, hub: tuple[str, str, str] | None = None,
+                 base=None) -> str:
     """Restore the .zipw `zpath` into `dest` (temp file + rename: `dest` appears only
     complete and checked against the sha256 the .zipw records); return that sha256.
     With `hub` = (repo_id, the .zipw's name in the repo, commit), a zipweights error
-    says which repo file it came from (hub_error)."""
+    says which repo file it came from (hub_error). `base`: a delta file's base."""
     try:
-        return decompress_file(zpath, dest, threads=threads, force=True).original_sha256
+        return decompress_file(zpath, dest, threads=threads, force=True, base=base).original_sha256
     except ZipWeightsError as exc:
         if hub is None:
             raise

@@ -25,6 +25,7 @@ import importlib
 import sys
 import types
 
+from .. import basemodel
 from .._hooks import HUB_LOCK as _LOCK, HUB_PATCHES as _PATCHES, PostImportHook, mark_ours
 
 _FINDER = None
@@ -109,6 +110,7 @@ def enable() -> None:
                     _rebind(module)
             _FINDER = PostImportHook(_wanted, _loaded)
             sys.meta_path.insert(0, _FINDER)
+            basemodel.add_resolver(download.resolve_from_hub)  # delta files find bases on the hub
         except BaseException:
             _undo()
             raise
@@ -116,6 +118,8 @@ def enable() -> None:
 
 def _undo() -> None:
     global _FINDER
+    if "zipweights.hub.download" in sys.modules:
+        basemodel.remove_resolver(sys.modules["zipweights.hub.download"].resolve_from_hub)
     if _FINDER is not None:
         try:
             sys.meta_path.remove(_FINDER)
