@@ -88,20 +88,24 @@ def output_name(name: str, restore: bool = False) -> str:
 
 
 def mirror_file(src: str, dst: str, *, name: str, restore: bool = False, expect_sha256: str | None = None,
-                threads: int | None = None, level: int | None = None) -> FileRecord:
+                threads: int | None = None, level: int | None = None, base: str | None = None,
+                base_location: dict | None = None) -> FileRecord:
     """Turn one source file into its mirrored form at `dst` (a new file) and say what was done.
 
     `name` is the file's path in the source repo; a *.safetensors is compressed (and then
     decoded in full, its sha256 compared with the source's and with `expect_sha256`), a
     *.safetensors.zipw is restored with --restore, anything else is copied. `dst` appears
-    only when complete and checked; on any failure nothing is left there."""
+    only when complete and checked; on any failure nothing is left there. `base`: a local
+    copy of the base model's file to code against (compressing, recorded as
+    `base_location`) or that a delta file needs (restoring)."""
     t0 = time.perf_counter()
     size = os.path.getsize(src)
     out = output_name(name, restore)
     if not restore and name.endswith(WEIGHTS):
-        stats = compress_file(src, dst, threads=threads, **({} if level is None else {"level": level}))
+        stats = compress_file(src, dst, threads=threads, base=base, base_location=base_location,
+                              **({} if level is None else {"level": level}))
         try:
-            with ZipwFile(dst) as zf:
+            with ZipwFile(dst, base=base) as zf:
                 zf.verify(threads)  # every chunk decoded, the restored sha256 compared with the recorded one
                 recorded = zf.original_sha256
             for want in (stats.sha256, expect_sha256):
@@ -116,7 +120,7 @@ def mirror_file(src: str, dst: str, *, name: str, restore: bool = False, expect_
     if restore and name.endswith(WEIGHTS + SUFFIX):
         from .download import restore_file
 
-        recorded = restore_file(src, dst, threads)  # sha256 checked before the rename
+        recorded = restore_file(src, dst, threads, base=base)  # sha256 checked before the rename
         return FileRecord(name, out, "restored", size, os.path.getsize(dst), recorded, recorded,
                           time.perf_counter() - t0)
     with atomic_output(dst) as f, open(src, "rb") as s:
@@ -137,7 +141,7 @@ def strip_note(card: str) -> str:
     return stripped if stripped != card else card
 
 
-def note_text(source: str, commit: str, records: list[dict]) -> str:
+def note_text(source: str, commit: str, records: list[dict], base: str | None = None) -> str:
     comp = [r for r in records if r.get("action") == "compressed"]
     a = sum(r["source_size"] for r in comp)
     b = sum(r["output_size"] for r in comp)
@@ -147,6 +151,8 @@ def note_text(source: str, commit: str, records: list[dict]) -> str:
         f"(commit `{commit[:12]}`): {len(comp)} safetensors file(s), {a / 1e6:.1f} MB -> {b / 1e6:.1f} MB "
         f"(ratio {ratio:.3f}, lossless; measured). `zipweights.hub.hf_hub_download` / "
         f"`zipweights.enable()` restore the original files byte for byte (sha256 checked)."
+        + (f" The weights are coded as a delta against the base model `{base}`: restoring them "
+           f"downloads that base too (each file records its sha256 and hub location)." if base else "")
     )
 
 
@@ -353,9 +359,11 @@ def _log_dry_run(p: Plan, restore: bool, log) -> None:
         log(f"skip {r.source} (already mirrored)")
 
 
-def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads, level, progress, log):
+def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads, level, progress, log,
+               base_for=None):
     """Every file of the plan through two stages (the next download runs while this file
-    is compressed and checked); yields each FileRecord as its output is recorded."""
+    is compressed and checked); yields each FileRecord as its output is recorded.
+    `base_for(i, path, local)`: (local base path, base location) for a delta, or (None, None)."""
     total = sum(t[1] for t in p.todo)
     bar = Progress(total, p.source, show=bool(progress and total) and sys.stderr.isatty(), leave=True)
 
@@ -372,11 +380,14 @@ def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             if os.path.exists(dst):
                 os.unlink(dst)  # a stale output the plan did not accept
+            base_path, base_loc = base_for(i, path, local) if base_for is not None else (None, None)
             try:
                 rec = mirror_file(local, dst, name=path, restore=restore,
-                                  expect_sha256=sha if not restore else None, threads=threads, level=level)
+                                  expect_sha256=sha if not restore else None, threads=threads, level=level,
+                                  base=base_path, base_location=base_loc)
             finally:
                 shutil.rmtree(cache, ignore_errors=True)  # the plain copy goes as soon as it is done with
+                shutil.rmtree(os.path.join(work, f"base-{i}"), ignore_errors=True)
             out.add(rec, sha or blob_id, dst)
             log(f"{rec.action} {path}: {rec.source_size} -> {rec.output_size} bytes "
                 f"({rec.ratio:.3f}) in {rec.seconds:.2f} s")
@@ -385,20 +396,22 @@ def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads
     bar.close()
 
 
-def _mirror_card(p: Plan, out: _Destination, work: str, fetch, restore: bool) -> None:
+def _mirror_card(p: Plan, out: _Destination, work: str, fetch, restore: bool, base: str | None = None) -> None:
     """The model card, last: with the note (or without it, restoring)."""
     card = ""
     if p.card is not None:
         with open(fetch(p.source, CARD, revision=p.commit, cache_dir=os.path.join(work, "card"))) as f:
             card = f.read()
     records = list(out.manifest["files"].values())
-    out.write_card(strip_note(card) if restore else add_note(card, note_text(p.source, p.commit, records)))
+    out.write_card(strip_note(card) if restore else add_note(card, note_text(p.source, p.commit, records, base)))
 
 
 def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclude=None, threads: int | None = None,
            level: int | None = None, dry_run: bool = False, endpoint: str | None = None, token=None,
-           workdir: str | None = None, progress: bool = True, log=None) -> dict:
-    """Mirror one repo; return a summary dict (records, bytes, seconds)."""
+           workdir: str | None = None, progress: bool = True, log=None, base: str | None = None) -> dict:
+    """Mirror one repo; return a summary dict (records, bytes, seconds). `base`
+    ("REPO[@REV]"): code each safetensors file against the file of the same name in
+    that repo (a fine-tune against its base), recording the base's hub location."""
     from huggingface_hub import HfApi
 
     from .download import ORIG_HF_HUB_DOWNLOAD
@@ -416,18 +429,44 @@ def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclu
         p = plan(source, dest, restore=restore, include=include, exclude=exclude, api=api,
                  download=lambda r, f: fetch(r, f, cache_dir=os.path.join(work, "manifest")))
         t0 = time.perf_counter()
+        base_repo = base_commit = None
+        if base is not None and not restore:
+            base_repo, base_rev = parse_source(base)
+            base_commit = api.repo_info(base_repo, revision=base_rev or "main").sha
         summary = {"source": f"{p.source}@{p.commit}", "dest": dest, "restore": restore, "dry_run": dry_run,
                    "todo": [t[0] for t in p.todo], "skipped": [r.source for r in p.skipped], "records": []}
+        if base_repo is not None:
+            summary["base"] = f"{base_repo}@{base_commit}"
         if dry_run:
             _log_dry_run(p, restore, log)
             return summary
         out = _Destination(p, work, fetch, api, dest_repo)
+        hub_kw = {"endpoint": endpoint, "token": token}
+
+        def base_for(i, path, local):
+            from huggingface_hub.errors import EntryNotFoundError
+
+            from .download import hf_hub_download, hub_base
+
+            cache_dir = os.path.join(work, f"base-{i}")
+            if restore:  # a delta file: its base from where it records it, through this filter
+                return (hub_base(local, p.source, path, p.commit, cache_dir=cache_dir, **hub_kw)
+                        if path.endswith(WEIGHTS + SUFFIX) else None), None
+            if base_repo is None or not path.endswith(WEIGHTS):
+                return None, None
+            try:  # the base repo's file of the same name, plain or compressed
+                local_base = hf_hub_download(base_repo, path, revision=base_commit, cache_dir=cache_dir, **hub_kw)
+            except EntryNotFoundError:
+                log(f"base {base_repo} has no {path}: coded alone")
+                return None, None
+            return local_base, {"repo_id": base_repo, "revision": base_commit, "filename": path}
+
         for rec in _run_files(p, out, work, fetch, restore=restore, threads=threads, level=level,
-                              progress=progress, log=log):
+                              progress=progress, log=log, base_for=base_for):
             summary["records"].append(rec.to_json())
         # not if the globs leave the card out
         if (p.card is not None or not restore) and _selected(CARD, include, exclude):
-            _mirror_card(p, out, work, fetch, restore)
+            _mirror_card(p, out, work, fetch, restore, summary.get("base"))
         summary["seconds"] = time.perf_counter() - t0
         summary["bytes_in"] = sum(r["source_size"] for r in summary["records"])
         summary["bytes_out"] = sum(r["output_size"] for r in summary["records"])
