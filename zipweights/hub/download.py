@@ -300,8 +300,11 @@ def hub_base(zpath: str, repo_id: str, zname: str, commit: str | None, **hub_kw)
     """The local path of the base a downloaded delta file needs (downloaded, and
     restored if the base repo is compressed too, through this filter and the normal
     cache), or None for a file coded alone."""
-    with ZipwFile(zpath) as zf:
-        record = zf.base_record
+    try:
+        with ZipwFile(zpath) as zf:
+            record = zf.base_record
+    except ZipWeightsError:
+        return None  # restoring it says what is wrong, naming the repo and file
     if record is None:
         return None
     where = base_location_path(record, repo_id, zname, commit)
