@@ -59,11 +59,16 @@ def save_file(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     chunk_size: Optional[int] = None,
+    base=None,
+    base_location: Optional[Dict[str, str]] = None,
 ) -> None:
     """Write `tensor_dict` as a compressed .zipw file (the name is yours to choose;
     `model.safetensors.zipw` is the convention). Restores to exactly the bytes of
-    `safetensors.numpy.save_file(tensor_dict, ..., metadata)`."""
-    write_tensors(_flatten(tensor_dict), filename, metadata, level=level, threads=threads, chunk_size=chunk_size)
+    `safetensors.numpy.save_file(tensor_dict, ..., metadata)`. With `base` (a path to a
+    safetensors or .zipw file: the previous checkpoint, the base model), coded against
+    it (see zipweights.compress_file)."""
+    write_tensors(_flatten(tensor_dict), filename, metadata, level=level, threads=threads, chunk_size=chunk_size,
+                  base=base, base_location=base_location)
 
 
 def save(
@@ -73,9 +78,12 @@ def save(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     chunk_size: Optional[int] = None,
+    base=None,
+    base_location: Optional[Dict[str, str]] = None,
 ) -> bytes:
     """The bytes of a .zipw file holding `tensor_dict` (see `save_file`)."""
-    return serialize_tensors(_flatten(tensor_dict), metadata, level=level, threads=threads, chunk_size=chunk_size)
+    return serialize_tensors(_flatten(tensor_dict), metadata, level=level, threads=threads, chunk_size=chunk_size,
+                             base=base, base_location=base_location)
 
 
 # -- reading ---------------------------------------------------------------------------------

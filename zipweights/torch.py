@@ -96,9 +96,14 @@ def save_file(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     chunk_size: Optional[int] = None,
+    base=None,
+    base_location: Optional[Dict[str, str]] = None,
 ) -> None:
-    """Write `tensors` as a compressed .zipw file (no uncompressed copy anywhere)."""
-    write_tensors(_flatten(tensors), filename, metadata, level=level, threads=threads, chunk_size=chunk_size)
+    """Write `tensors` as a compressed .zipw file (no uncompressed copy anywhere); with
+    `base` (a path to a safetensors or .zipw file: the previous checkpoint, the base
+    model), coded against it (see zipweights.compress_file)."""
+    write_tensors(_flatten(tensors), filename, metadata, level=level, threads=threads, chunk_size=chunk_size,
+                  base=base, base_location=base_location)
 
 
 def save(
@@ -108,9 +113,12 @@ def save(
     level: Optional[int] = None,
     threads: Optional[int] = None,
     chunk_size: Optional[int] = None,
+    base=None,
+    base_location: Optional[Dict[str, str]] = None,
 ) -> bytes:
     """The bytes of a .zipw file holding `tensors`."""
-    return serialize_tensors(_flatten(tensors), metadata, level=level, threads=threads, chunk_size=chunk_size)
+    return serialize_tensors(_flatten(tensors), metadata, level=level, threads=threads, chunk_size=chunk_size,
+                             base=base, base_location=base_location)
 
 
 def load_file(

@@ -515,16 +515,22 @@ def _write_kw(level, threads, chunk_size) -> dict:
     return {k: v for k, v in kw.items() if v is not None}
 
 
-def write_tensors(items, filename, metadata, *, level=None, threads=None, chunk_size=None) -> None:
+def write_tensors(items, filename, metadata, *, level=None, threads=None, chunk_size=None, base=None,
+                  base_location=None) -> None:
     """save_file: tensors in memory (see source_from_tensors) compressed into
-    `filename` (overwritten, as safetensors overwrites; complete or absent)."""
+    `filename` (overwritten, as safetensors overwrites; complete or absent), against
+    `base` when given (as compress_file)."""
     source = source_from_tensors(items, metadata)
-    with atomic_output(os.fspath(filename), force=True) as out:
-        write(source, out, **_write_kw(level, threads, chunk_size))
+    filename = os.fspath(filename)
+    with _open_base(base, filename, base_location) as (bm, loc), atomic_output(filename, force=True) as out:
+        write(source, out, base=bm, base_location=loc, **_write_kw(level, threads, chunk_size))
 
 
-def serialize_tensors(items, metadata, *, level=None, threads=None, chunk_size=None) -> bytes:
+def serialize_tensors(items, metadata, *, level=None, threads=None, chunk_size=None, base=None,
+                      base_location=None) -> bytes:
     """save: the bytes of the .zipw file `write_tensors` would write."""
     out = io.BytesIO()
-    write(source_from_tensors(items, metadata), out, **_write_kw(level, threads, chunk_size))
+    with _open_base(base, None, base_location) as (bm, loc):
+        write(source_from_tensors(items, metadata), out, base=bm, base_location=loc,
+              **_write_kw(level, threads, chunk_size))
     return out.getvalue()

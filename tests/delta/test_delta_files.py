@@ -435,3 +435,32 @@ def test_recorded_absolute_paths_are_not_followed(pairs, tmp_path):
     with pytest.raises(BaseNotFoundError):
         zipweights.decompress_file(dst, str(tmp_path / "out"))
     assert _sha(zipweights.decompress_file(dst, str(tmp_path / "out"), base=base)) == _sha(ft)
+
+
+def test_save_file_of_a_checkpoint_against_the_one_before(tmp_path):
+    torch = pytest.importorskip("torch")
+    import zipweights.torch as zt
+
+    g = torch.Generator().manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 8)).to(torch.bfloat16)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    saved = []
+    for step in range(3):
+        for _ in range(5):
+            x = torch.randn(32, 64, generator=g).to(torch.bfloat16)
+            loss = model(x).float().pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        path = str(tmp_path / f"step{step}.safetensors.zipw")
+        zt.save_file(state, path, base=saved[-1][0] if saved else None)
+        saved.append((path, state))
+    with ZipwFile(saved[2][0]) as zf:
+        assert zf.base_record.location == {"path": "step1.safetensors.zipw"}
+    for path, state in saved:
+        got = zt.load_file(path)
+        for k, v in state.items():
+            assert torch.equal(got[k].view(torch.uint8), v.view(torch.uint8))
+    data = zt.save(saved[2][1], base=saved[1][0])  # bytes: the location is relative to the current folder
+    assert zt.load(data, base=saved[1][0]).keys() == saved[2][1].keys()
