@@ -209,8 +209,15 @@ def test_mirrors_every_repo_byte_for_byte(hf_env, hub, cluster, repos, tmp_path)
     since = time.time()
     records = tmp_path / "records.jsonl"
     pairs = [("ray/a", "rayd/a"), ("ray/b", str(tmp_path / "b")), ("ray/c", "rayd/c")]
-    s = rm.mirror_on_ray(pairs, endpoint=hub.endpoint, records=str(records), workdir=str(tmp_path / "work"))
+    seen = []
+    s = rm.mirror_on_ray(pairs, endpoint=hub.endpoint, records=str(records), workdir=str(tmp_path / "work"),
+                         on_progress=seen.append, progress_interval=0)
     assert s["failed"] == 0, s
+    # progress for the whole job: files and bytes done out of all planned, failures, a rate and an ETA
+    last = seen[-1]
+    assert (last["files_done"], last["files_total"], last["files_failed"], last["repos_planned"]) == (8, 8, 0, 3)
+    assert last["bytes_done"] == last["bytes_total"] == s["bytes_in"] and last["eta_seconds"] == 0
+    assert [x["files_done"] for x in seen] == sorted(x["files_done"] for x in seen)
     assert [r["files"] for r in s["repos"]] == [2, 4, 2] and s["files"] == 8
     assert [r["card"] for r in s["repos"]] == ["written"] * 3
     assert s["ray"]["task"] == {"threads": 1, "num_cpus": rm.CPU_SHARE, "memory": rm.task_memory(1),
@@ -246,6 +253,10 @@ def test_mirrors_every_repo_byte_for_byte(hf_env, hub, cluster, repos, tmp_path)
 def test_a_corrupt_file_is_reported_and_the_rest_complete(hf_env, hub, cluster, repos, tmp_path):
     lst = tmp_path / "pairs.txt"
     lst.write_text(f"ray/bad rayd/bad\nray/a {tmp_path / 'a'}\nnope/missing {tmp_path / 'm'}\n")
+    code, out, err = _zipw_mirror(cluster, ["--list", str(lst), "--endpoint", hub.endpoint, "--dry-run"])
+    s = json.loads(out)
+    assert code == 1 and s["dry_run"] and [len(r.get("todo", [])) for r in s["repos"]] == [3, 2, 0]
+    assert not (tmp_path / "a").exists()
     code, out, err = _zipw_mirror(cluster, ["--list", str(lst), "--endpoint", hub.endpoint,
                                             "--workdir", str(tmp_path / "work"), "-T", "1"])
     assert code == 1, err
@@ -351,3 +362,27 @@ def test_a_killed_driver_rerun_resumes_without_redoing_anything(hf_env, hub, clu
     _serve_folder(hub, str(folder), "rayd/big1-k")
     _restore_and_compare(hub, cluster, {"rayd/big2": "ray/big2", "rayd/big1-k": "ray/big1", "rayd/c-k": "ray/c"},
                          tmp_path, repos)
+
+
+def test_transient_http_errors_are_retried_with_backoff(hf_env, hub, cluster, repos, tmp_path, sha256_file):
+    from _flaky_proxy import FlakyProxy
+
+    pairs = [("ray/c", str(tmp_path / "c")), ("ray/a", str(tmp_path / "a"))]
+    # every request answered 429 or 503 twice before it is served: without retries nothing gets through
+    with FlakyProxy(hub.port, failures=2) as proxy:
+        s = rm.mirror_on_ray(pairs, endpoint=proxy.endpoint, workdir=str(tmp_path / "w1"), backoff=rm.Backoff(1))
+    assert s["failed"] == 2 and s["files"] == 0
+    assert all("429" in r["errors"][0]["error"] or "503" in r["errors"][0]["error"] for r in s["repos"]), s
+    with FlakyProxy(hub.port, failures=2) as proxy:
+        s = rm.mirror_on_ray(pairs, endpoint=proxy.endpoint, workdir=str(tmp_path / "w2"),
+                             backoff=rm.Backoff(6, base=0.01, cap=0.05))
+        refused = proxy.refused
+    assert s["failed"] == 0 and s["files"] == 4, s
+    assert refused >= 2 * 8  # both repos' plans, manifests, downloads: each refused twice first
+    for src, folder in pairs:
+        for name, content in repos[src].items():
+            if name.endswith(".safetensors"):
+                with zm.ZipwFile(os.path.join(folder, name + ".zipw")) as zf:
+                    assert zf.original_sha256 == _sha(_want(content))
+            elif name != "README.md":
+                assert open(os.path.join(folder, name), "rb").read() == _want(content)
