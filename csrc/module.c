@@ -277,6 +277,55 @@ static PyObject *py_simd(PyObject *self, PyObject *noargs)
     return PyLong_FromLong(zw_have_avx512() ? 2 : zw_have_avx2());
 }
 
+static PyObject *py_delta_encode(PyObject *self, PyObject *args)
+{
+    Py_buffer src, base;
+    int kind;
+    PyObject *out;
+    uint8_t *buf;
+    size_t len = (size_t)-1;
+    zw_err err;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*i:delta_encode", &src, &base, &kind)) return NULL;
+    if (zw_delta_check((size_t)src.len, (size_t)base.len, kind, &err)) {
+        PyBuffer_Release(&src);
+        PyBuffer_Release(&base);
+        return raise_err(&err);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    buf = zw_scratch(ZW_S_MOD_OUT, zw_delta_bound((size_t)src.len));
+    if (buf) len = zw_delta_encode(src.buf, base.buf, (size_t)src.len, kind, buf, &err);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&base);
+    if (!buf) return PyErr_NoMemory();
+    if (len == (size_t)-1) {
+        zw_scratch_done(ZW_S_MOD_OUT, buf);
+        return raise_err(&err);
+    }
+    out = PyBytes_FromStringAndSize((const char *)buf, (Py_ssize_t)len);
+    zw_scratch_done(ZW_S_MOD_OUT, buf);
+    return out;
+}
+
+static PyObject *py_delta_decode(PyObject *self, PyObject *args)
+{
+    Py_buffer src, base, dst;
+    int kind, rc;
+    zw_err err;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*iw*:delta_decode", &src, &base, &kind, &dst)) return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = zw_delta_decode(src.buf, (size_t)src.len, base.buf, (size_t)base.len, kind, dst.buf,
+                         (size_t)dst.len, &err);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&base);
+    PyBuffer_Release(&dst);
+    if (rc) return raise_err(&err);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"_set_simd", py_set_simd, METH_VARARGS,
      "_set_simd(level) -> level set: 0 portable C, 1 AVX2, 2 AVX-512, capped by the CPU "
@@ -304,14 +353,20 @@ static PyMethodDef methods[] = {
     {"float_decode", py_float_decode, METH_VARARGS,
      "float_decode(payload, kind, dst): decode the values into dst; CorruptDataError "
      "(TruncatedDataError) on corrupt input"},
+    {"delta_encode", py_delta_encode, METH_VARARGS,
+     "delta_encode(src, base, kind) -> bytes: src coded against base (as many bytes); kind "
+     "0=BF16 1=F16 2=F32"},
+    {"delta_decode", py_delta_decode, METH_VARARGS,
+     "delta_decode(payload, base, kind, dst): decode into dst against base; CorruptDataError "
+     "(TruncatedDataError) on corrupt input"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef moduledef = {
-    PyModuleDef_HEAD_INIT, "zipweights._kernels", "Compiled kernels of zipweights.", -1, methods,
+    PyModuleDef_HEAD_INIT, "zipweights._ckernels", "Compiled kernels of zipweights.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__kernels(void)
+PyMODINIT_FUNC PyInit__ckernels(void)
 {
     zw_cpu_init(); /* CPU feature probe, while the import lock is held */
     if (load_errors()) return NULL;

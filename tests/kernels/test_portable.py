@@ -22,16 +22,16 @@ def test_portable_build_passes_the_kernel_tests(tmp_path):
         pytest.skip(f"no C compiler ({cc})")
     pkg = tmp_path / "zipweights"
     shutil.copytree(ROOT / "zipweights", pkg, ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
-    so = pkg / ("_kernels" + sysconfig.get_config_var("EXT_SUFFIX"))
+    so = pkg / ("_ckernels" + sysconfig.get_config_var("EXT_SUFFIX"))
     build = [cc, "-O1", "-shared", "-fPIC", "-std=c11", "-Wall", "-Werror", "-DZW_PORTABLE",
              f"-I{ROOT / 'csrc'}", f"-I{sysconfig.get_paths()['include']}",
              *sorted(str(p) for p in (ROOT / "csrc").glob("*.c")), "-o", str(so)]
     r = subprocess.run(build, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), ZIPWEIGHTS_KERNELS="c")
     # the tests run on that copy: checked inside the same process that runs them
     script = (
-        "import sys, pytest, zipweights._kernels as k\n"
+        "import sys, pytest, zipweights._ckernels as k\n"
         f"assert k.__file__ == {str(so)!r}, k.__file__\n"
         f"sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', {str(ROOT / 'tests' / 'kernels' / 'test_kernels.py')!r}]))\n"
     )
