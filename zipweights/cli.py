@@ -20,7 +20,7 @@ import time
 
 from . import __version__
 from ._parallel import default_threads
-from .codec import chain
+from .codec import chain, delta
 from ._fileio import atomic_output, check_output, install_signal_handlers, is_temp_name, same_file
 from ._progress import Progress
 from .errors import EXIT_DATA, EXIT_OK, EXIT_USAGE, exit_code
@@ -217,7 +217,7 @@ def cmd_compress(args) -> int:
         bar = _progress(args, src_st.st_size, os.path.basename(src))
         t0 = time.perf_counter()
         opts = dict(threads=args.threads, level=args.level, chunk_size=args.chunk_size,
-                    raw=args.raw, dtype_hint=args.dtype, progress=bar)
+                    raw=args.raw, dtype_hint=args.dtype, progress=bar, base=args.base)
         try:
             if args.stdout:
                 stats = compress_to_stream(src, sys.stdout.buffer, **opts)
@@ -229,7 +229,7 @@ def cmd_compress(args) -> int:
         dt = time.perf_counter() - t0
         if args.rm:
             def check(out_st, out=out, stats=stats):
-                with ZipwFile(out) as zf:  # read back before the only other copy goes
+                with ZipwFile(out, base=args.base) as zf:  # read back before the only other copy goes
                     zf.verify(args.threads)
                     if zf.original_sha256 != stats.sha256 or zf.original_size != src_st.st_size:
                         raise CorruptDataError(f"{out}: does not restore {src}; input not removed")
@@ -286,8 +286,10 @@ def cmd_decompress(args) -> int:
             check_output(dst, args.force)  # before a progress bar shows (checked again on writing)
         src_st = os.stat(src)
         check_sha256 = not args.no_sha256 or args.rm  # --rm: the whole file is checked first
-        with ZipwFile(src, max_output_size=args.max_size) as zf:
+        with ZipwFile(src, max_output_size=args.max_size, base=args.base) as zf:
             size = zf.original_size
+            if zf.base_record is not None:
+                zf.base_model()  # found and checked before anything is written
             if args.stdout:
                 bar = _progress(args, size, os.path.basename(src))
                 try:
@@ -301,7 +303,7 @@ def cmd_decompress(args) -> int:
         try:
             out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar,
                                   check_sha256=check_sha256, sync=args.sync or args.rm,
-                                  max_output_size=args.max_size)
+                                  max_output_size=args.max_size, base=args.base)
         finally:
             bar.close()
         dt = time.perf_counter() - t0
@@ -325,6 +327,10 @@ def cmd_info(args) -> int:
             print(f"{path}: format v{zf.version}, {_human(zf.compressed_size)} compressed, "
                   f"{_human(zf.original_size)} original ({100 * zf.compressed_size / max(1, zf.original_size):.2f}%)")
             print(f"original sha256 {zf.original_sha256}")
+            if zf.base_record is not None:
+                rec = zf.base_record
+                print(f"coded against base sha256 {rec.sha256.hex()} ({_human(rec.size)}), "
+                      f"found at {rec.describe()}")
             kind = "safetensors" if zf.index.source_kind == 1 else "bytes"
             print(f"source {kind}, header {len(zf.index.prefix)} bytes, {len(zf.entries)} entries")
             rows = [("name", "dtype", "shape", "chunks", "codec", "bytes", "ratio")]
@@ -332,7 +338,7 @@ def cmd_info(args) -> int:
                 codecs = {}
                 for c in e.chunks["codec"].tolist():
                     codecs[c] = codecs.get(c, 0) + 1
-                label = ",".join(chain.NAMES.get(c, f"unknown({c})") for c in sorted(codecs))
+                label = ",".join(delta.NAMES.get(c, f"unknown({c})") for c in sorted(codecs))
                 stored = int(e.chunks["length"].sum())
                 rows.append((
                     e.name if e.kind == 0 else "(bytes)", e.dtype.name, "x".join(map(str, e.shape)) or "scalar",
@@ -350,10 +356,10 @@ def cmd_verify(args) -> int:
         raise _Usage("--original takes a single input")
     for path in args.inputs:
         _input_stat(path, folders=False)
-        with ZipwFile(path, max_output_size=args.max_size) as zf:
+        with ZipwFile(path, max_output_size=args.max_size, base=args.base) as zf:
             bar = _progress(args, zf.original_size, os.path.basename(path))
             try:
-                zf.verify(args.threads, progress=bar)
+                zf.verify(args.threads, progress=bar)  # a delta file: its whole base hashed too
             finally:
                 bar.close()
             if args.original:
@@ -422,7 +428,8 @@ def cmd_mirror(args) -> int:
             s = hub_mirror.mirror(src, dest, restore=args.restore, include=args.include, exclude=args.exclude,
                                   threads=args.threads, level=args.level, dry_run=args.dry_run,
                                   endpoint=args.endpoint, token=args.token, workdir=args.workdir,
-                                  progress=not args.quiet, log=log if (args.verbose or args.dry_run) else None)
+                                  progress=not args.quiet, log=log if (args.verbose or args.dry_run) else None,
+                                  base=args.base)
         except ZipWeightsError as exc:
             print(f"zipw mirror: {src} -> {dest}: {exc}", file=sys.stderr)
             status = EXIT_DATA
@@ -484,6 +491,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help=argparse.SUPPRESS)
     c.add_argument("--raw", action="store_true", help="compress as bytes even if the file is safetensors")
     c.add_argument("--dtype", help="element type of a non-safetensors file (e.g. BF16, F32)")
+    base_help = "the base model (safetensors or .zipw) the file is coded against: a fine-tune's base, the checkpoint before"
+    c.add_argument("--base", metavar="FILE", help=base_help + "; recorded by sha256 and relative path")
     c.set_defaults(func=cmd_compress)
 
     d = sub.add_parser("decompress", help="FILE.zipw -> FILE, byte for byte")
@@ -493,6 +502,8 @@ def _parser() -> argparse.ArgumentParser:
     max_size = dict(type=_size_arg, default=DEFAULT_MAX_OUTPUT_SIZE, metavar="SIZE",
                     help="refuse files that declare more than SIZE bytes of output (default 1T)")
     d.add_argument("--max-size", **max_size)
+    base_used = "a delta file's base model (default: where the file records it)"
+    d.add_argument("--base", metavar="FILE", help=base_used)
     d.set_defaults(func=cmd_decompress)
 
     i = sub.add_parser("info", help="per-tensor table: dtype, shape, codec, ratio")
@@ -503,6 +514,7 @@ def _parser() -> argparse.ArgumentParser:
     common(v, output=False)
     v.add_argument("--original", help="also check that FILE restores exactly this file")
     v.add_argument("--max-size", **max_size)
+    v.add_argument("--base", metavar="FILE", help=base_used + "; its whole sha256 is checked")
     v.set_defaults(func=cmd_verify)
     b = sub.add_parser("bench", help="time compress and decompress of files (whole job, medians)")
     b.add_argument("inputs", nargs="+", metavar="FILE")
@@ -529,6 +541,8 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--token", default=None, help="Hub token (default: huggingface_hub's)")
     m.add_argument("--workdir", default=None, help="where plain copies wait (default: the temp folder)")
     m.add_argument("--records", metavar="FILE", help="append one JSON line per file done")
+    m.add_argument("--base", metavar="REPO[@REV]",
+                   help="code each safetensors file against the file of the same name in this repo (a fine-tune's base)")
     g = m.add_mutually_exclusive_group()
     g.add_argument("-q", "--quiet", action="store_true")
     g.add_argument("-v", "--verbose", action="store_true")
