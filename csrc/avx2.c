@@ -24,6 +24,7 @@ void zw_cpu_init(void)
     const char *no_simd = getenv("ZW_NO_SIMD"), *no_512 = getenv("ZW_NO_AVX512");
     __builtin_cpu_init();
     merge16_init();
+    zw_delta_simd_init();
     cpu_level = 0;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") &&
         __builtin_cpu_supports("bmi2")) {
@@ -149,36 +150,7 @@ DEFINE_RDEC_BLOCK(zw_rdec_block_avx2, T, RENORM_AVX2)
     } while (0)
 DEFINE_RDEC_BLOCK(zw_rdec_block_avx512, T5, RENORM_AVX512)
 
-/* rows r[0..16) (row = step, 16 lanes each) -> r[k] = lane k's 16 steps */
-T static inline void transpose16(__m256i *r)
-{
-    __m256i a[16], b[16], c[16];
-    int i;
-    for (i = 0; i < 16; i += 2) {
-        a[i] = _mm256_unpacklo_epi16(r[i], r[i + 1]);
-        a[i + 1] = _mm256_unpackhi_epi16(r[i], r[i + 1]);
-    }
-    for (i = 0; i < 16; i += 4) {
-        b[i] = _mm256_unpacklo_epi32(a[i], a[i + 2]);
-        b[i + 1] = _mm256_unpackhi_epi32(a[i], a[i + 2]);
-        b[i + 2] = _mm256_unpacklo_epi32(a[i + 1], a[i + 3]);
-        b[i + 3] = _mm256_unpackhi_epi32(a[i + 1], a[i + 3]);
-    }
-    for (i = 0; i < 16; i += 8) {
-        c[i] = _mm256_unpacklo_epi64(b[i], b[i + 4]);
-        c[i + 1] = _mm256_unpackhi_epi64(b[i], b[i + 4]);
-        c[i + 2] = _mm256_unpacklo_epi64(b[i + 1], b[i + 5]);
-        c[i + 3] = _mm256_unpackhi_epi64(b[i + 1], b[i + 5]);
-        c[i + 4] = _mm256_unpacklo_epi64(b[i + 2], b[i + 6]);
-        c[i + 5] = _mm256_unpackhi_epi64(b[i + 2], b[i + 6]);
-        c[i + 6] = _mm256_unpacklo_epi64(b[i + 3], b[i + 7]);
-        c[i + 7] = _mm256_unpackhi_epi64(b[i + 3], b[i + 7]);
-    }
-    for (i = 0; i < 8; i++) {
-        r[i] = _mm256_permute2x128_si256(c[i], c[i + 8], 0x20);
-        r[i + 8] = _mm256_permute2x128_si256(c[i], c[i + 8], 0x31);
-    }
-}
+#include "transpose16.h"
 
 typedef struct {
     __m256i shuf, mul;

@@ -369,17 +369,109 @@ static inline uint32_t untoken(uint32_t tk, xreader *xr)
     return (1u << k) | (((tk - D_DIRECT) & 1) << (k - 1)) | xr_get(xr, k - 1);
 }
 
+/* The u32 decode table of the SIMD path: slot k of symbol s (frequency f, first slot
+ * st) holds s | (k - st) << 7 | f << 19, so a decode is x = f * (x >> P) + (k - st) with
+ * no subtraction, and the table is half the size of zw_dtabs. f <= 2^P and k - st < 2^P
+ * fit for P <= 12. */
+#define D_ET32_PMAX 12
+
+static void build_et32(uint32_t *et, const uint16_t *sym, const uint16_t *freq, int m)
+{
+    uint32_t start = 0, k;
+    int i;
+    for (i = 0; i < m; i++) {
+        uint32_t f = freq[i], ent = sym[i] | (f << 19);
+        for (k = 0; k < f; k++) et[start + k] = ent | (k << 7);
+        start += f;
+    }
+}
+
+/* one symbol with the u32 table, checking that the stream has its word */
+#define DEC32_ONE(L, CB, OUT)                                                            \
+    do {                                                                                 \
+        uint32_t xx_ = d->x[L], en_ = et[(CB) + (xx_ & smask)];                          \
+        xx_ = (en_ >> 19) * (xx_ >> P) + ((en_ >> 7) & 0xfff);                           \
+        if (xx_ < ZW_L) {                                                                \
+            if (d->end - d->p < 2) return zw_fail(e, ZW_ETRUNC, "payload truncated: rANS stream ends early"); \
+            xx_ = (xx_ << 16) | d->p[0] | ((uint32_t)d->p[1] << 8);                      \
+            d->p += 2;                                                                   \
+        }                                                                                \
+        d->x[L] = xx_;                                                                   \
+        (OUT) = (uint16_t)(en_ & 0x7f);                                                  \
+    } while (0)
+
+/* 16-bit values with the SIMD pieces of delta_avx2.c: per block of steps, the base
+ * values step-major, the tokens (SIMD while the stream surely holds a word per symbol,
+ * then scalar), the extra bits of the tokens >= 16 in decoding order, the values. */
+static int decode16_simd(zw_rdec *d, const uint32_t *et, zw_dctx16 cx, int op, const uint8_t *base,
+                         size_t n, xreader *xr, uint8_t *dst, zw_err *e)
+{
+    const size_t seg = zw_seg_len(n), r = n - ZW_LANES * seg;
+    const int P = cx.P, avx512 = zw_have_avx512();
+    const uint32_t smask = (1u << P) - 1, S16 = 0x8000u, M16 = 0xffffu;
+    _Alignas(64) uint16_t bstep[ZW_BLK * ZW_LANES], zstep[ZW_BLK * ZW_LANES];
+    /* + 32: the SIMD kernels store a whole vector of positions past the count */
+    uint16_t big[ZW_BLK * ZW_LANES + 32];
+    uint32_t cbase[256];
+    size_t i0, t;
+    int c;
+    for (c = 0; c <= cx.emask; c++) {
+        int k = c - cx.elo;
+        cbase[c] = (uint32_t)(k < 0 ? 0 : k >= cx.C ? cx.C - 1 : k) << P;
+    }
+    for (i0 = 0; i0 < seg; i0 += ZW_BLK) {
+        int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK), s = 0, nb = 0, k;
+        zw_delta_in16_avx2(base, seg, i0, Sn, bstep);
+        /* the next block's base and destination lines, one of each per step of this one:
+         * 32 streams are more than the hardware prefetcher follows, and a burst of 256
+         * prefetches at once would overrun the line fill buffers */
+        cx.pfb = i0 + 2 * ZW_BLK <= seg ? base + 2 * (i0 + ZW_BLK) : NULL;
+        cx.pfd = cx.pfb ? dst + 2 * (i0 + ZW_BLK) : NULL;
+        /* SIMD for as many steps as the stream surely holds words for (one per symbol,
+         * plus the 32-byte over-read); the room grows back as few symbols renormalize,
+         * so only the last few steps of the chunk go scalar */
+        while (s < Sn && (size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES + 32) {
+            size_t room = ((size_t)(d->end - d->p) - 32) / (2 * ZW_LANES);
+            int run = (size_t)(Sn - s) < room ? Sn - s : (int)room;
+            cx.s0 = s;
+            nb += (avx512 ? zw_delta_rans16_avx512 : zw_delta_rans16_avx2)(d, et, &cx, bstep + s * ZW_LANES, run,
+                                                                           zstep + s * ZW_LANES, big + nb);
+            s += run;
+        }
+        for (; s < Sn; s++) { /* the end of the stream */
+            int l;
+            for (l = 0; l < ZW_LANES; l++) {
+                uint16_t *o = &zstep[s * ZW_LANES + l];
+                DEC32_ONE(l, cbase[(bstep[s * ZW_LANES + l] >> cx.eshift) & (uint32_t)cx.emask], *o);
+                if (*o >= D_DIRECT) big[nb++] = (uint16_t)(s * ZW_LANES + l);
+            }
+        }
+        for (k = 0; k < nb; k++) zstep[big[k]] = (uint16_t)untoken(zstep[big[k]], xr);
+        zw_delta_out16_avx2(zstep, bstep, Sn, op, seg, i0, dst);
+    }
+    for (t = 0; t < r; t++) {
+        size_t j = ZW_LANES * seg + t;
+        uint32_t b = ldv(base, j, 16);
+        uint16_t tk;
+        DEC32_ONE(t % ZW_LANES, cbase[(b >> cx.eshift) & (uint32_t)cx.emask], tk);
+        stv(dst, j, 16, apply(untoken(tk, xr), b, op, S16, M16));
+    }
+    return 0;
+}
+
 int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t basebytes, int kind,
                     uint8_t *dst, size_t nbytes, zw_err *e)
 {
     dkind K = {16, 8, 6, 0};
     size_t n, pos, seg, r, i, i0;
     uint32_t S, M, tlen, xlen;
-    int op, C, elo, P, c, rc = -1, emask, es_shift, l;
+    int op, C, elo, P, c, rc = -1, emask, es_shift, l, simd;
     uint8_t q[128], cmap[256];
-    uint16_t freq[128], sym[128], tok[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
+    uint16_t freq[ZW_DMAXCTX][128], sym[ZW_DMAXCTX][128], tok[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
+    int msym[ZW_DMAXCTX];
     uint32_t cbase[256], ctx[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
     zw_dtabs tabs = {NULL, 0};
+    uint32_t *et32 = NULL;
     zw_br br;
     xreader xr;
     zw_rdec d;
@@ -407,40 +499,28 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
     pos = D_HDR;
     if ((uint64_t)tlen > len - pos)
         return zw_fail(e, ZW_ETRUNC, "payload truncated: tables need %u bytes, have %zu", tlen, len - pos);
-    if (zw_dtabs_alloc(&tabs, C, P, ZW_S_DELTA_DTAB)) return zw_fail(e, ZW_ENOMEM, "out of memory");
     br.buf = p + pos;
     br.len = tlen;
     br.bitpos = 0;
     br.overrun = 0;
     for (c = 0; c < C; c++) {
         int m;
-        if (zw_table_read_list(&br, K.B, P, sym, q, &m, e)) goto out;
-        if (sym[m - 1] >= K.ntok) {
-            zw_fail(e, ZW_ECORRUPT, "frequency table invalid: token %u of %d", sym[m - 1], K.ntok);
-            goto out;
-        }
-        if (zw_normalize_list(q, m, freq, P)) { /* unreachable: the reader checked m */
-            zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %d symbols at precision %d", m, P);
-            goto out;
-        }
-        zw_build_dtab_list(&tabs, c, sym, freq, m, NULL);
+        if (zw_table_read_list(&br, K.B, P, sym[c], q, &m, e)) return -1;
+        if (sym[c][m - 1] >= K.ntok)
+            return zw_fail(e, ZW_ECORRUPT, "frequency table invalid: token %u of %d", sym[c][m - 1], K.ntok);
+        if (zw_normalize_list(q, m, freq[c], P)) /* unreachable: the reader checked m */
+            return zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %d symbols at precision %d", m, P);
+        msym[c] = m;
     }
-    if ((br.bitpos + 7) / 8 != tlen) {
-        zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %u bytes declared, %zu used", tlen,
-                (size_t)((br.bitpos + 7) / 8));
-        goto out;
-    }
+    if ((br.bitpos + 7) / 8 != tlen)
+        return zw_fail(e, ZW_ECORRUPT, "frequency table invalid: %u bytes declared, %zu used", tlen,
+                       (size_t)((br.bitpos + 7) / 8));
     pos += tlen;
-    if (len - pos < 4) {
-        zw_fail(e, ZW_ETRUNC, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
-        goto out;
-    }
+    if (len - pos < 4) return zw_fail(e, ZW_ETRUNC, "payload truncated: need %zu bytes, have %zu", pos + 4, len);
     xlen = zw_rd32(p + pos);
     pos += 4;
-    if ((uint64_t)xlen > len - pos) {
-        zw_fail(e, ZW_ETRUNC, "payload truncated: raw bits need %u bytes, have %zu", xlen, len - pos);
-        goto out;
-    }
+    if ((uint64_t)xlen > len - pos)
+        return zw_fail(e, ZW_ETRUNC, "payload truncated: raw bits need %u bytes, have %zu", xlen, len - pos);
     xr.p = p + pos;
     xr.len = xlen;
     xr.pos = 0;
@@ -448,10 +528,23 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
     xr.nacc = 0;
     xr.overrun = 0;
     pos += xlen;
-    if (zw_rdec_init(&d, p + pos, len - pos, e)) goto out;
+    if (zw_rdec_init(&d, p + pos, len - pos, e)) return -1;
     S = 1u << (K.W - 1);
     M = K.W == 32 ? 0xffffffffu : 0xffffu;
     es_shift = K.W - 1 - K.EB;
+    simd = zw_have_avx2() && K.W == 16 && P <= D_ET32_PMAX;
+    if (simd) {
+        zw_dctx16 cx = {0};
+        cx.P = P, cx.eshift = es_shift, cx.emask = emask, cx.elo = elo, cx.C = C;
+        cx.pfstride = 2 * zw_seg_len(n);
+        et32 = zw_scratch(ZW_S_DELTA_DTAB, ((size_t)C << P) * sizeof *et32);
+        if (!et32) return zw_fail(e, ZW_ENOMEM, "out of memory");
+        for (c = 0; c < C; c++) build_et32(et32 + ((size_t)c << P), sym[c], freq[c], msym[c]);
+        if (decode16_simd(&d, et32, cx, op, base, n, &xr, dst, e)) goto out;
+        goto check;
+    }
+    if (zw_dtabs_alloc(&tabs, C, P, ZW_S_DELTA_DTAB)) return zw_fail(e, ZW_ENOMEM, "out of memory");
+    for (c = 0; c < C; c++) zw_build_dtab_list(&tabs, c, sym[c], freq[c], msym[c], NULL);
     context_map(cmap, emask, elo, C);
     for (c = 0; c <= emask; c++) cbase[c] = (uint32_t)cmap[c] << P;
     seg = zw_seg_len(n);
@@ -480,6 +573,7 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
             stv(dst, j, K.W, apply(untoken(tok[i], &xr), ldv(base, j, K.W), op, S, M));
         }
     }
+check:
     if (xr.overrun) {
         zw_fail(e, ZW_ETRUNC, "payload truncated: raw bits run out");
         goto out;
@@ -491,6 +585,9 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
     }
     rc = zw_rdec_finish(&d, e);
 out:
-    zw_dtabs_free(&tabs, ZW_S_DELTA_DTAB);
+    if (et32)
+        zw_scratch_done(ZW_S_DELTA_DTAB, et32);
+    else
+        zw_dtabs_free(&tabs, ZW_S_DELTA_DTAB);
     return rc;
 }

@@ -1,0 +1,263 @@
+/* AVX2 / AVX-512 pieces of the delta decoder for 16-bit values (csrc/delta.c calls
+ * them per block of steps; it keeps the scalar paths and everything that reads the
+ * extra bits). Results are bit-identical to delta.c's portable code.
+ *
+ * A block is S steps (a multiple of 16, at most ZW_BLK) of the 32 lanes. Lane l's values
+ * are contiguous in memory (value l*seg + i), but rANS decodes them a step at a time
+ * (all 32 lanes at step i), so the base values come in through 16 x 16 transposes
+ * (lane-major -> step-major, bstep[s*32 + l]) and the decoded values go out through
+ * them again. Both copy each lane's run through a small lane-major buffer first: the
+ * lanes lie seg values apart, often a multiple of 4 KiB, so touching 16 or 32 of them
+ * at one offset would map every line to the same L1 set. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "zw.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(ZW_PORTABLE)
+#include <immintrin.h>
+
+#include "transpose16.h"
+
+#define T __attribute__((target("avx2,popcnt,bmi2,prfchw")))
+
+T void zw_delta_in16_avx2(const uint8_t *base, size_t seg, size_t i0, int S, uint16_t *bstep)
+{
+    _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
+    __m256i r[16];
+    int l, s0, g, k;
+    for (l = 0; l < ZW_LANES; l++) {
+        const uint8_t *src = base + 2 * ((size_t)l * seg + i0);
+        for (s0 = 0; s0 < S; s0 += 16)
+            _mm256_store_si256((__m256i *)(lb[l] + s0), _mm256_loadu_si256((const __m256i *)(src + 2 * s0)));
+    }
+    for (s0 = 0; s0 < S; s0 += 16)
+        for (g = 0; g < ZW_LANES / 16; g++) {
+            for (k = 0; k < 16; k++) r[k] = _mm256_load_si256((const __m256i *)(lb[16 * g + k] + s0));
+            transpose16(r);
+            for (k = 0; k < 16; k++)
+                _mm256_store_si256((__m256i *)(bstep + (s0 + k) * ZW_LANES + 16 * g), r[k]);
+        }
+}
+
+/* The rANS steps of a block with the u32 decode table of delta.c (sym | (slot - start)
+ * << 7 | freq << 19, P <= 12) and each symbol's context from its base value's exponent.
+ * Tokens go to zstep[s*32 + l]; the positions (cx->s0 + s)*32 + l of the tokens >= 16
+ * (they take extra bits, which delta.c reads afterwards in decoding order) go to big[],
+ * their count is returned: lists, not masks, so that the reader of the extra bits has
+ * no branch per step to mispredict. The caller guarantees end - p >= 64*S + 32. */
+
+/* AVX2: 4 vectors of 8 lanes; the word of each renormalizing lane picked by RLUT (its
+ * rank among the vector's words), the big positions compressed by BLUT */
+#define PC8(v) (((v)&1) + (((v) >> 1) & 1) + (((v) >> 2) & 1) + (((v) >> 3) & 1) + \
+                (((v) >> 4) & 1) + (((v) >> 5) & 1) + (((v) >> 6) & 1) + (((v) >> 7) & 1))
+#define RL1(m) {PC8((m)&0), PC8((m)&1), PC8((m)&3), PC8((m)&7), PC8((m)&15), PC8((m)&31), \
+                PC8((m)&63), PC8((m)&127)}
+#define RL4(m) RL1(m), RL1((m) + 1), RL1((m) + 2), RL1((m) + 3)
+#define RL16(m) RL4(m), RL4((m) + 4), RL4((m) + 8), RL4((m) + 12)
+#define RL64(m) RL16(m), RL16((m) + 16), RL16((m) + 32), RL16((m) + 48)
+static const uint8_t RLUT[256][8] = {RL64(0), RL64(64), RL64(128), RL64(192)};
+
+/* BLUT[m]: the pshufb moving the 16-bit lanes set in m to the front, in order */
+static uint8_t BLUT[256][16];
+static int blut_ready;
+
+static void blut_init(void)
+{
+    int m, k, r;
+    for (m = 0; m < 256; m++) {
+        for (k = 0; k < 16; k++) BLUT[m][k] = 0x80;
+        for (k = 0, r = 0; k < 8; k++)
+            if ((m >> k) & 1) {
+                BLUT[m][2 * r] = (uint8_t)(2 * k);
+                BLUT[m][2 * r + 1] = (uint8_t)(2 * k + 1);
+                r++;
+            }
+    }
+    blut_ready = 1;
+}
+
+void zw_delta_simd_init(void) /* from zw_cpu_init, at module import */
+{
+    if (!blut_ready) blut_init();
+}
+
+T int zw_delta_rans16_avx2(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep, int S,
+                           uint16_t *zstep, uint16_t *big)
+{
+    __m256i x[4];
+    const uint8_t *p = d->p;
+    const __m256i smask = _mm256_set1_epi32((1 << cx->P) - 1), Lv = _mm256_set1_epi32((int)ZW_L),
+                  emv = _mm256_set1_epi32(cx->emask), elov = _mm256_set1_epi32(cx->elo),
+                  cmax = _mm256_set1_epi32(cx->C - 1), zero = _mm256_setzero_si256(),
+                  offm = _mm256_set1_epi32(0xfff), symm = _mm256_set1_epi32(0x7f),
+                  fifteen = _mm256_set1_epi32(15);
+    const __m128i pc = _mm_cvtsi32_si128(cx->P), ec = _mm_cvtsi32_si128(cx->eshift),
+                  iota = _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7);
+    int v, s, nb = 0;
+    for (v = 0; v < 4; v++) x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));
+    for (s = 0; s < S; s++) {
+        __m256i sv[4];
+        if (cx->pfb) {
+            size_t o = (size_t)((cx->s0 + s) >> 2) * cx->pfstride + 64 * (size_t)((cx->s0 + s) & 3);
+            _mm_prefetch((const char *)(cx->pfb + o), _MM_HINT_T0);
+            _m_prefetchw(cx->pfd + o);
+        }
+        for (v = 0; v < 4; v++) {
+            __m256i b = _mm256_cvtepu16_epi32(_mm_load_si128((const __m128i *)(bstep + s * ZW_LANES + 8 * v)));
+            __m256i c = _mm256_and_si256(_mm256_srl_epi32(b, ec), emv);
+            c = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(c, elov), zero), cmax);
+            __m256i slot = _mm256_and_si256(x[v], smask);
+            __m256i e = _mm256_i32gather_epi32((const int *)et, _mm256_add_epi32(_mm256_sll_epi32(c, pc), slot), 4);
+            x[v] = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srli_epi32(e, 19), _mm256_srl_epi32(x[v], pc)),
+                                    _mm256_and_si256(_mm256_srli_epi32(e, 7), offm));
+            sv[v] = _mm256_and_si256(e, symm);
+        }
+        for (v = 0; v < 4; v++) {
+            __m256i need = _mm256_cmpgt_epi32(Lv, x[v]);
+            int mk = _mm256_movemask_ps(_mm256_castsi256_ps(need));
+            __m256i words = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+            __m256i perm = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)RLUT[mk]));
+            __m256i w = _mm256_permutevar8x32_epi32(words, perm);
+            x[v] = _mm256_blendv_epi8(x[v], _mm256_or_si256(_mm256_slli_epi32(x[v], 16), w), need);
+            p += 2 * _mm_popcnt_u32((unsigned)mk);
+        }
+        for (v = 0; v < 4; v++) {
+            int mb = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(sv[v], fifteen)));
+            __m128i pos = _mm_add_epi16(iota, _mm_set1_epi16((short)((cx->s0 + s) * ZW_LANES + 8 * v)));
+            _mm_storeu_si128((__m128i *)(big + nb),
+                             _mm_shuffle_epi8(pos, _mm_loadu_si128((const __m128i *)BLUT[mb])));
+            nb += _mm_popcnt_u32((unsigned)mb);
+        }
+        for (v = 0; v < 4; v += 2)
+            _mm256_store_si256((__m256i *)(zstep + s * ZW_LANES + 8 * v),
+                               _mm256_permute4x64_epi64(_mm256_packus_epi32(sv[v], sv[v + 1]), 0xD8));
+    }
+    for (v = 0; v < 4; v++) _mm256_storeu_si256((__m256i *)(d->x + 8 * v), x[v]);
+    d->p = p;
+    return nb;
+}
+
+/* AVX-512: 2 vectors of 16 lanes; vpexpandw hands the words to the renormalizing lanes,
+ * vpcompressw packs the big positions of all 32 lanes at once */
+#define T5 __attribute__((target("avx2,popcnt,bmi2,prfchw,avx512f,avx512bw,avx512vl,avx512vbmi2")))
+T5 int zw_delta_rans16_avx512(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep,
+                               int S, uint16_t *zstep, uint16_t *big)
+{
+    __m512i x[2];
+    const uint8_t *p = d->p;
+    const __m512i smask = _mm512_set1_epi32((1 << cx->P) - 1), Lv = _mm512_set1_epi32((int)ZW_L),
+                  emv = _mm512_set1_epi32(cx->emask), elov = _mm512_set1_epi32(cx->elo),
+                  cmax = _mm512_set1_epi32(cx->C - 1), zero = _mm512_setzero_si512(),
+                  offm = _mm512_set1_epi32(0xfff), symm = _mm512_set1_epi32(0x7f),
+                  fifteen = _mm512_set1_epi32(15),
+                  iota = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                                          15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m128i pc = _mm_cvtsi32_si128(cx->P), ec = _mm_cvtsi32_si128(cx->eshift);
+    int v, s, nb = 0;
+    for (v = 0; v < 2; v++) x[v] = _mm512_loadu_si512((const void *)(d->x + 16 * v));
+    for (s = 0; s < S; s++) {
+        __m512i sv[2];
+        __mmask16 kb[2];
+        if (cx->pfb) {
+            size_t o = (size_t)((cx->s0 + s) >> 2) * cx->pfstride + 64 * (size_t)((cx->s0 + s) & 3);
+            _mm_prefetch((const char *)(cx->pfb + o), _MM_HINT_T0);
+            _m_prefetchw(cx->pfd + o);
+        }
+        for (v = 0; v < 2; v++) {
+            __m512i b = _mm512_cvtepu16_epi32(_mm256_load_si256((const __m256i *)(bstep + s * ZW_LANES + 16 * v)));
+            __m512i c = _mm512_and_si512(_mm512_srl_epi32(b, ec), emv);
+            c = _mm512_min_epi32(_mm512_max_epi32(_mm512_sub_epi32(c, elov), zero), cmax);
+            __m512i slot = _mm512_and_si512(x[v], smask);
+            __m512i e = _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_sll_epi32(c, pc), slot), (const void *)et, 4);
+            x[v] = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(e, 19), _mm512_srl_epi32(x[v], pc)),
+                                    _mm512_and_si512(_mm512_srli_epi32(e, 7), offm));
+            sv[v] = _mm512_and_si512(e, symm);
+        }
+        for (v = 0; v < 2; v++) {
+            __mmask16 need = _mm512_cmplt_epu32_mask(x[v], Lv);
+            __m256i w = _mm256_maskz_expand_epi16(need, _mm256_loadu_si256((const __m256i *)p));
+            x[v] = _mm512_mask_or_epi32(x[v], need, _mm512_slli_epi32(x[v], 16), _mm512_cvtepu16_epi32(w));
+            p += 2 * _mm_popcnt_u32((unsigned)need);
+        }
+        for (v = 0; v < 2; v++) kb[v] = _mm512_cmpgt_epu32_mask(sv[v], fifteen);
+        {
+            __mmask32 k = (__mmask32)_mm512_kunpackw((__mmask16)kb[1], (__mmask16)kb[0]);
+            __m512i pos = _mm512_add_epi16(iota, _mm512_set1_epi16((short)((cx->s0 + s) * ZW_LANES)));
+            _mm512_storeu_si512((void *)(big + nb), _mm512_maskz_compress_epi16(k, pos));
+            nb += _mm_popcnt_u32((unsigned)k);
+        }
+        _mm512_storeu_si512((void *)(zstep + s * ZW_LANES),
+                           _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(sv[0])),
+                                              _mm512_cvtepi32_epi16(sv[1]), 1));
+    }
+    for (v = 0; v < 2; v++) _mm512_storeu_si512((void *)(d->x + 16 * v), x[v]);
+    d->p = p;
+    return nb;
+}
+
+/* values from z and the base, step-major, 16 at a time (spec/CODERS.md 4, "Values") */
+T static inline __m256i apply16(__m256i z, __m256i b, int op)
+{
+    const __m256i sgn = _mm256_set1_epi16((short)0x8000), one = _mm256_set1_epi16(1);
+    __m256i o, dd;
+    if (op) return _mm256_xor_si256(z, b);
+    o = _mm256_xor_si256(b, _mm256_or_si256(sgn, _mm256_srai_epi16(b, 15)));          /* ord(b) */
+    dd = _mm256_xor_si256(_mm256_srli_epi16(z, 1),
+                          _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_and_si256(z, one))); /* unzigzag */
+    o = _mm256_add_epi16(o, dd);
+    /* unord: positive (sign set) -> clear the sign; else flip every bit */
+    return _mm256_xor_si256(o, _mm256_or_si256(sgn, _mm256_xor_si256(_mm256_srai_epi16(o, 15),
+                                                                     _mm256_set1_epi16(-1))));
+}
+
+T void zw_delta_out16_avx2(const uint16_t *zstep, const uint16_t *bstep, int S, int op, size_t seg,
+                           size_t i0, uint8_t *dst)
+{
+    _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
+    __m256i r[16];
+    int l, s0, g, k;
+    for (s0 = 0; s0 < S; s0 += 16)
+        for (g = 0; g < ZW_LANES / 16; g++) {
+            for (k = 0; k < 16; k++) {
+                size_t o = (size_t)(s0 + k) * ZW_LANES + 16 * (size_t)g;
+                r[k] = apply16(_mm256_load_si256((const __m256i *)(zstep + o)),
+                               _mm256_load_si256((const __m256i *)(bstep + o)), op);
+            }
+            transpose16(r);
+            for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(lb[16 * g + k] + s0), r[k]);
+        }
+    for (l = 0; l < ZW_LANES; l++) {
+        uint8_t *o = dst + 2 * ((size_t)l * seg + i0);
+        for (s0 = 0; s0 < S; s0 += 16)
+            _mm256_storeu_si256((__m256i *)(o + 2 * s0), _mm256_load_si256((const __m256i *)(lb[l] + s0)));
+    }
+}
+
+#else /* no x86: zw_have_avx2() is 0, so nothing calls these */
+void zw_delta_in16_avx2(const uint8_t *base, size_t seg, size_t i0, int S, uint16_t *bstep)
+{
+    (void)base, (void)seg, (void)i0, (void)S, (void)bstep;
+    abort();
+}
+void zw_delta_simd_init(void) {}
+int zw_delta_rans16_avx2(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep, int S,
+                         uint16_t *zstep, uint16_t *big)
+{
+    (void)d, (void)et, (void)cx, (void)bstep, (void)S, (void)zstep, (void)big;
+    abort();
+}
+int zw_delta_rans16_avx512(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep, int S,
+                           uint16_t *zstep, uint16_t *big)
+{
+    (void)d, (void)et, (void)cx, (void)bstep, (void)S, (void)zstep, (void)big;
+    abort();
+}
+void zw_delta_out16_avx2(const uint16_t *zstep, const uint16_t *bstep, int S, int op, size_t seg,
+                         size_t i0, uint8_t *dst)
+{
+    (void)zstep, (void)bstep, (void)S, (void)op, (void)seg, (void)i0, (void)dst;
+    abort();
+}
+#endif
