@@ -386,3 +386,34 @@ def test_transient_http_errors_are_retried_with_backoff(hf_env, hub, cluster, re
                     assert zf.original_sha256 == _sha(_want(content))
             elif name != "README.md":
                 assert open(os.path.join(folder, name), "rb").read() == _want(content)
+
+
+def test_a_fine_tune_coded_against_its_base_and_restored(hf_env, hub, cluster, tmp_path):
+    import numpy as np
+    from safetensors.numpy import save
+
+    from zipweights import hub as zhub
+
+    rng = np.random.default_rng(60)
+    w = (rng.standard_normal((512, 64)) * 0.02).astype(np.float32)
+    moved = (w + 1e-3 * w.std() * np.random.default_rng(61).standard_normal(w.shape)).astype(np.float32)
+    base, ft = (save({"a.weight": x, "c.idx": np.arange(100, dtype=np.int64)}) for x in (w, moved))
+    hub.commit("ray/base", {"model.safetensors": base, "config.json": b"{}"})
+    hub.commit("ray/ft", {"model.safetensors": ft, "config.json": b"{}"})
+    argv = ["--endpoint", hub.endpoint, "--workdir", str(tmp_path / "work"), "-T", "1"]
+    code, out, err = _zipw_mirror(cluster, ["ray/ft", "rayd/ft", "--base", "ray/base", *argv])
+    assert code == 0, err
+    s = json.loads(out)
+    assert s["base"].startswith("ray/base@") and s["files"] == 2
+    alone = rm.mirror_on_ray([("ray/ft", str(tmp_path / "alone"))], endpoint=hub.endpoint,
+                             workdir=str(tmp_path / "work"))
+    assert s["repos"][0]["bytes_out"] < 0.75 * alone["repos"][0]["bytes_out"]  # the delta, not the weights
+    with zm.ZipwFile(zhub.hf_hub_download("rayd/ft", "model.safetensors.zipw")) as zf:
+        assert zf.base_record is not None
+    # back: the delta's base fetched where the file records it
+    code, out, err = _zipw_mirror(cluster, ["--restore", "rayd/ft", str(tmp_path / "plain"), *argv])
+    assert code == 0, err
+    assert (tmp_path / "plain" / "model.safetensors").read_bytes() == ft
+    assert code == 0 and "base" not in json.loads(out)
+    code, out, err = _zipw_mirror(cluster, ["ray/ft", "rayd/ft2", "--base", "nope/none", *argv])
+    assert code == 2 and "--base nope/none" in err

@@ -64,6 +64,7 @@ import uuid
 from .._fileio import atomic_output
 from .._progress import Progress
 from ..errors import EXIT_DATA, EXIT_OK, EXIT_USAGE, CorruptDataError, InvalidArgumentError, ZipWeightsError, exit_code
+from ..format.container import SUFFIX
 from ..reader import ZipwFile
 from . import WEIGHTS_SUFFIX as WEIGHTS
 from . import mirror as _m
@@ -247,7 +248,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _reuse(staged: str, job: dict):
+def _base_for(job: dict, local: str | None, cache_dir: str):
+    """(local base path, base location) for mirror_file: restoring, the base a delta file
+    records (through the hub filter); compressing with a base repo, that repo's file of the
+    same name (plain or compressed), or (None, None) where it has none (coded alone)."""
+    from huggingface_hub.errors import EntryNotFoundError
+
+    from .download import hf_hub_download, hub_base
+
+    hub_kw = {"endpoint": job["endpoint"], "token": job["token"]}
+    if job["restore"]:
+        if local is None or not job["path"].endswith(WEIGHTS + SUFFIX):
+            return None, None
+        return hub_base(local, job["source"], job["path"], job["commit"], cache_dir=cache_dir, **hub_kw), None
+    if job["base"] is None or not job["path"].endswith(WEIGHTS):
+        return None, None
+    repo, commit = job["base"]
+    try:
+        path = Backoff(*job["backoff"]).call(hf_hub_download, repo, job["path"], revision=commit,
+                                             cache_dir=cache_dir, **hub_kw)
+    except EntryNotFoundError:
+        return None, None
+    return path, {"repo_id": repo, "revision": commit, "filename": job["path"]}
+
+
+def _reuse(staged: str, job: dict, base: str | None = None):
     """The FileRecord of a compressed output an earlier run staged and never published, if
     it restores the very source file (decoded in full again: the earlier run may have died
     between writing it and checking it); else None, and the stale file is gone."""
@@ -256,7 +281,7 @@ def _reuse(staged: str, job: dict):
             os.unlink(staged)
         return None
     try:
-        with ZipwFile(staged) as zf:
+        with ZipwFile(staged, base=base) as zf:
             zf.verify(job["threads"])
             recorded = zf.original_sha256
         if recorded == job["sha"]:
@@ -276,25 +301,30 @@ def _compress(job: dict) -> dict:
     import ray
 
     t0 = time.perf_counter()
-    out = {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid(), "reused": False}
+    out = {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid(), "reused": False,
+           "download_seconds": 0.0}
     try:
         staged = _staged_path(job)
         os.makedirs(os.path.dirname(staged), exist_ok=True)
-        rec = _reuse(staged, job)
-        if rec is not None:
-            out["reused"] = True
-        else:
-            root = _stage_root(job["workdir"])
-            _sweep_downloads(root)
-            dl = os.path.join(root, f"dl-{os.getpid()}-{uuid.uuid4().hex[:12]}")
-            try:
+        root = _stage_root(job["workdir"])
+        _sweep_downloads(root)
+        dl = os.path.join(root, f"dl-{os.getpid()}-{uuid.uuid4().hex[:12]}")
+        try:
+            base, base_loc = _base_for(job, None, os.path.join(dl, "base"))  # compressing against a base repo
+            rec = _reuse(staged, job, base)
+            if rec is not None:
+                out["reused"] = True
+            else:
                 fetch = _fetcher(job["endpoint"], job["token"], Backoff(*job["backoff"]))
-                local = fetch(job["source"], job["path"], revision=job["commit"], cache_dir=dl)
+                local = fetch(job["source"], job["path"], revision=job["commit"], cache_dir=os.path.join(dl, "src"))
+                if job["restore"]:
+                    base, base_loc = _base_for(job, local, os.path.join(dl, "base"))
+                out["download_seconds"] = time.perf_counter() - t0
                 rec = _m.mirror_file(local, staged, name=job["path"], restore=job["restore"],
                                      expect_sha256=None if job["restore"] else job["sha"],
-                                     threads=job["threads"], level=job["level"])
-            finally:
-                shutil.rmtree(dl, ignore_errors=True)  # the plain copy goes as soon as its output is checked
+                                     threads=job["threads"], level=job["level"], base=base, base_location=base_loc)
+        finally:
+            shutil.rmtree(dl, ignore_errors=True)  # the plain copy goes as soon as its output is checked
         out.update(record=rec.to_json(), staged=staged)
     except Exception as exc:  # the file's own failure, recorded; a dead worker is Ray's to retry
         out["error"] = _describe(exc)
@@ -396,7 +426,8 @@ def _card(job: dict) -> dict:
             dest = _Publisher(job, fetch, api, work)
             if not job["force"] and _card_present(dest, job, fetch, work):
                 return "kept"
-            _m._mirror_card(dest.p, dest, work, fetch, job["restore"])
+            base = None if job["base"] is None else "@".join(job["base"])
+            _m._mirror_card(dest.p, dest, work, fetch, job["restore"], base)
             return "written"
 
         return {"card": backoff.call(attempt)}
@@ -439,6 +470,9 @@ class _Repo:
     started: float | None = None
     finished: float | None = None
     task_seconds: float = 0.0
+    download_seconds: float = 0.0
+    compress_seconds: float = 0.0  # mirror_file: compress (or restore, copy) and the full check
+    publish_seconds: float = 0.0
     card: str | None = None
     force_card: bool = False
 
@@ -451,14 +485,17 @@ class _Repo:
             "files": len(self.done), "skipped": self.skipped, "reused": self.reused, "failed": len(self.errors),
             "bytes_in": a, "bytes_out": b, "ratio": b / a if a else 1.0,
             "seconds": (self.finished - self.started) if self.started and self.finished else 0.0,
-            "task_seconds": self.task_seconds, "card": self.card, "errors": self.errors,
+            "task_seconds": self.task_seconds, "download_seconds": self.download_seconds,
+            "compress_seconds": self.compress_seconds, "publish_seconds": self.publish_seconds,
+            "card": self.card, "errors": self.errors,
         }
 
 
 class _Driver:
     def __init__(self, ray, pairs, *, restore, include, exclude, threads, level, endpoint, token, workdir,
-                 records, max_retries, backoff, window, log, on_progress, progress, progress_interval):
+                 records, max_retries, backoff, window, log, on_progress, progress, progress_interval, base):
         self.ray, self.pairs = ray, pairs
+        self.base = base  # (repo, commit) of the base model every file is coded against, or None
         self.restore, self.include, self.exclude = restore, include, exclude
         self.level, self.endpoint, self.token, self.workdir = level, endpoint, token, workdir
         self.records, self.max_retries, self.backoff = records, max_retries, backoff
@@ -528,7 +565,7 @@ class _Driver:
                 "dest": repo.dest, "to_folder": p.to_folder, "card": p.card, "path": path, "size": size,
                 "sha": sha, "blob_id": blob_id, "key": sha or blob_id, "out": _m.output_name(path, self.restore),
                 "restore": self.restore, "threads": self.threads, "level": self.level, "endpoint": self.endpoint,
-                "token": self.token, "workdir": self.workdir, "resubmits": 0,
+                "token": self.token, "workdir": self.workdir, "resubmits": 0, "base": self.base,
                 "backoff": (self.backoff.attempts, self.backoff.base, self.backoff.cap)}
 
     # -- results -----------------------------------------------------------------------
@@ -546,6 +583,9 @@ class _Driver:
         repo.done.append(rec)
         repo.reused += bool(outcome["reused"])
         repo.task_seconds += outcome["seconds"] + result["seconds"]
+        repo.download_seconds += outcome["download_seconds"]
+        repo.compress_seconds += rec["seconds"]
+        repo.publish_seconds += result["seconds"]
         repo.force_card = True
         self.totals["files_done"] += 1
         self.totals["reused"] += bool(outcome["reused"])
@@ -788,28 +828,40 @@ def mirror_on_ray(list_file_or_pairs, address: str | None = None, *, restore: bo
                   endpoint: str | None = None, token=None, workdir: str | None = None, records: str | None = None,
                   num_cpus: int | None = None, max_retries: int = MAX_RETRIES, backoff: Backoff | None = None,
                   window: int | None = None, runtime_env: dict | None = None, log=None, on_progress=None,
-                  progress: bool = False, progress_interval: float = 10.0, verbose: bool = False) -> dict:
+                  progress: bool = False, progress_interval: float = 10.0, verbose: bool = False,
+                  base: str | None = None) -> dict:
     """Mirror every SRC DEST pair (a --list file, or the pairs) on a Ray cluster; return
     the summary: per repo bytes in/out, ratio, time, errors; totals; the cluster and the
     resources each task asked for.
 
     `address`: None starts a local cluster (`num_cpus` CPUs, default all) and stops it at
     the end; else the address of a running one. `threads`: compression threads of one
-    task. `records`: a file that gets one JSON line per file published, as it is."""
+    task. `records`: a file that gets one JSON line per file published, as it is.
+    `base` ("REPO[@REV]"): every safetensors file coded against the base repo's file of
+    the same name, as `zipw mirror --base` does."""
     pairs = _m.read_list(os.fspath(list_file_or_pairs)) if isinstance(list_file_or_pairs, (str, os.PathLike)) \
         else [tuple(p) for p in list_file_or_pairs]
     backoff = backoff or Backoff()
     if dry_run:
         return _plan_only(pairs, restore=restore, include=include, exclude=exclude, endpoint=endpoint, token=token,
                           backoff=backoff, log=log)
+    base_rc = None
+    if base is not None and not restore:  # one commit of the base for the whole job, as mirror() pins it
+        repo, rev = _m.parse_source(base)
+        try:
+            base_rc = (repo, _api(endpoint, token, backoff).repo_info(repo, revision=rev or "main").sha)
+        except Exception as exc:
+            raise InvalidArgumentError(f"--base {base}: {_describe(exc)}") from exc
     ray, started = _connect(address, num_cpus, runtime_env, verbose)
     try:
         driver = _Driver(ray, pairs, restore=restore, include=include, exclude=exclude, threads=threads, level=level,
                          endpoint=endpoint, token=token, workdir=workdir, records=records, max_retries=max_retries,
                          backoff=backoff, window=window, log=log, on_progress=on_progress, progress=progress,
-                         progress_interval=progress_interval)
+                         progress_interval=progress_interval, base=base_rc)
         summary = driver.run(verbose)
         summary["ray"]["address"] = address or "local"
+        if base_rc is not None:
+            summary["base"] = "@".join(base_rc)
         return summary
     finally:
         if started:
@@ -843,7 +895,8 @@ def run_cli(args) -> int:
         summary = mirror_on_ray(pairs, address, restore=args.restore, include=args.include, exclude=args.exclude,
                                 threads=args.threads, level=args.level, dry_run=args.dry_run, endpoint=args.endpoint,
                                 token=args.token, workdir=args.workdir, records=args.records,
-                                log=None if args.quiet else log, progress=not args.quiet, verbose=args.verbose)
+                                log=None if args.quiet else log, progress=not args.quiet, verbose=args.verbose,
+                                base=getattr(args, "base", None))
     except ZipWeightsError as exc:
         print(f"zipw mirror: {exc}", file=sys.stderr)
         return exit_code(exc)
