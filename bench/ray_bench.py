@@ -144,6 +144,14 @@ class FastLfs:
         self.server.server_close()
 
 
+def cpu_now() -> float:
+    """CPU seconds this machine has spent so far, all processes (/proc/stat: user, nice,
+    system, irq, softirq): how busy the cores were during a run, whoever used them."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()[1:]
+    return sum(int(x) for x in (fields[0], fields[1], fields[2], fields[5], fields[6])) / os.sysconf("SC_CLK_TCK")
+
+
 def _noop(job):
     return {"node": "", "pid": os.getpid(), "record": job}
 
@@ -275,11 +283,13 @@ def main() -> None:
             try:
                 # a first job that is not counted: the workers start and import zipweights once
                 ray_run(pairs_for(small[:2 * cpus], "warm"), endpoint, fresh(tmp, "work"))
+                c0 = cpu_now()
                 wall, s = ray_run(pairs_for(big, f"ray{cpus}-{k}"), endpoint, fresh(tmp, "work"))
                 res["wall"].append(wall)
                 res["peak_task_rss"].append(s["ray"]["peak_task_rss"])
-                res["phases"].append({x: sum(r[x] for r in s["repos"])
-                                      for x in ("download_seconds", "compress_seconds", "publish_seconds")})
+                res["phases"].append({x: sum(r[x] for r in s["repos"]) for x in
+                                      ("download_seconds", "compress_seconds", "publish_seconds", "cpu_seconds")})
+                res["busy"].append((cpu_now() - c0) / (wall * os.cpu_count()))
                 if cpus == 1:
                     res["small"].append(ray_run(pairs_for(small, f"sray-{k}"), endpoint, fresh(tmp, "work"))[0])
                     # one compress task in flight at a time, as the plain run does one file at a time
@@ -292,7 +302,7 @@ def main() -> None:
         # one run of each after the other, run by run: this machine's load drifts
         plain = {"wall": [], "compute_bytes_per_s": [], "small": []}
         res = {c: {"start": [], "wall": [], "peak_task_rss": [], "phases": [], "small": [], "small_one_at_a_time": [],
-                   "task_round_trip": []} for c in (1, 2)}
+                   "task_round_trip": [], "busy": []} for c in (1, 2)}
         for k in range(args.runs):
             wall, recs = plain_run(pairs_for(big, f"plain{k}"), endpoint, fresh(tmp, "work"))
             plain["wall"].append(wall)
@@ -312,6 +322,10 @@ def main() -> None:
         for cpus in (1, 2):
             r = out[f"ray{cpus}"] = res[cpus]
             w = med(r["wall"])
+            cpu = med([x["cpu_seconds"] for x in r["phases"]])
+            r["worker_cpu_s_per_gb"] = cpu / (big_bytes / 1e9)
+            print(f"Ray {cpus} CPU: workers' CPU {cpu:.2f} s = {big_bytes / cpu / 1e6:.0f} MB/s a core-second; "
+                  f"the machine's cores {100 * med(r['busy']):.0f} % busy during the run")
             print(f"Ray {cpus} CPU: start {med(r['start']):.1f} s; {w:.2f} s = {nfiles_big / w * 3600:,.0f} files/h, "
                   f"{big_bytes / w / 1e6:.1f} MB/s of weights, {big_bytes / w / 1e6 / cpus:.1f} MB/s a core; "
                   f"peak task RSS {max(r['peak_task_rss']) / 2**20:.0f} MiB; task seconds (median run) "
@@ -363,8 +377,10 @@ def main() -> None:
                       "ingress_gbit_s_for_a_week": args.hub_bytes * 8 / (week * 3600) / 1e9,
                       "overhead_core_hours": overhead_core_hours}
         print(f"scaling 1 -> 2 CPUs: {out['scaling_1_to_2']:.2f}x")
+        worker_rate = 1e9 / statistics.median([out["ray1"]["worker_cpu_s_per_gb"], out["ray2"]["worker_cpu_s_per_gb"]])
         for label, rate in (("compute only (mirror_file a core)", statistics.median(out["plain"]["compute_bytes_per_s"])),
-                            ("end to end (Ray, 1 CPU)", big_bytes / w1)):
+                            ("a worker's whole task (download, compress, check, publish; its CPU time)", worker_rate),
+                            ("end to end here (Ray, 1 CPU, wall)", big_bytes / w1)):
             core_hours = args.hub_bytes / rate / 3600
             cores = core_hours / week
             out["hub"][label] = {"bytes_per_s_a_core": rate, "core_hours": core_hours, "cores_for_a_week": cores,

@@ -72,10 +72,11 @@ from . import mirror as _m
 # CPU a compress task holds per thread: below 1 so that a node runs more tasks than cores,
 # and one task's download (which needs the network, not the CPU) overlaps another's compression.
 CPU_SHARE = 0.5
-# Ray memory resource a compress task asks for. Measured (bench/ray_bench.py, peak RSS of a
-# worker across its tasks): a worker process with Ray, huggingface_hub and zipweights loaded
-# is ~150 MiB; compress reads through one map and drops its pages every 64 MiB, with the
-# sha256 at most 256 MiB ahead, and each thread codes 1 MiB chunks with buffers of a few MiB.
+# Ray memory resource a compress task asks for (a reservation Ray schedules by; it
+# does not enforce it). Measured (bench/ray_bench.py): a worker with Ray, huggingface_hub
+# and zipweights loaded peaks at ~170 MiB on 45 MB files; compress is meant to hold at most
+# ~256 MiB of its input's map (the sha256 read-ahead) and a few MiB of buffers a thread,
+# the full decode ~100 MiB. Mapped file pages are page cache, which the kernel can take back.
 TASK_MEMORY_BASE = 512 << 20
 TASK_MEMORY_PER_THREAD = 64 << 20
 MAX_RETRIES = 3  # Ray's retries of a task whose worker died
@@ -300,7 +301,7 @@ def _compress(job: dict) -> dict:
 
     import ray
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()  # a worker runs one task at a time: its CPU is the task's
     out = {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid(), "reused": False,
            "download_seconds": 0.0}
     try:
@@ -329,6 +330,7 @@ def _compress(job: dict) -> dict:
     except Exception as exc:  # the file's own failure, recorded; a dead worker is Ray's to retry
         out["error"] = _describe(exc)
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = time.process_time() - c0
     out["max_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return out
 
@@ -377,6 +379,13 @@ def _move(src: str, dst: str) -> None:
 
 def _publish(job: dict, outcome: dict) -> dict:
     """Ray task, on the node holding the staged output: it and its record into the destination."""
+    c0 = time.process_time()
+    result = _publish_once(job, outcome)
+    result["cpu_seconds"] = time.process_time() - c0
+    return result
+
+
+def _publish_once(job: dict, outcome: dict) -> dict:
     t0 = time.perf_counter()
     backoff = Backoff(*job["backoff"])
     fetch, api = _fetcher(job["endpoint"], job["token"], backoff), _api(job["endpoint"], job["token"])
@@ -473,6 +482,7 @@ class _Repo:
     download_seconds: float = 0.0
     compress_seconds: float = 0.0  # mirror_file: compress (or restore, copy) and the full check
     publish_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # of the workers, on this repo's compress and publish tasks
     card: str | None = None
     force_card: bool = False
 
@@ -487,6 +497,7 @@ class _Repo:
             "seconds": (self.finished - self.started) if self.started and self.finished else 0.0,
             "task_seconds": self.task_seconds, "download_seconds": self.download_seconds,
             "compress_seconds": self.compress_seconds, "publish_seconds": self.publish_seconds,
+            "cpu_seconds": self.cpu_seconds,
             "card": self.card, "errors": self.errors,
         }
 
@@ -586,6 +597,7 @@ class _Driver:
         repo.download_seconds += outcome["download_seconds"]
         repo.compress_seconds += rec["seconds"]
         repo.publish_seconds += result["seconds"]
+        repo.cpu_seconds += outcome["cpu_seconds"] + result["cpu_seconds"]
         repo.force_card = True
         self.totals["files_done"] += 1
         self.totals["reused"] += bool(outcome["reused"])
