@@ -369,27 +369,43 @@ static inline uint32_t untoken(uint32_t tk, xreader *xr)
     return (1u << k) | (((tk - D_DIRECT) & 1) << (k - 1)) | xr_get(xr, k - 1);
 }
 
-/* The u32 decode table of the SIMD path: slot k of symbol s (frequency f, first slot
- * st) holds s | (k - st) << 7 | f << 19, so a decode is x = f * (x >> P) + (k - st) with
- * no subtraction, and the table is half the size of zw_dtabs. f <= 2^P and k - st < 2^P
- * fit for P <= 12. */
+/* The decode tables of the SIMD path. Token 0 (the value is its base value) has about
+ * three quarters of a fine-tune's values; if context c codes it, it owns the slots
+ * [0, f0[c]), and a slot there decodes with no table load: x = f0[c] * (x >> P) + slot.
+ * Only the other slots have entries, in one table of u32 words for all contexts: slot k
+ * of context c is tail[tb[c] + k] (k >= f0[c]), holding s | (k - st) << 7 | f << 19 for
+ * symbol s of frequency f and first slot st, so that x = f * (x >> P) + (k - st). That
+ * table is usually a fraction of the 2^P slots per context and stays in L1: the load of
+ * the entry is on the critical path of every step (a gather from L2 takes about twice
+ * as long here). f <= 2^P and k - st < 2^P fit for P <= 12. */
 #define D_ET32_PMAX 12
 
-static void build_et32(uint32_t *et, const uint16_t *sym, const uint16_t *freq, int m)
+/* context c's entries; returns how many (2^P - f0) */
+static uint32_t build_tail(uint32_t *tail, const uint16_t *sym, const uint16_t *freq, int m, int P, int *f0)
 {
-    uint32_t start = 0, k;
-    int i;
-    for (i = 0; i < m; i++) {
+    uint32_t start = 0, k, *t = tail;
+    int i = 0;
+    *f0 = 0;
+    if (sym[0] == 0) { /* the symbols are in ascending order: token 0 first, at slot 0 */
+        *f0 = freq[0];
+        start = freq[0];
+        i = 1;
+    }
+    for (; i < m; i++) {
         uint32_t f = freq[i], ent = sym[i] | (f << 19);
-        for (k = 0; k < f; k++) et[start + k] = ent | (k << 7);
+        for (k = 0; k < f; k++) *t++ = ent | (k << 7);
         start += f;
     }
+    (void)P;
+    return (uint32_t)(t - tail);
 }
 
-/* one symbol with the u32 table, checking that the stream has its word */
-#define DEC32_ONE(L, CB, OUT)                                                            \
+/* one symbol of context C, checking that the stream has its word */
+#define DEC32_ONE(L, C, OUT)                                                             \
     do {                                                                                 \
-        uint32_t xx_ = d->x[L], en_ = et[(CB) + (xx_ & smask)];                          \
+        uint32_t xx_ = d->x[L], sl_ = xx_ & smask, en_;                                  \
+        en_ = sl_ < (uint32_t)cx.f0[C] ? (uint32_t)cx.f0[C] << 19 | sl_ << 7              \
+                                       : cx.tail[cx.tb[C] + (int32_t)sl_];               \
         xx_ = (en_ >> 19) * (xx_ >> P) + ((en_ >> 7) & 0xfff);                           \
         if (xx_ < ZW_L) {                                                                \
             if (d->end - d->p < 2) return zw_fail(e, ZW_ETRUNC, "payload truncated: rANS stream ends early"); \
@@ -403,7 +419,14 @@ static void build_et32(uint32_t *et, const uint16_t *sym, const uint16_t *freq, 
 /* 16-bit values with the SIMD pieces of delta_avx2.c: per block of steps, the base
  * values step-major, the tokens (SIMD while the stream surely holds a word per symbol,
  * then scalar), the extra bits of the tokens >= 16 in decoding order, the values. */
-static int decode16_simd(zw_rdec *d, const uint32_t *et, zw_dctx16 cx, int op, const uint8_t *base,
+#ifdef DELTA_PROF
+#include <x86intrin.h>
+unsigned long long dprof[8];
+#define PT(i) do { unsigned long long t_ = __rdtsc(); dprof[i] += t_ - t0_; t0_ = t_; } while (0)
+#else
+#define PT(i) do { } while (0)
+#endif
+static int decode16_simd(zw_rdec *d, zw_dctx16 cx, int op, const uint8_t *base,
                          size_t n, xreader *xr, uint8_t *dst, zw_err *e)
 {
     const size_t seg = zw_seg_len(n), r = n - ZW_LANES * seg;
@@ -412,29 +435,30 @@ static int decode16_simd(zw_rdec *d, const uint32_t *et, zw_dctx16 cx, int op, c
     _Alignas(64) uint16_t bstep[ZW_BLK * ZW_LANES], zstep[ZW_BLK * ZW_LANES];
     /* + 32: the SIMD kernels store a whole vector of positions past the count */
     uint16_t big[ZW_BLK * ZW_LANES + 32];
-    uint32_t cbase[256];
+    uint8_t cmap[256];
     size_t i0, t;
-    int c;
-    for (c = 0; c <= cx.emask; c++) {
-        int k = c - cx.elo;
-        cbase[c] = (uint32_t)(k < 0 ? 0 : k >= cx.C ? cx.C - 1 : k) << P;
-    }
+    context_map(cmap, cx.emask, cx.elo, cx.C);
+#ifdef DELTA_PROF
+    unsigned long long t0_ = __rdtsc();
+#endif
     for (i0 = 0; i0 < seg; i0 += ZW_BLK) {
         int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK), s = 0, nb = 0, k;
+        PT(5);
         zw_delta_in16_avx2(base, seg, i0, Sn, bstep);
+        PT(0);
         /* the next block's base and destination lines, one of each per step of this one:
          * 32 streams are more than the hardware prefetcher follows, and a burst of 256
          * prefetches at once would overrun the line fill buffers */
         cx.pfb = i0 + 2 * ZW_BLK <= seg ? base + 2 * (i0 + ZW_BLK) : NULL;
         cx.pfd = cx.pfb ? dst + 2 * (i0 + ZW_BLK) : NULL;
         /* SIMD for as many steps as the stream surely holds words for (one per symbol,
-         * plus the 32-byte over-read); the room grows back as few symbols renormalize,
+         * plus the 64-byte over-read); the room grows back as few symbols renormalize,
          * so only the last few steps of the chunk go scalar */
-        while (s < Sn && (size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES + 32) {
-            size_t room = ((size_t)(d->end - d->p) - 32) / (2 * ZW_LANES);
+        while (s < Sn && (size_t)(d->end - d->p) >= (size_t)2 * ZW_LANES + 64) {
+            size_t room = ((size_t)(d->end - d->p) - 64) / (2 * ZW_LANES);
             int run = (size_t)(Sn - s) < room ? Sn - s : (int)room;
             cx.s0 = s;
-            nb += (avx512 ? zw_delta_rans16_avx512 : zw_delta_rans16_avx2)(d, et, &cx, bstep + s * ZW_LANES, run,
+            nb += (avx512 ? zw_delta_rans16_avx512 : zw_delta_rans16_avx2)(d, &cx, bstep + s * ZW_LANES, run,
                                                                            zstep + s * ZW_LANES, big + nb);
             s += run;
         }
@@ -442,18 +466,21 @@ static int decode16_simd(zw_rdec *d, const uint32_t *et, zw_dctx16 cx, int op, c
             int l;
             for (l = 0; l < ZW_LANES; l++) {
                 uint16_t *o = &zstep[s * ZW_LANES + l];
-                DEC32_ONE(l, cbase[(bstep[s * ZW_LANES + l] >> cx.eshift) & (uint32_t)cx.emask], *o);
+                DEC32_ONE(l, cmap[(bstep[s * ZW_LANES + l] >> cx.eshift) & (uint32_t)cx.emask], *o);
                 if (*o >= D_DIRECT) big[nb++] = (uint16_t)(s * ZW_LANES + l);
             }
         }
+        PT(1);
         for (k = 0; k < nb; k++) zstep[big[k]] = (uint16_t)untoken(zstep[big[k]], xr);
+        PT(2);
         zw_delta_out16_avx2(zstep, bstep, Sn, op, seg, i0, dst);
+        PT(3);
     }
     for (t = 0; t < r; t++) {
         size_t j = ZW_LANES * seg + t;
         uint32_t b = ldv(base, j, 16);
         uint16_t tk;
-        DEC32_ONE(t % ZW_LANES, cbase[(b >> cx.eshift) & (uint32_t)cx.emask], tk);
+        DEC32_ONE(t % ZW_LANES, cmap[(b >> cx.eshift) & (uint32_t)cx.emask], tk);
         stv(dst, j, 16, apply(untoken(tk, xr), b, op, S16, M16));
     }
     return 0;
@@ -537,10 +564,17 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
         zw_dctx16 cx = {0};
         cx.P = P, cx.eshift = es_shift, cx.emask = emask, cx.elo = elo, cx.C = C;
         cx.pfstride = 2 * zw_seg_len(n);
+        uint32_t used = 0;
         et32 = zw_scratch(ZW_S_DELTA_DTAB, ((size_t)C << P) * sizeof *et32);
         if (!et32) return zw_fail(e, ZW_ENOMEM, "out of memory");
-        for (c = 0; c < C; c++) build_et32(et32 + ((size_t)c << P), sym[c], freq[c], msym[c]);
-        if (decode16_simd(&d, et32, cx, op, base, n, &xr, dst, e)) goto out;
+        for (c = 0; c < C; c++) {
+            uint32_t k = build_tail(et32 + used, sym[c], freq[c], msym[c], P, &cx.f0[c]);
+            cx.tb[c] = (int32_t)used - cx.f0[c];
+            used += k;
+        }
+        for (; c < ZW_DMAXCTX; c++) cx.f0[c] = 0, cx.tb[c] = 0; /* unused: the kernels' register tables */
+        cx.tail = et32;
+        if (decode16_simd(&d, cx, op, base, n, &xr, dst, e)) goto out;
         goto check;
     }
     if (zw_dtabs_alloc(&tabs, C, P, ZW_S_DELTA_DTAB)) return zw_fail(e, ZW_ENOMEM, "out of memory");

@@ -41,12 +41,13 @@ T void zw_delta_in16_avx2(const uint8_t *base, size_t seg, size_t i0, int S, uin
         }
 }
 
-/* The rANS steps of a block with the u32 decode table of delta.c (sym | (slot - start)
- * << 7 | freq << 19, P <= 12) and each symbol's context from its base value's exponent.
- * Tokens go to zstep[s*32 + l]; the positions (cx->s0 + s)*32 + l of the tokens >= 16
- * (they take extra bits, which delta.c reads afterwards in decoding order) go to big[],
- * their count is returned: lists, not masks, so that the reader of the extra bits has
- * no branch per step to mispredict. The caller guarantees end - p >= 64*S + 32. */
+/* The rANS steps of a block, with each symbol's context from its base value's exponent
+ * and the tables of delta.c (token 0 from the registers, the other slots by a masked
+ * gather from the tail table). Tokens go to zstep[s*32 + l]; the positions
+ * (cx->s0 + s)*32 + l of the tokens >= 16 (they take extra bits, which delta.c reads
+ * afterwards in decoding order) go to big[], their count is returned: lists, not masks,
+ * so that the reader of the extra bits has no branch per step to mispredict. The caller
+ * guarantees end - p >= 64*S + 64. */
 
 /* AVX2: 4 vectors of 8 lanes; the word of each renormalizing lane picked by RLUT (its
  * rank among the vector's words), the big positions compressed by BLUT */
@@ -63,9 +64,10 @@ static const uint8_t RLUT[256][8] = {RL64(0), RL64(64), RL64(128), RL64(192)};
 static uint8_t BLUT[256][16];
 static int blut_ready;
 
-static void blut_init(void)
+void zw_delta_simd_init(void) /* from zw_cpu_init, at module import */
 {
     int m, k, r;
+    if (blut_ready) return;
     for (m = 0; m < 256; m++) {
         for (k = 0; k < 16; k++) BLUT[m][k] = 0x80;
         for (k = 0, r = 0; k < 8; k++)
@@ -78,38 +80,51 @@ static void blut_init(void)
     blut_ready = 1;
 }
 
-void zw_delta_simd_init(void) /* from zw_cpu_init, at module import */
-{
-    if (!blut_ready) blut_init();
-}
+#define PREFETCH_NEXT(s)                                                                  \
+    do {                                                                                  \
+        if (cx->pfb) {                                                                    \
+            size_t o_ = (size_t)((cx->s0 + (s)) >> 2) * cx->pfstride + 64 * (size_t)((cx->s0 + (s)) & 3); \
+            _mm_prefetch((const char *)(cx->pfb + o_), _MM_HINT_T0);                     \
+            _m_prefetchw(cx->pfd + o_);                                                   \
+        }                                                                                 \
+    } while (0)
 
-T int zw_delta_rans16_avx2(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep, int S,
-                           uint16_t *zstep, uint16_t *big)
+T int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
+                           uint16_t *big)
 {
     __m256i x[4];
     const uint8_t *p = d->p;
+    const int *tail = (const int *)cx->tail;
     const __m256i smask = _mm256_set1_epi32((1 << cx->P) - 1), Lv = _mm256_set1_epi32((int)ZW_L),
                   emv = _mm256_set1_epi32(cx->emask), elov = _mm256_set1_epi32(cx->elo),
                   cmax = _mm256_set1_epi32(cx->C - 1), zero = _mm256_setzero_si256(),
                   offm = _mm256_set1_epi32(0xfff), symm = _mm256_set1_epi32(0x7f),
-                  fifteen = _mm256_set1_epi32(15);
+                  fifteen = _mm256_set1_epi32(15), seven = _mm256_set1_epi32(7),
+                  ones = _mm256_set1_epi32(-1),
+                  f0lo = _mm256_loadu_si256((const __m256i *)cx->f0),
+                  f0hi = _mm256_loadu_si256((const __m256i *)(cx->f0 + 8)),
+                  tblo = _mm256_loadu_si256((const __m256i *)cx->tb),
+                  tbhi = _mm256_loadu_si256((const __m256i *)(cx->tb + 8));
     const __m128i pc = _mm_cvtsi32_si128(cx->P), ec = _mm_cvtsi32_si128(cx->eshift),
                   iota = _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7);
     int v, s, nb = 0;
     for (v = 0; v < 4; v++) x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));
     for (s = 0; s < S; s++) {
         __m256i sv[4];
-        if (cx->pfb) {
-            size_t o = (size_t)((cx->s0 + s) >> 2) * cx->pfstride + 64 * (size_t)((cx->s0 + s) & 3);
-            _mm_prefetch((const char *)(cx->pfb + o), _MM_HINT_T0);
-            _m_prefetchw(cx->pfd + o);
-        }
+        PREFETCH_NEXT(s);
         for (v = 0; v < 4; v++) {
             __m256i b = _mm256_cvtepu16_epi32(_mm_load_si128((const __m128i *)(bstep + s * ZW_LANES + 8 * v)));
             __m256i c = _mm256_and_si256(_mm256_srl_epi32(b, ec), emv);
             c = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(c, elov), zero), cmax);
+            __m256i hi = _mm256_cmpgt_epi32(c, seven);
+            __m256i f0 = _mm256_blendv_epi8(_mm256_permutevar8x32_epi32(f0lo, c),
+                                            _mm256_permutevar8x32_epi32(f0hi, c), hi);
+            __m256i tb = _mm256_blendv_epi8(_mm256_permutevar8x32_epi32(tblo, c),
+                                            _mm256_permutevar8x32_epi32(tbhi, c), hi);
             __m256i slot = _mm256_and_si256(x[v], smask);
-            __m256i e = _mm256_i32gather_epi32((const int *)et, _mm256_add_epi32(_mm256_sll_epi32(c, pc), slot), 4);
+            __m256i in0 = _mm256_cmpgt_epi32(f0, slot); /* token 0: no load */
+            __m256i e = _mm256_or_si256(_mm256_slli_epi32(f0, 19), _mm256_slli_epi32(slot, 7));
+            e = _mm256_mask_i32gather_epi32(e, tail, _mm256_add_epi32(tb, slot), _mm256_xor_si256(in0, ones), 4);
             x[v] = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_srli_epi32(e, 19), _mm256_srl_epi32(x[v], pc)),
                                     _mm256_and_si256(_mm256_srli_epi32(e, 7), offm));
             sv[v] = _mm256_and_si256(e, symm);
@@ -139,58 +154,72 @@ T int zw_delta_rans16_avx2(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, 
     return nb;
 }
 
-/* AVX-512: 2 vectors of 16 lanes; vpexpandw hands the words to the renormalizing lanes,
- * vpcompressw packs the big positions of all 32 lanes at once */
+/* AVX-512: 2 vectors of 16 lanes; token 0's frequency and the tail base from vpermd of
+ * the contexts; one vpexpandw hands the words to the renormalizing lanes of both
+ * vectors, one vpcompressw packs the big positions of all 32 lanes */
 #define T5 __attribute__((target("avx2,popcnt,bmi2,prfchw,avx512f,avx512bw,avx512vl,avx512vbmi2")))
-T5 int zw_delta_rans16_avx512(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep,
-                               int S, uint16_t *zstep, uint16_t *big)
+T5 int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
+                              uint16_t *big)
 {
     __m512i x[2];
     const uint8_t *p = d->p;
+    const void *tail = cx->tail;
     const __m512i smask = _mm512_set1_epi32((1 << cx->P) - 1), Lv = _mm512_set1_epi32((int)ZW_L),
                   emv = _mm512_set1_epi32(cx->emask), elov = _mm512_set1_epi32(cx->elo),
                   cmax = _mm512_set1_epi32(cx->C - 1), zero = _mm512_setzero_si512(),
                   offm = _mm512_set1_epi32(0xfff), symm = _mm512_set1_epi32(0x7f),
                   fifteen = _mm512_set1_epi32(15),
+                  f0t = _mm512_loadu_si512((const void *)cx->f0), tbt = _mm512_loadu_si512((const void *)cx->tb),
                   iota = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
-                                          15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+                                          15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                  wlo = _mm512_set_epi16(0, 15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8,
+                                         0, 7, 0, 6, 0, 5, 0, 4, 0, 3, 0, 2, 0, 1, 0, 0),
+                  whi = _mm512_add_epi16(wlo, _mm512_set1_epi16(16));
     const __m128i pc = _mm_cvtsi32_si128(cx->P), ec = _mm_cvtsi32_si128(cx->eshift);
     int v, s, nb = 0;
     for (v = 0; v < 2; v++) x[v] = _mm512_loadu_si512((const void *)(d->x + 16 * v));
     for (s = 0; s < S; s++) {
-        __m512i sv[2];
-        __mmask16 kb[2];
-        if (cx->pfb) {
-            size_t o = (size_t)((cx->s0 + s) >> 2) * cx->pfstride + 64 * (size_t)((cx->s0 + s) & 3);
-            _mm_prefetch((const char *)(cx->pfb + o), _MM_HINT_T0);
-            _m_prefetchw(cx->pfd + o);
-        }
+        __m512i sv[2], nx[2];
+        __mmask16 need[2], kb[2];
+        __mmask32 k;
+        PREFETCH_NEXT(s);
         for (v = 0; v < 2; v++) {
             __m512i b = _mm512_cvtepu16_epi32(_mm256_load_si256((const __m256i *)(bstep + s * ZW_LANES + 16 * v)));
             __m512i c = _mm512_and_si512(_mm512_srl_epi32(b, ec), emv);
             c = _mm512_min_epi32(_mm512_max_epi32(_mm512_sub_epi32(c, elov), zero), cmax);
+            __m512i f0 = _mm512_permutexvar_epi32(c, f0t), tb = _mm512_permutexvar_epi32(c, tbt);
             __m512i slot = _mm512_and_si512(x[v], smask);
-            __m512i e = _mm512_i32gather_epi32(_mm512_add_epi32(_mm512_sll_epi32(c, pc), slot), (const void *)et, 4);
-            x[v] = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(e, 19), _mm512_srl_epi32(x[v], pc)),
-                                    _mm512_and_si512(_mm512_srli_epi32(e, 7), offm));
+            __mmask16 far = _mm512_cmpge_epu32_mask(slot, f0); /* not token 0: a load */
+            __m512i e = _mm512_or_si512(_mm512_slli_epi32(f0, 19), _mm512_slli_epi32(slot, 7));
+            e = _mm512_mask_i32gather_epi32(e, far, _mm512_add_epi32(tb, slot), tail, 4);
+            nx[v] = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_srli_epi32(e, 19), _mm512_srl_epi32(x[v], pc)),
+                                     _mm512_and_si512(_mm512_srli_epi32(e, 7), offm));
+            need[v] = _mm512_cmplt_epu32_mask(nx[v], Lv);
             sv[v] = _mm512_and_si512(e, symm);
         }
-        for (v = 0; v < 2; v++) {
-            __mmask16 need = _mm512_cmplt_epu32_mask(x[v], Lv);
-            __m256i w = _mm256_maskz_expand_epi16(need, _mm256_loadu_si256((const __m256i *)p));
-            x[v] = _mm512_mask_or_epi32(x[v], need, _mm512_slli_epi32(x[v], 16), _mm512_cvtepu16_epi32(w));
-            p += 2 * _mm_popcnt_u32((unsigned)need);
+        k = (__mmask32)_mm512_kunpackw((__mmask16)need[1], (__mmask16)need[0]);
+        {
+            __m512i w = _mm512_loadu_si512((const void *)p);
+            /* the register form: expand-from-memory is a slow masked load on Intel */
+            __asm__("" : "+v"(w));
+            w = _mm512_maskz_expand_epi16(k, w);
+            p += 2 * _mm_popcnt_u32((unsigned)k);
+            /* each half's 16 words to the low halves of 32-bit lanes: one vpermw each */
+            x[0] = _mm512_mask_or_epi32(nx[0], need[0], _mm512_slli_epi32(nx[0], 16),
+                                        _mm512_maskz_permutexvar_epi16(0x55555555, wlo, w));
+            x[1] = _mm512_mask_or_epi32(nx[1], need[1], _mm512_slli_epi32(nx[1], 16),
+                                        _mm512_maskz_permutexvar_epi16(0x55555555, whi, w));
         }
         for (v = 0; v < 2; v++) kb[v] = _mm512_cmpgt_epu32_mask(sv[v], fifteen);
+        k = (__mmask32)_mm512_kunpackw((__mmask16)kb[1], (__mmask16)kb[0]);
         {
-            __mmask32 k = (__mmask32)_mm512_kunpackw((__mmask16)kb[1], (__mmask16)kb[0]);
             __m512i pos = _mm512_add_epi16(iota, _mm512_set1_epi16((short)((cx->s0 + s) * ZW_LANES)));
             _mm512_storeu_si512((void *)(big + nb), _mm512_maskz_compress_epi16(k, pos));
             nb += _mm_popcnt_u32((unsigned)k);
         }
         _mm512_storeu_si512((void *)(zstep + s * ZW_LANES),
-                           _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(sv[0])),
-                                              _mm512_cvtepi32_epi16(sv[1]), 1));
+                            _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi32_epi16(sv[0])),
+                                               _mm512_cvtepi32_epi16(sv[1]), 1));
     }
     for (v = 0; v < 2; v++) _mm512_storeu_si512((void *)(d->x + 16 * v), x[v]);
     d->p = p;
@@ -242,16 +271,16 @@ void zw_delta_in16_avx2(const uint8_t *base, size_t seg, size_t i0, int S, uint1
     abort();
 }
 void zw_delta_simd_init(void) {}
-int zw_delta_rans16_avx2(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep, int S,
-                         uint16_t *zstep, uint16_t *big)
+int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
+                         uint16_t *big)
 {
-    (void)d, (void)et, (void)cx, (void)bstep, (void)S, (void)zstep, (void)big;
+    (void)d, (void)cx, (void)bstep, (void)S, (void)zstep, (void)big;
     abort();
 }
-int zw_delta_rans16_avx512(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep, int S,
-                           uint16_t *zstep, uint16_t *big)
+int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
+                           uint16_t *big)
 {
-    (void)d, (void)et, (void)cx, (void)bstep, (void)S, (void)zstep, (void)big;
+    (void)d, (void)cx, (void)bstep, (void)S, (void)zstep, (void)big;
     abort();
 }
 void zw_delta_out16_avx2(const uint16_t *zstep, const uint16_t *bstep, int S, int op, size_t seg,

@@ -254,12 +254,16 @@ void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int es
                              uint32_t *x, uint8_t **pp);
 /* delta decoder, 16-bit values (delta_avx2.c): one block of S steps (a multiple of 16,
  * at most ZW_BLK). in16: the base values of steps [i0, i0+S) step-major, bstep[s*32+l];
- * rans16: S steps of tokens from the u32 table et (see delta.c) into zstep, the
+ * rans16: S steps of tokens (the tables: see delta.c) into zstep, the
  * positions (s0 + s)*32 + l of the tokens >= 16 into big[] (returns their count; the
- * caller guarantees end - p >= 64*S + 32); out16: the values from the finished z and
+ * caller guarantees end - p >= 64*S + 64); out16: the values from the finished z and
  * the base into dst. zw_delta_simd_init: from zw_cpu_init. */
 typedef struct {
     int P, eshift, emask, elo, C;
+    /* the tables (delta.c): token 0 of context c in slots [0, f0[c]), slot k >= f0[c]
+     * of context c in tail[tb[c] + k] */
+    int32_t f0[ZW_DMAXCTX], tb[ZW_DMAXCTX];
+    const uint32_t *tail;
     int s0; /* the block step of the call's first step */
     /* rans16 prefetches the next block: lane k's lines of pfb and pfd at k*pfstride, one
      * line of each per step (block step t names lane t / 4, line t % 4); pfb NULL: none */
@@ -269,9 +273,9 @@ typedef struct {
 } zw_dctx16;
 void zw_delta_simd_init(void);
 void zw_delta_in16_avx2(const uint8_t *base, size_t seg, size_t i0, int S, uint16_t *bstep);
-int zw_delta_rans16_avx2(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep, int S,
+int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S,
                          uint16_t *zstep, uint16_t *big);
-int zw_delta_rans16_avx512(zw_rdec *d, const uint32_t *et, const zw_dctx16 *cx, const uint16_t *bstep, int S,
+int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S,
                            uint16_t *zstep, uint16_t *big);
 void zw_delta_out16_avx2(const uint16_t *zstep, const uint16_t *bstep, int S, int op, size_t seg,
                          size_t i0, uint8_t *dst);
