@@ -408,7 +408,7 @@ static uint32_t build_tail(uint32_t *tail, const uint16_t *sym, const uint16_t *
                                        : cx.tail[cx.tb[C] + (int32_t)sl_];               \
         xx_ = (en_ >> 19) * (xx_ >> P) + ((en_ >> 7) & 0xfff);                           \
         if (xx_ < ZW_L) {                                                                \
-            if (d->end - d->p < 2) return zw_fail(e, ZW_ETRUNC, "payload truncated: rANS stream ends early"); \
+            if (d->end - d->p < 2) { zw_fail(e, ZW_ETRUNC, "payload truncated: rANS stream ends early"); goto out; } \
             xx_ = (xx_ << 16) | d->p[0] | ((uint32_t)d->p[1] << 8);                      \
             d->p += 2;                                                                   \
         }                                                                                \
@@ -416,9 +416,10 @@ static uint32_t build_tail(uint32_t *tail, const uint16_t *sym, const uint16_t *
         (OUT) = (uint16_t)(en_ & 0x7f);                                                  \
     } while (0)
 
-/* 16-bit values with the SIMD pieces of delta_avx2.c: per block of steps, the base
- * values step-major, the tokens (SIMD while the stream surely holds a word per symbol,
- * then scalar), the extra bits of the tokens >= 16 in decoding order, the values. */
+/* 16-bit values with the SIMD pieces of delta_avx2.c, by blocks of ZW_BLK steps: the
+ * tokens of block k (SIMD while the stream surely holds a word per symbol, then
+ * scalar), with the side work of blocks k+1 (base values in) and k-1 (values out) in
+ * the same loop; then the extra bits of block k's tokens >= 16, in decoding order. */
 #ifdef DELTA_PROF
 #include <x86intrin.h>
 unsigned long long dprof[8];
@@ -426,31 +427,54 @@ unsigned long long dprof[8];
 #else
 #define PT(i) do { } while (0)
 #endif
-static int decode16_simd(zw_rdec *d, zw_dctx16 cx, int op, const uint8_t *base,
-                         size_t n, xreader *xr, uint8_t *dst, zw_err *e)
+
+#define D_BS (ZW_BLK * ZW_LANES) /* values of a block */
+typedef struct {
+    uint16_t b[3][D_BS], z[2][D_BS]; /* base values (k-1, k, k+1) and z (k-1, k), step-major */
+    uint16_t lin[ZW_LANES][ZW_BLK], lout[ZW_LANES][ZW_BLK];
+    uint16_t big[D_BS + 32]; /* + 32: the kernels store a whole vector of positions past the count */
+} dwork16;
+
+static int decode16_simd(zw_rdec *d, zw_dctx16 cx, int op, const uint8_t *base, size_t n, xreader *xr,
+                         uint8_t *dst, zw_err *e)
 {
-    const size_t seg = zw_seg_len(n), r = n - ZW_LANES * seg;
+    const size_t seg = zw_seg_len(n), r = n - ZW_LANES * seg, nblk = (seg + ZW_BLK - 1) / ZW_BLK;
     const int P = cx.P, avx512 = zw_have_avx512();
     const uint32_t smask = (1u << P) - 1, S16 = 0x8000u, M16 = 0xffffu;
-    _Alignas(64) uint16_t bstep[ZW_BLK * ZW_LANES], zstep[ZW_BLK * ZW_LANES];
-    /* + 32: the SIMD kernels store a whole vector of positions past the count */
-    uint16_t big[ZW_BLK * ZW_LANES + 32];
-    uint8_t cmap[256];
-    size_t i0, t;
+    uint8_t cmap[256], *mem = NULL;
+    dwork16 *w = NULL;
+    zw_dside sw;
+    size_t k, t;
+    int rc = -1;
     context_map(cmap, cx.emask, cx.elo, cx.C);
 #ifdef DELTA_PROF
     unsigned long long t0_ = __rdtsc();
 #endif
-    for (i0 = 0; i0 < seg; i0 += ZW_BLK) {
-        int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK), s = 0, nb = 0, k;
+    if (nblk) {
+        mem = zw_scratch(ZW_S_DELTA_TMP, sizeof *w + 64);
+        if (!mem) return zw_fail(e, ZW_ENOMEM, "out of memory");
+        w = (dwork16 *)(mem + (-(uintptr_t)mem & 63)); /* the kernels' aligned loads and stores */
+        memset(&sw, 0, sizeof sw);
+        sw.base = base, sw.dst = dst, sw.seg = seg, sw.op = op, sw.lin = w->lin, sw.lout = w->lout;
+        sw.in_i0 = 0, sw.in_S = (int)(seg < ZW_BLK ? seg : ZW_BLK), sw.in_b = w->b[0];
+        zw_delta_side_finish_avx2(&sw); /* block 0's base values */
+    }
+    for (k = 0; k < nblk; k++) {
+        const size_t i0 = k * ZW_BLK;
+        const int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK);
+        uint16_t *bstep = w->b[k % 3], *zstep = w->z[k & 1], *big = w->big;
+        int s = 0, nb = 0, j;
         PT(5);
-        zw_delta_in16_avx2(base, seg, i0, Sn, bstep);
-        PT(0);
-        /* the next block's base and destination lines, one of each per step of this one:
-         * 32 streams are more than the hardware prefetcher follows, and a burst of 256
-         * prefetches at once would overrun the line fill buffers */
-        cx.pfb = i0 + 2 * ZW_BLK <= seg ? base + 2 * (i0 + ZW_BLK) : NULL;
-        cx.pfd = cx.pfb ? dst + 2 * (i0 + ZW_BLK) : NULL;
+        sw.in_i0 = i0 + ZW_BLK;
+        sw.in_S = k + 1 < nblk ? (int)(seg - sw.in_i0 < ZW_BLK ? seg - sw.in_i0 : ZW_BLK) : 0;
+        sw.in_b = w->b[(k + 1) % 3];
+        sw.out_i0 = i0 - ZW_BLK, sw.out_S = k ? ZW_BLK : 0;
+        sw.out_z = w->z[(k + 1) & 1], sw.out_b = w->b[(k + 2) % 3];
+        sw.in_u = sw.out_u = 0;
+        sw.pf_i0 = i0 + 2 * ZW_BLK;
+        sw.pf_S = k + 2 < nblk ? (int)(seg - sw.pf_i0 < ZW_BLK ? seg - sw.pf_i0 : ZW_BLK) : 0;
+        sw.pw_S = k ? Sn : 0;
+        cx.side = &sw;
         /* SIMD for as many steps as the stream surely holds words for (one per symbol,
          * plus the 64-byte over-read); the room grows back as few symbols renormalize,
          * so only the last few steps of the chunk go scalar */
@@ -471,9 +495,17 @@ static int decode16_simd(zw_rdec *d, zw_dctx16 cx, int op, const uint8_t *base,
             }
         }
         PT(1);
-        for (k = 0; k < nb; k++) zstep[big[k]] = (uint16_t)untoken(zstep[big[k]], xr);
+        zw_delta_side_finish_avx2(&sw);
+        PT(3);
+        for (j = 0; j < nb; j++) zstep[big[j]] = (uint16_t)untoken(zstep[big[j]], xr);
         PT(2);
-        zw_delta_out16_avx2(zstep, bstep, Sn, op, seg, i0, dst);
+    }
+    if (nblk) { /* the last block's values */
+        sw.in_S = sw.pf_S = sw.pw_S = 0;
+        sw.out_i0 = (nblk - 1) * ZW_BLK, sw.out_S = (int)(seg - sw.out_i0);
+        sw.out_z = w->z[(nblk - 1) & 1], sw.out_b = w->b[(nblk - 1) % 3];
+        sw.in_u = sw.out_u = 0;
+        zw_delta_side_finish_avx2(&sw);
         PT(3);
     }
     for (t = 0; t < r; t++) {
@@ -483,7 +515,10 @@ static int decode16_simd(zw_rdec *d, zw_dctx16 cx, int op, const uint8_t *base,
         DEC32_ONE(t % ZW_LANES, cmap[(b >> cx.eshift) & (uint32_t)cx.emask], tk);
         stv(dst, j, 16, apply(untoken(tk, xr), b, op, S16, M16));
     }
-    return 0;
+    rc = 0;
+out:
+    if (mem) zw_scratch_done(ZW_S_DELTA_TMP, mem);
+    return rc;
 }
 
 int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t basebytes, int kind,
@@ -563,7 +598,6 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
     if (simd) {
         zw_dctx16 cx = {0};
         cx.P = P, cx.eshift = es_shift, cx.emask = emask, cx.elo = elo, cx.C = C;
-        cx.pfstride = 2 * zw_seg_len(n);
         uint32_t used = 0;
         et32 = zw_scratch(ZW_S_DELTA_DTAB, ((size_t)C << P) * sizeof *et32);
         if (!et32) return zw_fail(e, ZW_ENOMEM, "out of memory");

@@ -1,14 +1,16 @@
-/* AVX2 / AVX-512 pieces of the delta decoder for 16-bit values (csrc/delta.c calls
- * them per block of steps; it keeps the scalar paths and everything that reads the
- * extra bits). Results are bit-identical to delta.c's portable code.
+/* AVX2 / AVX-512 pieces of the delta decoder for 16-bit values (csrc/delta.c drives
+ * them block by block and keeps the scalar paths and everything that reads the extra
+ * bits). Results are bit-identical to delta.c's portable code.
  *
  * A block is S steps (a multiple of 16, at most ZW_BLK) of the 32 lanes. Lane l's values
  * are contiguous in memory (value l*seg + i), but rANS decodes them a step at a time
  * (all 32 lanes at step i), so the base values come in through 16 x 16 transposes
  * (lane-major -> step-major, bstep[s*32 + l]) and the decoded values go out through
- * them again. Both copy each lane's run through a small lane-major buffer first: the
- * lanes lie seg values apart, often a multiple of 4 KiB, so touching 16 or 32 of them
- * at one offset would map every line to the same L1 set. */
+ * them again, each lane's run copied through a small lane-major buffer. The rANS steps
+ * are bound by the latency of their table loads (one gather per step and vector, then
+ * a multiply, then the renormalization), which leaves the core mostly idle: the
+ * transposes and copies of the neighbouring blocks run inside the same loop, a unit per
+ * step, and cost little more than nothing there. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,23 +24,103 @@
 
 #define T __attribute__((target("avx2,popcnt,bmi2,prfchw")))
 
-T void zw_delta_in16_avx2(const uint8_t *base, size_t seg, size_t i0, int S, uint16_t *bstep)
+/* values from z and the base, step-major, 16 at a time (spec/CODERS.md 4, "Values") */
+T static inline __m256i apply16(__m256i z, __m256i b, int op)
 {
-    _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
-    __m256i r[16];
-    int l, s0, g, k;
-    for (l = 0; l < ZW_LANES; l++) {
-        const uint8_t *src = base + 2 * ((size_t)l * seg + i0);
-        for (s0 = 0; s0 < S; s0 += 16)
-            _mm256_store_si256((__m256i *)(lb[l] + s0), _mm256_loadu_si256((const __m256i *)(src + 2 * s0)));
+    const __m256i sgn = _mm256_set1_epi16((short)0x8000), one = _mm256_set1_epi16(1);
+    __m256i o, dd;
+    if (op) return _mm256_xor_si256(z, b);
+    o = _mm256_xor_si256(b, _mm256_or_si256(sgn, _mm256_srai_epi16(b, 15)));          /* ord(b) */
+    dd = _mm256_xor_si256(_mm256_srli_epi16(z, 1),
+                          _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_and_si256(z, one))); /* unzigzag */
+    o = _mm256_add_epi16(o, dd);
+    /* unord: positive (sign set) -> clear the sign; else flip every bit */
+    return _mm256_xor_si256(o, _mm256_or_si256(sgn, _mm256_xor_si256(_mm256_srai_epi16(o, 15),
+                                                                     _mm256_set1_epi16(-1))));
+}
+
+/* The side work in units. In: lane l's run of base values copied to the staging rows
+ * (units 0..31: the lanes lie seg values apart, often a multiple of 4 KiB, so reading
+ * 16 of them at one offset for a transpose would map every line to the same L1 set),
+ * then the 16 x 16 transposes into step-major order. Out: the values of 16 steps of
+ * 16 lanes, transposed into the staging rows, then each lane's run copied out whole. */
+T static inline void side_in(zw_dside *sw, int u)
+{
+    int k, s0;
+    if (u < ZW_LANES) {
+        const uint8_t *src = sw->base + 2 * ((size_t)u * sw->seg + sw->in_i0);
+        for (s0 = 0; s0 < sw->in_S; s0 += 16)
+            _mm256_store_si256((__m256i *)(sw->lin[u] + s0), _mm256_loadu_si256((const __m256i *)(src + 2 * s0)));
+    } else {
+        __m256i r[16];
+        int g = (u - ZW_LANES) & 1;
+        s0 = 16 * ((u - ZW_LANES) >> 1);
+        for (k = 0; k < 16; k++) r[k] = _mm256_load_si256((const __m256i *)(sw->lin[16 * g + k] + s0));
+        transpose16(r);
+        for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(sw->in_b + (s0 + k) * ZW_LANES + 16 * g), r[k]);
     }
-    for (s0 = 0; s0 < S; s0 += 16)
-        for (g = 0; g < ZW_LANES / 16; g++) {
-            for (k = 0; k < 16; k++) r[k] = _mm256_load_si256((const __m256i *)(lb[16 * g + k] + s0));
-            transpose16(r);
-            for (k = 0; k < 16; k++)
-                _mm256_store_si256((__m256i *)(bstep + (s0 + k) * ZW_LANES + 16 * g), r[k]);
+}
+
+T static inline void side_out(zw_dside *sw, int u)
+{
+    int k, s0, nt = 2 * (sw->out_S / 16);
+    if (u < nt) {
+        __m256i r[16];
+        int g = u & 1;
+        s0 = 16 * (u >> 1);
+        for (k = 0; k < 16; k++) {
+            size_t o = (size_t)(s0 + k) * ZW_LANES + 16 * (size_t)g;
+            r[k] = apply16(_mm256_load_si256((const __m256i *)(sw->out_z + o)),
+                           _mm256_load_si256((const __m256i *)(sw->out_b + o)), sw->op);
         }
+        transpose16(r);
+        for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(sw->lout[16 * g + k] + s0), r[k]);
+    } else {
+        int l = u - nt;
+        uint8_t *o = sw->dst + 2 * ((size_t)l * sw->seg + sw->out_i0);
+        for (s0 = 0; s0 < sw->out_S; s0 += 16)
+            _mm256_storeu_si256((__m256i *)(o + 2 * s0), _mm256_load_si256((const __m256i *)(sw->lout[l] + s0)));
+    }
+}
+
+static inline int side_in_units(const zw_dside *sw) { return sw->in_S ? ZW_LANES + 2 * (sw->in_S / 16) : 0; }
+static inline int side_out_units(const zw_dside *sw) { return sw->out_S ? 2 * (sw->out_S / 16) + ZW_LANES : 0; }
+
+/* the 4 lines (at most) of lane l's run of S values at step i0 */
+T static inline void prefetch_run(const uint8_t *p, size_t seg, int l, size_t i0, int S, int write)
+{
+    const uint8_t *a = p + 2 * ((size_t)l * seg + i0);
+    int k;
+    for (k = 0; k < 2 * S; k += 64) {
+        if (write)
+            _m_prefetchw((void *)(a + k));
+        else
+            _mm_prefetch((const char *)(a + k), _MM_HINT_T0);
+    }
+}
+
+/* Each side prefetches the lines of the lane its copy touches a block later: 32 (times
+ * 2) streams are more than the hardware prefetcher follows (measured: the lane-by-lane
+ * copies alone ran 3x slower than a memcpy from memory; so prefetched, as fast) */
+
+/* one unit of one of the two sides, alternately (each has at most 48 units: both are
+ * done within 96 steps of a full block) */
+T static inline void side_step(zw_dside *sw, int t)
+{
+    if (t & 1) {
+        int v = sw->out_u - 2 * (sw->out_S / 16);
+        if (v >= 0 && v < ZW_LANES && sw->pw_S) prefetch_run(sw->dst, sw->seg, v, sw->out_i0 + ZW_BLK, sw->pw_S, 1);
+        if (sw->out_u < side_out_units(sw)) side_out(sw, sw->out_u++);
+    } else {
+        if (sw->in_u < ZW_LANES && sw->pf_S) prefetch_run(sw->base, sw->seg, sw->in_u, sw->pf_i0, sw->pf_S, 0);
+        if (sw->in_u < side_in_units(sw)) side_in(sw, sw->in_u++);
+    }
+}
+
+T void zw_delta_side_finish_avx2(zw_dside *sw)
+{
+    while (sw->in_u < side_in_units(sw)) side_in(sw, sw->in_u++);
+    while (sw->out_u < side_out_units(sw)) side_out(sw, sw->out_u++);
 }
 
 /* The rANS steps of a block, with each symbol's context from its base value's exponent
@@ -80,13 +162,9 @@ void zw_delta_simd_init(void) /* from zw_cpu_init, at module import */
     blut_ready = 1;
 }
 
-#define PREFETCH_NEXT(s)                                                                  \
+#define PER_STEP(s)                                                                       \
     do {                                                                                  \
-        if (cx->pfb) {                                                                    \
-            size_t o_ = (size_t)((cx->s0 + (s)) >> 2) * cx->pfstride + 64 * (size_t)((cx->s0 + (s)) & 3); \
-            _mm_prefetch((const char *)(cx->pfb + o_), _MM_HINT_T0);                     \
-            _m_prefetchw(cx->pfd + o_);                                                   \
-        }                                                                                 \
+        if (cx->side) side_step(cx->side, cx->s0 + (s));                                  \
     } while (0)
 
 T int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
@@ -111,7 +189,7 @@ T int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bste
     for (v = 0; v < 4; v++) x[v] = _mm256_loadu_si256((const __m256i *)(d->x + 8 * v));
     for (s = 0; s < S; s++) {
         __m256i sv[4];
-        PREFETCH_NEXT(s);
+        PER_STEP(s);
         for (v = 0; v < 4; v++) {
             __m256i b = _mm256_cvtepu16_epi32(_mm_load_si128((const __m128i *)(bstep + s * ZW_LANES + 8 * v)));
             __m256i c = _mm256_and_si256(_mm256_srl_epi32(b, ec), emv);
@@ -182,7 +260,7 @@ T5 int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *b
         __m512i sv[2], nx[2];
         __mmask16 need[2], kb[2];
         __mmask32 k;
-        PREFETCH_NEXT(s);
+        PER_STEP(s);
         for (v = 0; v < 2; v++) {
             __m512i b = _mm512_cvtepu16_epi32(_mm256_load_si256((const __m256i *)(bstep + s * ZW_LANES + 16 * v)));
             __m512i c = _mm512_and_si512(_mm512_srl_epi32(b, ec), emv);
@@ -226,50 +304,7 @@ T5 int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *b
     return nb;
 }
 
-/* values from z and the base, step-major, 16 at a time (spec/CODERS.md 4, "Values") */
-T static inline __m256i apply16(__m256i z, __m256i b, int op)
-{
-    const __m256i sgn = _mm256_set1_epi16((short)0x8000), one = _mm256_set1_epi16(1);
-    __m256i o, dd;
-    if (op) return _mm256_xor_si256(z, b);
-    o = _mm256_xor_si256(b, _mm256_or_si256(sgn, _mm256_srai_epi16(b, 15)));          /* ord(b) */
-    dd = _mm256_xor_si256(_mm256_srli_epi16(z, 1),
-                          _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_and_si256(z, one))); /* unzigzag */
-    o = _mm256_add_epi16(o, dd);
-    /* unord: positive (sign set) -> clear the sign; else flip every bit */
-    return _mm256_xor_si256(o, _mm256_or_si256(sgn, _mm256_xor_si256(_mm256_srai_epi16(o, 15),
-                                                                     _mm256_set1_epi16(-1))));
-}
-
-T void zw_delta_out16_avx2(const uint16_t *zstep, const uint16_t *bstep, int S, int op, size_t seg,
-                           size_t i0, uint8_t *dst)
-{
-    _Alignas(32) uint16_t lb[ZW_LANES][ZW_BLK];
-    __m256i r[16];
-    int l, s0, g, k;
-    for (s0 = 0; s0 < S; s0 += 16)
-        for (g = 0; g < ZW_LANES / 16; g++) {
-            for (k = 0; k < 16; k++) {
-                size_t o = (size_t)(s0 + k) * ZW_LANES + 16 * (size_t)g;
-                r[k] = apply16(_mm256_load_si256((const __m256i *)(zstep + o)),
-                               _mm256_load_si256((const __m256i *)(bstep + o)), op);
-            }
-            transpose16(r);
-            for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(lb[16 * g + k] + s0), r[k]);
-        }
-    for (l = 0; l < ZW_LANES; l++) {
-        uint8_t *o = dst + 2 * ((size_t)l * seg + i0);
-        for (s0 = 0; s0 < S; s0 += 16)
-            _mm256_storeu_si256((__m256i *)(o + 2 * s0), _mm256_load_si256((const __m256i *)(lb[l] + s0)));
-    }
-}
-
 #else /* no x86: zw_have_avx2() is 0, so nothing calls these */
-void zw_delta_in16_avx2(const uint8_t *base, size_t seg, size_t i0, int S, uint16_t *bstep)
-{
-    (void)base, (void)seg, (void)i0, (void)S, (void)bstep;
-    abort();
-}
 void zw_delta_simd_init(void) {}
 int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
                          uint16_t *big)
@@ -283,10 +318,9 @@ int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bste
     (void)d, (void)cx, (void)bstep, (void)S, (void)zstep, (void)big;
     abort();
 }
-void zw_delta_out16_avx2(const uint16_t *zstep, const uint16_t *bstep, int S, int op, size_t seg,
-                         size_t i0, uint8_t *dst)
+void zw_delta_side_finish_avx2(zw_dside *sw)
 {
-    (void)zstep, (void)bstep, (void)S, (void)op, (void)seg, (void)i0, (void)dst;
+    (void)sw;
     abort();
 }
 #endif

@@ -252,12 +252,30 @@ size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint8_
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
                              const int *thr, int nt, int sgoff, const zw_esym *es,
                              uint32_t *x, uint8_t **pp);
-/* delta decoder, 16-bit values (delta_avx2.c): one block of S steps (a multiple of 16,
- * at most ZW_BLK). in16: the base values of steps [i0, i0+S) step-major, bstep[s*32+l];
- * rans16: S steps of tokens (the tables: see delta.c) into zstep, the
- * positions (s0 + s)*32 + l of the tokens >= 16 into big[] (returns their count; the
- * caller guarantees end - p >= 64*S + 64); out16: the values from the finished z and
- * the base into dst. zw_delta_simd_init: from zw_cpu_init. */
+/* delta decoder, 16-bit values (delta_avx2.c), by blocks of S steps (a multiple of 16,
+ * at most ZW_BLK) of the 32 lanes. While the rANS kernel decodes block k, it also does,
+ * one unit every step, the side work of the blocks around it (the rANS steps are bound
+ * by the latency of their table loads and leave the core mostly idle): the base values
+ * of block k+1 into step-major order (bstep[s*32 + l]), and the values of block k-1
+ * (its z finished by delta.c) out to dst. */
+typedef struct {
+    const uint8_t *base;
+    uint8_t *dst;
+    size_t seg;
+    /* in: the block at step in_i0, in_S steps, to in_b; out: the block at out_i0, out_S
+     * steps, from out_z and out_b (op: the transform); in_S / out_S 0: none */
+    size_t in_i0, out_i0;
+    int in_S, out_S, op;
+    uint16_t *in_b;
+    const uint16_t *out_z, *out_b;
+    int in_u, out_u;              /* units done of each */
+    size_t pf_i0;                 /* prefetched: the block after the in block (pf_S steps) */
+    int pf_S, pw_S;               /* and the block after the out block (pw_S steps); 0: none */
+    uint16_t (*lin)[ZW_BLK], (*lout)[ZW_BLK]; /* lane-major staging, 32 x ZW_BLK each */
+} zw_dside;
+/* rans16: S steps of tokens (the tables: see delta.c) into zstep, the positions
+ * (s0 + s)*32 + l of the tokens >= 16 into big[] (returns their count; the caller
+ * guarantees end - p >= 64*S + 64). side_finish: the side work the kernel left. */
 typedef struct {
     int P, eshift, emask, elo, C;
     /* the tables (delta.c): token 0 of context c in slots [0, f0[c]), slot k >= f0[c]
@@ -265,18 +283,12 @@ typedef struct {
     int32_t f0[ZW_DMAXCTX], tb[ZW_DMAXCTX];
     const uint32_t *tail;
     int s0; /* the block step of the call's first step */
-    /* rans16 prefetches the next block: lane k's lines of pfb and pfd at k*pfstride, one
-     * line of each per step (block step t names lane t / 4, line t % 4); pfb NULL: none */
-    const uint8_t *pfb;
-    uint8_t *pfd;
-    size_t pfstride;
+    zw_dside *side; /* NULL: none */
 } zw_dctx16;
-void zw_delta_simd_init(void);
-void zw_delta_in16_avx2(const uint8_t *base, size_t seg, size_t i0, int S, uint16_t *bstep);
-int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S,
-                         uint16_t *zstep, uint16_t *big);
-int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S,
-                           uint16_t *zstep, uint16_t *big);
-void zw_delta_out16_avx2(const uint16_t *zstep, const uint16_t *bstep, int S, int op, size_t seg,
-                         size_t i0, uint8_t *dst);
+void zw_delta_simd_init(void); /* from zw_cpu_init */
+int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
+                         uint16_t *big);
+int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
+                           uint16_t *big);
+void zw_delta_side_finish_avx2(zw_dside *sw);
 #endif
