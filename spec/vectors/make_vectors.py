@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import struct
 import sys
 
@@ -221,6 +222,125 @@ def vectors():
         "expect": {"full": ["float:BF16:mode1:B12:C1:P12"]},
     }
 
+    # -- format version 2: delta files against a base model (spec/FORMAT.md 5.4, 7.5-7.8).
+    # Each has a "base": the file beside it that it was coded against (recorded by its
+    # name, so that it is found there), a safetensors original or another vector's .zipw.
+    rb = np.random.default_rng(20261202)
+    w, fb = weights(1536, rb), weights(256, rb)
+    base = [("layer.0.w", "BF16", (48, 32), bf16(w)), ("layer.0.b", "BF16", (32,), bf16(weights(32, rb))),
+            ("frozen.w", "BF16", (8, 32), bf16(fb)), ("retyped.w", "F16", (8, 16), f16(weights(128, rb)))]
+    yield {
+        "name": "delta_bf16_finetune",
+        "base": ("delta_bf16_finetune.base.safetensors", safetensors_bytes(base)),
+        "original": safetensors_bytes([
+            ("layer.0.w", "BF16", (48, 32), finetune(base[0][3], "BF16", rb)),
+            ("layer.0.b", "BF16", (32,), finetune(base[1][3], "BF16", rb, 0.05)),
+            base[2],
+            ("adapter.w", "BF16", (8, 32), bf16(weights(256, rb))),
+            ("retyped.w", "BF16", (8, 16), bf16(weights(128, rb))),
+        ], {"vector": "a bf16 fine-tune against its base"}),
+        "settings": {"chunk_size": 2048, "level": 3},
+        "expect": {"layer.0.w": ["codec:delta", "delta:BF16:op0"], "layer.0.b": ["transform1:alone"],
+                   "frozen.w": ["codec:base"], "adapter.w": ["no_base_tensor"], "retyped.w": ["no_base_tensor"]},
+    }
+
+    base = [("w.f16", "F16", (32, 32), f16(weights(1024, rb))), ("w.f32", "F32", (256,), f32(weights(256, rb))),
+            ("w.c64", "C64", (128,), f32(weights(256, rb)))]
+    yield {
+        "name": "delta_f16_f32_c64",
+        "base": ("delta_f16_f32_c64.base.safetensors", safetensors_bytes(base)),
+        "original": safetensors_bytes([(n, dt, sh, finetune(b, dt, rb)) for n, dt, sh, b in base]),
+        "settings": {"chunk_size": 4096, "level": 3},
+        "expect": {"w.f16": ["delta:F16:op0"], "w.f32": ["delta:F32:op0"], "w.c64": ["delta:C64:op0"]},
+    }
+
+    # one of the low 4 mantissa bits flipped in 30 % of the values: the XOR is one token
+    # per bit, the ordinal difference two (+-2^k), so op 1 codes smaller
+    base = [("flips.bf16", "BF16", (512,), bf16(weights(512, rb))),
+            ("flips.f16", "F16", (512,), f16(weights(512, rb))),
+            ("flips.f32", "F32", (256,), f32(weights(256, rb)))]
+    yield {
+        "name": "delta_op_xor",
+        "base": ("delta_op_xor.base.safetensors", safetensors_bytes(base)),
+        "original": safetensors_bytes([(n, dt, sh, flip_low_bits(b, dt, rb)) for n, dt, sh, b in base]),
+        "settings": {"chunk_size": 4096, "level": 3},
+        "expect": {"flips.bf16": ["delta:BF16:op1"], "flips.f16": ["delta:F16:op1"], "flips.f32": ["delta:F32:op1"]},
+    }
+
+    steps = rb.integers(0, 1000, 256).astype("<i4")
+    d64 = rb.standard_normal(128) * 0.02
+    e4 = (rb.standard_normal(1024) * 0.5).astype(ml_dtypes().float8_e4m3fn)
+    yield {
+        "name": "delta_xor_codec",
+        "base": ("delta_xor_codec.base.safetensors", safetensors_bytes([
+            ("i32.steps", "I32", (256,), steps.tobytes()), ("f64.w", "F64", (128,), d64.astype("<f8").tobytes()),
+            ("f8.w", "F8_E4M3", (32, 32), e4.tobytes())])),
+        "original": safetensors_bytes([
+            ("i32.steps", "I32", (256,), (steps + (rb.random(256) < 0.3) * rb.integers(1, 4, 256)).astype("<i4").tobytes()),
+            ("f64.w", "F64", (128,), (d64 + 2e-5 * rb.standard_normal(128)).astype("<f8").tobytes()),
+            ("f8.w", "F8_E4M3", (32, 32),
+             (e4.astype(np.float32) * (1 + 0.03 * rb.standard_normal(1024))).astype(e4.dtype).tobytes())]),
+        "settings": {"chunk_size": 4096, "level": 3},
+        "expect": {"i32.steps": ["codec:xor"], "f64.w": ["xor_inner:planes"], "f8.w": ["xor_inner:sparse"]},
+    }
+
+    embed = bf16(weights(512, rb))
+    yield {
+        "name": "copy_tied",
+        "original": safetensors_bytes([
+            ("embed", "BF16", (16, 32), embed), ("norm", "F32", (64,), f32(1 + weights(64, rb))),
+            ("lm_head", "BF16", (16, 32), embed), ("out.b", "BF16", (32,), bf16(weights(32, rb)))]),
+        "settings": {"chunk_size": 512, "level": 3},
+        "expect": {"lm_head": ["codec:copy"]},
+    }
+
+    # a checkpoint series: step 1 against step 0 (a safetensors file), step 2 against
+    # step 1's .zipw (a delta itself: a chain of two)
+    frozen, w = bf16(weights(64, rb)), weights(1024, rb)
+    chain = []
+    for k in range(3):
+        # no metadata: the steps' headers are the same bytes (errors/wrong_base_same_layout.zipw)
+        chain.append(safetensors_bytes([("a.frozen", "BF16", (64,), frozen), ("w", "BF16", (32, 32), bf16(w))]))
+        w = w + 2e-4 * rb.standard_normal(1024).astype(np.float32)
+    yield {
+        "name": "chain_step1",
+        "base": ("chain_step0.safetensors", chain[0]),
+        "original": chain[1],
+        "settings": {"chunk_size": 4096, "level": 3},
+        "expect": {"a.frozen": ["codec:base"], "w": ["codec:delta"]},
+    }
+    yield {
+        "name": "chain_step2",
+        "base": ("chain_step1.safetensors.zipw", None),  # the vector above
+        "original": chain[2],
+        "settings": {"chunk_size": 4096, "level": 3},
+        "expect": {"a.frozen": ["codec:base"], "w": ["codec:delta"]},
+    }
+
+    # what the encoder never writes (it codes at P = 11 and never stores an XOR), each
+    # DELTA payload written by the pure-Python encoder above (delta_payload)
+    base, orig = handmade_delta_tensors(rb)
+    yield {
+        "name": "delta_handmade",
+        "base": ("delta_handmade.base.safetensors", safetensors_bytes(base)),
+        "original": safetensors_bytes(orig),
+        "settings": {"chunk_size": 2048, "level": 3},
+        "hand_built": "encoded against its base at these settings, then: every chunk of the p* tensors replaced "
+                      "by a DELTA payload written by the pure-Python encoder in make_vectors.py (delta_payload) "
+                      "with the op, context count C, first context exponent elo and precision P its name and "
+                      "HANDMADE_DELTA give (16 contexts placed so that exponents below and above them clamp to "
+                      "the end contexts; 5 % of the values random, so that every token up to T - 1 occurs); "
+                      "xor.store and xor.float replaced by XOR payloads with inner codec STORE and FLOAT; "
+                      "copy.partial (the first 1024 values of p12.bf16, a tensor of its own) by a COPY of chunk 0 "
+                      "of p12.bf16; payloads relaid, index and trailer rewritten",
+        "patch": patch_handmade_delta,
+        "expect": {"p12.bf16": ["delta:BF16:op0:C16:P12"], "p13.bf16": ["delta:BF16:op1:C1:P13"],
+                   "p14.bf16": ["delta:BF16:op0:C16:P14"], "p12.f16": ["delta:F16:op0:C16:P12"],
+                   "p13.f16": ["delta:F16:op1:C1:P13"], "p14.f16": ["delta:F16:op0:C16:P14"],
+                   "p14.f32": ["delta:F32:op0:C16:P14"], "xor.store": ["xor_inner:store"],
+                   "xor.float": ["xor_inner:float"], "copy.partial": ["copy:partial"]},
+    }
+
 
 # -- data for the mode vectors ----------------------------------------------------------
 def float_values(kind, n, seed, kbits=0, signrun=0.0, scales=0, block=0, spread=0.0, skew=0.92) -> bytes:
@@ -365,27 +485,122 @@ def mixed_coded_tensors(seed):
     ]
 
 
+# -- data for the delta vectors -----------------------------------------------------------
+def ml_dtypes():
+    import ml_dtypes as m
+
+    return m
+
+
+def weights(n, rng, std=0.02) -> np.ndarray:
+    return (rng.standard_normal(n) * std).astype(np.float32)
+
+
+def bf16(x) -> bytes:
+    """float32 values rounded to bf16 (to nearest even, as torch casts)."""
+    return np.asarray(x, np.float32).astype(ml_dtypes().bfloat16).tobytes()
+
+
+def f16(x) -> bytes:
+    return np.asarray(x, np.float32).astype("<f2").tobytes()
+
+
+def f32(x) -> bytes:
+    return np.asarray(x, np.float32).astype("<f4").tobytes()
+
+
+_NP_FLOAT = {"BF16": lambda: ml_dtypes().bfloat16, "F16": lambda: np.float16, "F32": lambda: np.float32,
+             "C64": lambda: np.float32}
+
+
+def finetune(raw: bytes, dtype: str, rng, scale: float = 1e-3) -> bytes:
+    """The corpus recipe for a fine-tune: every value + scale * std * noise, cast back
+    (in bf16 and f16 about three quarters of the values keep their bits)."""
+    t = _NP_FLOAT[dtype]()
+    w = np.frombuffer(raw, t).astype(np.float32)
+    out = w + scale * w.std() * rng.standard_normal(w.size).astype(np.float32)
+    return out.astype(t).tobytes()
+
+
+def flip_low_bits(raw: bytes, dtype: str, rng, frac: float = 0.3) -> bytes:
+    u = np.frombuffer(raw, "<u2" if dtype in ("BF16", "F16") else "<u4").copy()
+    m = rng.random(u.size) < frac
+    u[m] ^= (1 << rng.integers(0, 4, int(m.sum()))).astype(u.dtype)
+    return u.tobytes()
+
+
+# (tensor, dtype, values, op, C, elo, P) of delta_handmade's hand-built DELTA chunks:
+# 16-bit kinds at P = 12 (the decoders' table fits 32-bit entries), 13 and 14, one
+# context and sixteen, both ops; F32 at P = 14 with its 72 tokens
+HANDMADE_DELTA = [
+    ("p12.bf16", "BF16", 1040, 0, 16, 108, 12), ("p13.bf16", "BF16", 520, 1, 1, 0, 13),
+    ("p14.bf16", "BF16", 520, 0, 16, 108, 14), ("p12.f16", "F16", 520, 0, 16, 3, 12),
+    ("p13.f16", "F16", 520, 1, 1, 0, 13), ("p14.f16", "F16", 520, 0, 16, 3, 14),
+    ("p14.f32", "F32", 520, 0, 16, 108, 14),
+]
+
+
+def handmade_delta_tensors(rng):
+    """(base tensors, fine-tune tensors) of delta_handmade: base values over 24 binades
+    (F16: 32, subnormals included), more exponents than 16 contexts cover, so that both
+    end contexts clamp (elo in HANDMADE_DELTA); the fine-tune keeps half of the values,
+    moves 45 % by a few units in the last place and replaces 5 % by random bit patterns."""
+    base, ft = [], []
+    for name, dt, n, *_ in HANDMADE_DELTA:
+        W = 16 if dt != "F32" else 32
+        top = 8 if dt == "F16" else 0
+        w = (2.0 ** rng.uniform(-24, top, n) * np.where(rng.random(n) < 0.5, 1, -1)).astype(np.float32)
+        b = np.frombuffer(bf16(w) if dt == "BF16" else f16(w) if dt == "F16" else f32(w), f"<u{W // 8}")
+        t = b.astype(np.int64) + np.where(rng.random(n) < 0.45, rng.integers(-3, 4, n), 0)
+        wild = rng.random(n) < 0.05
+        t[wild] = rng.integers(0, 1 << W, int(wild.sum()), dtype=np.int64)
+        t = (t % (1 << W)).astype(f"<u{W // 8}")
+        base.append((name, dt, (n,), b.tobytes()))
+        ft.append((name, dt, (n,), t.tobytes()))
+    x = np.frombuffer(bf16(weights(512, rng)), "<u2")
+    xf = x ^ np.where(rng.random(512) < 0.3, 1 << rng.integers(0, 7, 512), 0).astype("<u2")
+    i16 = rng.integers(-50, 50, 24).astype("<i2")
+    base += [("xor.store", "I16", (24,), i16.tobytes()), ("xor.float", "BF16", (512,), x.tobytes())]
+    ft += [("xor.store", "I16", (24,), (i16 ^ 1).tobytes()), ("xor.float", "BF16", (512,), xf.tobytes()),
+           ("copy.partial", "BF16", (1024,), ft[0][3][:2048])]
+    return base, ft
+
+
+def st_tensors(original: bytes) -> dict:
+    """name -> bytes of each tensor of a safetensors file."""
+    (n,) = struct.unpack_from("<Q", original)
+    header = json.loads(original[8 : 8 + n])
+    header.pop("__metadata__", None)
+    return {k: original[8 + n + v["data_offsets"][0] : 8 + n + v["data_offsets"][1]] for k, v in header.items()}
+
+
 # -- the container, read and written from spec/FORMAT.md alone --------------------------
 DTYPE_NAMES = ["OPAQUE", "BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "BF16",
                "F32", "F64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "C64", "F4", "F6_E2M3", "F6_E3M2"]
-CODECS = {0: "store", 1: "planes", 2: "float", 3: "sparse"}
+CODECS = {0: "store", 1: "planes", 2: "float", 3: "sparse", 4: "delta", 5: "xor", 6: "base", 7: "copy"}
 CODERS = {0: "raw", 1: "zstd", 2: "ent"}
-STORE, PLANES, FLOAT, SPARSE = 0, 1, 2, 3
+STORE, PLANES, FLOAT, SPARSE, DELTA, XOR, BASE, COPY = range(8)
 RAW, ZSTD, ENT = 0, 1, 2
 MAGIC, TRAILER_MAGIC = b"\x89ZIPW\r\n\x1a", b"ZIPWIDX\x00"
 
 
 def parse_zipw(z: bytes) -> dict:
     """The file as a dict of its fields (spec/FORMAT.md 3-5); every chunk carries its
-    payload bytes. No checks beyond what it takes to walk the structure."""
+    payload bytes, and a file with `has_base = 1` its base record (5.4) as `base`. No
+    checks beyond what it takes to walk the structure."""
     ioff, ilen, _, tmagic = struct.unpack_from("<QQQ8s", z, len(z) - 32)
     assert tmagic == TRAILER_MAGIC
     idx = z[ioff : ioff + ilen]
-    size, sha, skind, res7, plen = struct.unpack_from("<Q32sB7sQ", idx, 0)
+    size, sha, skind, has_base, res6, plen = struct.unpack_from("<Q32sBB6sQ", idx, 0)
     pos = 56
-    f = {"header": z[:16], "original_size": size, "sha256": sha, "source_kind": skind, "reserved": res7,
-         "prefix": idx[pos : pos + plen], "entries": []}
+    f = {"header": z[:16], "original_size": size, "sha256": sha, "source_kind": skind, "has_base": has_base,
+         "reserved": res6, "prefix": idx[pos : pos + plen], "base": None, "entries": []}
     pos += plen
+    if has_base == 1:
+        bsha, bsize, bxxh, loc_len = struct.unpack_from("<32sQQI", idx, pos)
+        pos += 52
+        f["base"] = {"sha256": bsha, "size": bsize, "prefix_xxh3": bxxh, "location": idx[pos : pos + loc_len]}
+        pos += loc_len
     (ne,) = struct.unpack_from("<I", idx, pos)
     pos += 4
     for _ in range(ne):
@@ -411,9 +626,13 @@ def parse_zipw(z: bytes) -> dict:
 
 
 def index_bytes(f: dict) -> bytes:
-    parts = [struct.pack("<Q32sB7sQ", f["original_size"], f["sha256"], f["source_kind"], f["reserved"],
-                         f.get("prefix_length", len(f["prefix"]))), f["prefix"],
-             struct.pack("<I", len(f["entries"]))]
+    parts = [struct.pack("<Q32sBB6sQ", f["original_size"], f["sha256"], f["source_kind"], f.get("has_base", 0),
+                         f["reserved"], f.get("prefix_length", len(f["prefix"]))), f["prefix"]]
+    b = f.get("base")
+    if b is not None:  # written whatever has_base says, so that a bad has_base can be written
+        parts.append(struct.pack("<32sQQI", b["sha256"], b["size"], b["prefix_xxh3"],
+                                 b.get("location_length", len(b["location"]))) + b["location"])
+    parts.append(struct.pack("<I", len(f["entries"])))
     for e in f["entries"]:
         parts.append(struct.pack("<BBBBI", e["kind"], e["dtype"], len(e["shape"]), e["transform"], len(e["name"])))
         parts.append(e["name"])
@@ -498,6 +717,14 @@ def _payload_tags(codec: int, p: bytes, dt: str, tags: set) -> None:
         inner = p[at]
         tags.add(f"sparse_inner:{CODECS[inner]}")
         _payload_tags(inner, p[at + 1 :], dt, tags)
+    elif codec == DELTA:  # after the u64 base check: the delta payload
+        lay = delta_layout(p[8:])
+        tags.add(f"delta:{dt}:op{lay['op']}:C{lay['C']}:P{lay['P']}")
+        if lay["xlen"]:
+            tags.add("delta:extra_bits")
+    elif codec == XOR:  # after the u64 base check: the inner codec and its payload
+        tags.add(f"xor_inner:{CODECS[p[8]]}")
+        _payload_tags(p[8], p[9:], dt, tags)
 
 
 def exercised(z: bytes) -> list[str]:
@@ -505,15 +732,40 @@ def exercised(z: bytes) -> list[str]:
     `chunk:DTYPE:X` per dtype and codec, `stream:X` per PLANES stream coder, `bitmap:X`
     per SPARSE bitmap coder, `ent_mode:N` per ent payload (PLANES and bitmap streams,
     F32 planes of float payloads), `sparse_inner:X`, and per float payload
-    `float:DTYPE:mode0` or `float:DTYPE:modeM:Bb:Cc:Pp` (its mode, B, C and P bytes)."""
+    `float:DTYPE:mode0` or `float:DTYPE:modeM:Bb:Cc:Pp` (its mode, B, C and P bytes).
+    Format version 2: per delta payload `delta:DTYPE:opO:Cc:Pp` (and `delta:extra_bits`
+    where it has extra bits), `xor_inner:X` per XOR payload (and the tags of its inner
+    payload), `copy:partial` for a COPY of a chunk of a longer or shorter entry;
+    `base_record` and `location:KEY` for a file with a base record, `transform:1` per
+    entry coded against the base, `transform1:alone` for such an entry's chunk coded
+    without the base, `no_base_tensor` for a tensor coded alone in a file with a base,
+    and `v2_without_base` for a version-2 file without one."""
     tags: set[str] = set()
-    for e in parse_zipw(z)["entries"]:
-        dt = DTYPE_NAMES[e["dtype"]]
-        for c in e["chunks"]:
-            tags.add(f"codec:{CODECS[c['codec']]}")
-            tags.add(f"chunk:{dt}:{CODECS[c['codec']]}")
-            _payload_tags(c["codec"], c["payload"], dt, tags)
+    f = parse_zipw(z)
+    if f["base"] is not None:
+        tags.add("base_record")
+        tags.update(f"location:{k}" for k in json.loads(f["base"]["location"]))
+    elif struct.unpack_from("<H", z, 8)[0] == 2:
+        tags.add("v2_without_base")
+    for e in f["entries"]:
+        _entry_tags(f, e, tags)
     return sorted(tags)
+
+
+def _entry_tags(f: dict, e: dict, tags: set) -> None:
+    dt = DTYPE_NAMES[e["dtype"]]
+    if e["transform"] == 1:
+        tags.add("transform:1")
+    elif f["base"] is not None and e["kind"] == 0:
+        tags.add("no_base_tensor")
+    for c in e["chunks"]:
+        tags.add(f"codec:{CODECS[c['codec']]}")
+        tags.add(f"chunk:{dt}:{CODECS[c['codec']]}")
+        if e["transform"] == 1 and c["codec"] < DELTA:
+            tags.add("transform1:alone")
+        if c["codec"] == COPY and f["entries"][struct.unpack("<I", c["payload"])[0]]["length"] != e["length"]:
+            tags.add("copy:partial")
+        _payload_tags(c["codec"], c["payload"], dt, tags)
 
 
 # -- a pure-Python float payload encoder (spec/CODERS.md 1.2, 1.3 and 3) ---------------
@@ -625,6 +877,79 @@ def float_payload_16(h, kind: int, B: int, P: int, qtables, thresholds=(), mode:
     return head + struct.pack("<I", len(tables)) + tables + raw + rans_encode(syms, ctx, tabs, P)
 
 
+# -- a pure-Python delta payload encoder (spec/CODERS.md 4) -----------------------------
+DELTA_W = {0: (16, 8), 1: (16, 5), 2: (32, 8)}  # kind: (W bits, EB exponent bits)
+
+
+def delta_z(t: int, b: int, op: int, W: int) -> int:
+    """The W-bit integer a value t codes as against its base value b."""
+    if op == 1:
+        return t ^ b
+    S, Mk = 1 << (W - 1), (1 << W) - 1
+    ordv = lambda v: v ^ Mk if v & S else v ^ S  # noqa: E731
+    d = (ordv(t) - ordv(b)) & Mk
+    d = d - (1 << W) if d & S else d  # signed, then zigzagged
+    return 2 * d if d >= 0 else -2 * d - 1
+
+
+def delta_token(z: int) -> tuple[int, int, int]:
+    """(token, extra-bit count, extra bits) of z."""
+    if z < 16:
+        return z, 0, 0
+    L = z.bit_length() - 1
+    return 16 + 2 * (L - 4) + ((z >> (L - 1)) & 1), L - 1, z & ((1 << (L - 1)) - 1)
+
+
+def q_for(count: int, total: int, P: int) -> int:
+    """A weight code for a symbol seen `count` times of `total` (any code 1..191 is
+    valid; the nearest weight to its share of 2^P codes well)."""
+    want = max(1, count * (1 << P) // total)
+    return min(range(1, 192), key=lambda q: (abs(_weight(q) - want), q))
+
+
+def delta_payload(t, b, kind: int, op: int, C: int, elo: int, P: int, extra_tokens=()) -> bytes:
+    """A delta payload of the values t (ints) against the base values b, with the given
+    op, contexts and precision. Each context's table holds the tokens it codes, plus
+    `extra_tokens` (weight code 1; a token >= T makes a hostile table)."""
+    W, EB = DELTA_W[kind]
+    B, emask = (6 if W == 16 else 7), (1 << EB) - 1
+    n = len(t)
+    ctx = [min(max(((bj >> (W - 1 - EB)) & emask) - elo, 0), C - 1) for bj in b]
+    toks = [delta_token(delta_z(tj, bj, op, W)) for tj, bj in zip(t, b)]
+    counts = [{} for _ in range(C)]
+    for (k, _, _), c in zip(toks, ctx):
+        counts[c][k] = counts[c].get(k, 0) + 1
+    qtables = []
+    for c in range(C):
+        total = sum(counts[c].values())
+        q = {k: q_for(v, total, P) for k, v in counts[c].items()} or {0: 1}  # an unused context: one symbol
+        for k in extra_tokens:
+            q.setdefault(k, 1)
+        qtables.append(q)
+    bw = BitWriter()
+    for q in qtables:
+        write_table(bw, q, B)
+    tables = bw.bytes()
+    xw = BitWriter()
+    for j, _ in rans_order(n):  # the extra bits in the decoding order of their tokens
+        _, nx, x = toks[j]
+        xw.put(x, nx)
+    extra = xw.bytes()
+    tabs = [normalize(q, P) for q in qtables]
+    head = bytes([kind, op]) + struct.pack("<I", n) + bytes([C, elo, P]) + struct.pack("<I", len(tables))
+    return (head + tables + struct.pack("<I", len(extra)) + extra
+            + rans_encode([k for k, _, _ in toks], ctx, tabs, P))
+
+
+def delta_layout(p: bytes) -> dict:
+    """Offsets of the parts of a delta payload (spec/CODERS.md 4)."""
+    (tlen,) = struct.unpack_from("<I", p, 9)
+    xat = 13 + tlen
+    (xlen,) = struct.unpack_from("<I", p, xat)
+    return {"kind": p[0], "op": p[1], "n": struct.unpack_from("<I", p, 2)[0], "C": p[6], "elo": p[7], "P": p[8],
+            "tables": 13, "tlen": tlen, "xlen_at": xat, "extra": xat + 4, "xlen": xlen, "stream": xat + 4 + xlen}
+
+
 # -- hand-built golden payloads ----------------------------------------------------------
 def _check_decodes(codec: int, payload: bytes, dtype: str, original: bytes) -> None:
     from zipweights import dtypes
@@ -673,15 +998,52 @@ def patch_full_table(f: dict, original: bytes) -> None:
     _check_decodes(FLOAT, c["payload"], "BF16", u16(full_table_h()))
 
 
-def encode(original: bytes, settings: dict) -> bytes:
-    from zipweights import writer
+def patch_handmade_delta(f: dict, original: bytes, base: bytes) -> None:
+    from zipweights import _kernels
+
+    ot, bt = st_tensors(original), st_tensors(base)
+    spec = {name: rest for name, _, _, *rest in HANDMADE_DELTA}
+    for k, e in enumerate(f["entries"]):
+        name, dt = e["name"].decode(), DTYPE_NAMES[e["dtype"]]
+        for i, c in enumerate(e["chunks"]):
+            a, b = i * e["chunk_size"], min((i + 1) * e["chunk_size"], e["length"])
+            t, bc = ot[name][a:b], bt[name][a:b] if name in bt else None
+            check = struct.pack("<Q", xxhash.xxh3_64_intdigest(bc)) if bc is not None else b""
+            if name in spec:
+                op, C, elo, P = spec[name]
+                fmt = "<%d%s" % (len(t) // (2 if dt != "F32" else 4), "H" if dt != "F32" else "I")
+                c["codec"] = DELTA
+                c["payload"] = check + delta_payload(struct.unpack(fmt, t), struct.unpack(fmt, bc), FLOAT_KIND[dt],
+                                                     op, C, elo, P)
+            elif name == "xor.store":
+                c["codec"], c["payload"] = XOR, check + bytes([STORE]) + bytes(x ^ y for x, y in zip(t, bc))
+            elif name == "xor.float":
+                xored = bytes(x ^ y for x, y in zip(t, bc))
+                c["codec"], c["payload"] = XOR, check + bytes([FLOAT]) + _kernels.float_encode(xored, 0, 3)
+            elif name == "copy.partial":
+                src = next(j for j, x in enumerate(f["entries"]) if x["name"] == b"p12.bf16")
+                assert f["entries"][src]["length"] > e["length"] and k > src
+                c["codec"], c["payload"] = COPY, struct.pack("<I", src)
+
+
+def encode(original: bytes, settings: dict, base: str | None = None, location: dict | None = None) -> bytes:
+    """The reference encoder's .zipw of `original`; with `base` (a path), coded against
+    that base model, recording `location` (default: the base's file name, for a file
+    that lies beside its base)."""
+    from zipweights import basemodel, writer
+    from zipweights.reader import ZipwFile
 
     if settings.get("dtype_hint") is not None:
         source = writer.source_from_bytes(original, settings["dtype_hint"])
     else:
         source = writer.source_from_safetensors(original)
     out = io.BytesIO()
-    writer.write(source, out, threads=1, level=settings["level"], chunk_size=settings["chunk_size"])
+    kw = dict(threads=1, level=settings["level"], chunk_size=settings["chunk_size"])
+    if base is None:
+        writer.write(source, out, **kw)
+    else:
+        with basemodel.open_base(base, ZipwFile) as bm:
+            writer.write(source, out, base=bm, base_location=location or {"path": os.path.basename(base)}, **kw)
     return out.getvalue()
 
 
@@ -712,19 +1074,29 @@ def reproducible(zipw: bytes) -> bool:
 def make_golden(v: dict) -> bytes:
     """The .zipw of a golden vector: the reference encoder's output, hand-patched where
     the vector says so, and checked against what the vector expects of it."""
-    z = encode(v["original"], v["settings"])
+    from zipweights import ZipwFile
+
+    base = os.path.join(HERE, v["base"][0]) if "base" in v else None
+    z = encode(v["original"], v["settings"], base)
     if "patch" in v:
         f = parse_zipw(z)
-        v["patch"](f, v["original"])
+        if base is None:
+            v["patch"](f, v["original"])
+        else:
+            with open(base, "rb") as bf:
+                v["patch"](f, v["original"], bf.read())
         z = build_zipw(f)
+    with ZipwFile(z, base=base) as zf:  # hand-built or not, it decodes to its original
+        out = bytearray(zf.original_size)
+        zf.restore_into(out, threads=1)
+        assert bytes(out) == v["original"], v["name"]
+    f = parse_zipw(z)
     for name, wanted in v.get("expect", {}).items():
-        for e in parse_zipw(z)["entries"]:
+        for e in f["entries"]:
             if name not in ("*", e["name"].decode()):
                 continue
             tags: set[str] = set()
-            dt = DTYPE_NAMES[e["dtype"]]
-            for c in e["chunks"]:
-                _payload_tags(c["codec"], c["payload"], dt, tags)
+            _entry_tags(f, e, tags)
             for want in wanted:
                 if want == "coded":
                     ok = all(c["codec"] != STORE for c in e["chunks"])
@@ -810,7 +1182,7 @@ def _bomb() -> bytes:
     for _ in range(n):
         sha.update(bytes(size))
     f = {"header": MAGIC + struct.pack("<HHI", 1, 0, 0), "original_size": n * size, "sha256": sha.digest(),
-         "source_kind": 0, "reserved": bytes(7), "prefix": b"",
+         "source_kind": 0, "has_base": 0, "reserved": bytes(6), "prefix": b"",
          "entries": [{"kind": 1, "dtype": 0, "transform": 0, "name": b"", "shape": (n * size,), "offset": 0,
                       "length": n * size, "chunk_size": size,
                       "chunks": [{"offset": 16, "length": len(payload), "codec": PLANES, "reserved": bytes(3),
@@ -828,7 +1200,7 @@ def _declared_huge(total: int, chunk: int) -> bytes:
     js += b" " * (-len(js) % 8)
     prefix = struct.pack("<Q", len(js)) + js
     f = {"header": MAGIC + struct.pack("<HHI", 1, 0, 0), "original_size": len(prefix) + total,
-         "sha256": bytes(32), "source_kind": 1, "reserved": bytes(7), "prefix": prefix,
+         "sha256": bytes(32), "source_kind": 1, "has_base": 0, "reserved": bytes(6), "prefix": prefix,
          "entries": [{"kind": 0, "dtype": 2, "transform": 0, "name": b"big", "shape": (total,),
                       "offset": len(prefix), "length": total, "chunk_size": chunk,
                       "chunks": [{"offset": 16, "length": 0, "codec": STORE, "reserved": bytes(3), "checksum": 0}
@@ -941,6 +1313,313 @@ def errors():
            "UnsupportedFeatureError", "unknown stream coder 7", {}, "stream coder 7", None)
     yield ("float_unknown_mode", bf(mode_byte(3)), "CorruptDataError", "mode", {},
            "float payload mode 3", ("w", 0))
+    yield from delta_errors()
+
+
+# -- error vectors of format version 2 ------------------------------------------------------
+ERROR_BASE = "error_delta.base.safetensors"  # beside the golden vectors (manifest "bases")
+
+
+def error_delta_pair():
+    """(base original, fine-tune original) of the small delta file the version-2 error
+    vectors edit: two fine-tunes (BF16, F16: DELTA), a frozen tensor (BASE), an I32
+    (XOR), a tensor not in the base, and a small F32 one."""
+    rng = np.random.default_rng(1212)
+    base = [("w", "BF16", (320,), bf16(weights(320, rng))), ("w16", "F16", (320,), f16(weights(320, rng))),
+            ("frozen", "BF16", (32,), bf16(weights(32, rng))),
+            ("i32", "I32", (64,), rng.integers(0, 1000, 64).astype("<i4").tobytes()),
+            ("w32", "F32", (32,), f32(weights(32, rng)))]
+    i32 = np.frombuffer(base[3][3], "<i4") + (rng.random(64) < 0.3) * rng.integers(1, 4, 64)
+    ft = [("w", "BF16", (320,), finetune(base[0][3], "BF16", rng)),
+          ("w16", "F16", (320,), finetune(base[1][3], "F16", rng)), base[2],
+          ("i32", "I32", (64,), i32.astype("<i4").tobytes()), ("alone", "BF16", (16,), bf16(weights(16, rng))),
+          ("w32", "F32", (32,), finetune(base[4][3], "F32", rng))]
+    return safetensors_bytes(base), safetensors_bytes(ft)
+
+
+def _with_base_file(data: bytes, fn):
+    """fn(path) with `data` in a temporary file (the encoder reads a base from a file)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "base.safetensors")
+        with open(path, "wb") as f:
+            f.write(data)
+        return fn(path)
+
+
+def error_delta() -> bytes:
+    """The valid delta file the version-2 error vectors edit; it records its base as
+    ../error_delta.base.safetensors, where it is found from errors/."""
+    base, ft = error_delta_pair()
+    z = _with_base_file(base, lambda path: encode(ft, {"chunk_size": 2048, "level": 3}, path,
+                                                  {"path": "../" + ERROR_BASE}))
+    f = parse_zipw(z)
+    assert [c["codec"] for e in f["entries"] for c in e["chunks"]][:4] == [DELTA, DELTA, BASE, XOR]
+    return z
+
+
+def error_copy() -> bytes:
+    """A version-2 file without a base: embed (2 chunks), a same-size F32 tensor, a
+    small BF16 one, two tied copies of embed (COPY), and a last tensor."""
+    rng = np.random.default_rng(1213)
+    embed = bf16(weights(64, rng))
+    original = safetensors_bytes([
+        ("embed", "BF16", (64,), embed), ("norm", "F32", (32,), f32(weights(32, rng))),
+        ("small", "BF16", (32,), bf16(weights(32, rng))), ("lm_head", "BF16", (64,), embed),
+        ("lm_head2", "BF16", (64,), embed), ("out.b", "BF16", (32,), bf16(weights(32, rng)))])
+    z = encode(original, {"chunk_size": 64, "level": 3})
+    f = parse_zipw(z)
+    assert [c["codec"] for c in f["entries"][3]["chunks"] + f["entries"][4]["chunks"]] == [COPY] * 4
+    assert struct.unpack_from("<H", z, 8)[0] == 2 and f["base"] is None
+    return z
+
+
+def _set_version(z: bytes, version: int) -> bytes:
+    return z[:8] + struct.pack("<H", version) + z[10:]
+
+
+def _set_base(f: dict, **fields) -> None:
+    f["base"].update(fields)
+
+
+def _record_of(original: bytes, path: str) -> dict:
+    (n,) = struct.unpack_from("<Q", original)
+    return {"sha256": hashlib.sha256(original).digest(), "size": len(original),
+            "prefix_xxh3": xxhash.xxh3_64_intdigest(original[: 8 + n]),
+            "location": json.dumps({"path": path}).encode()}
+
+
+def _entry(f: dict, name: str) -> dict:
+    return next(e for e in f["entries"] if e["name"] == name.encode())
+
+
+def _delta_edit(fn):
+    """An edit of the delta payload inside a DELTA chunk payload (after its u64 check)."""
+    def edit(p):
+        return p[:8] + bytes(fn(bytearray(p[8:])))
+    return edit
+
+
+def _extra_bits(fn):
+    """Replace a delta payload's extra bits by fn(extra bytes) (xlen rewritten; tables
+    and rANS stream as they were)."""
+    def edit(d):
+        lay = delta_layout(bytes(d))
+        extra = fn(bytearray(d[lay["extra"] : lay["stream"]]))
+        return d[: lay["xlen_at"]] + struct.pack("<I", len(extra)) + extra + d[lay["stream"] :]
+    return _delta_edit(edit)
+
+
+def _last_word_cut(d):
+    assert len(d) - delta_layout(bytes(d))["stream"] > 128  # words after the 32 lane states
+    return d[:-2]
+
+
+def _inside_extra(d) -> int:
+    lay = delta_layout(bytes(d))
+    assert lay["xlen"] >= 2
+    return lay["extra"] + lay["xlen"] // 2
+
+
+def _hostile_token(z: bytes, name: str, token: int) -> bytes:
+    """The DELTA chunk of `name` rewritten by the pure-Python encoder with `token` (never
+    used) added to every table: otherwise a valid payload of the same values."""
+    base, ft = error_delta_pair()
+    bt, ot = st_tensors(base), st_tensors(ft)
+    f = parse_zipw(z)
+    e = _entry(f, name)
+    dt = DTYPE_NAMES[e["dtype"]]
+    fmt = "<%d%s" % (e["length"] // (4 if dt == "F32" else 2), "I" if dt == "F32" else "H")
+    payload = delta_payload(struct.unpack(fmt, ot[name]), struct.unpack(fmt, bt[name]), FLOAT_KIND[dt], 0, 1, 0, 11,
+                            extra_tokens=(token,))
+    e["transform"] = 1
+    e["chunks"][0].update(codec=DELTA, payload=struct.pack("<Q", xxhash.xxh3_64_intdigest(bt[name])) + payload)
+    return build_zipw(f)
+
+
+def delta_errors():
+    """The version-2 error vectors: (name, bytes, error, phrases, options, what, payload
+    the reference decoder rejects, {"base": the base file to pass, ...})."""
+    base_orig, ft_orig = error_delta_pair()
+    z, zc = error_delta(), error_copy()
+    chain0, chain1 = (open(os.path.join(HERE, n), "rb").read() for n in ("chain_step0.safetensors",
+                                                                           "chain_step1.safetensors"))
+    z1 = open(os.path.join(HERE, "chain_step1.safetensors.zipw"), "rb").read()
+    sha = lambda b: hashlib.sha256(b).hexdigest()  # noqa: E731
+    B = {"base": ERROR_BASE}
+    idx = lambda fn: _edit_index(z, fn)  # noqa: E731
+    pay = lambda name, fn: _edit_payload(z, name, fn)  # noqa: E731
+    dl = lambda fn: pay("w", _delta_edit(fn))  # noqa: E731
+
+    # -- the base: wrong, missing, of another layout, looping
+    yield ("wrong_base", idx(lambda f: _set_base(f, location=b'{"path":"../chain_step0.safetensors"}')),
+           "BaseMismatchError", ["wrong base model", sha(base_orig), sha(chain0)], {},
+           "the error delta file given (and recording the path of) another base, chain_step0.safetensors: "
+           "refused at once, its size differs; the message names both sha256s", None,
+           {"base": "chain_step0.safetensors"})
+    yield ("wrong_base_same_layout",
+           _edit_index(z1, lambda f: _set_base(f, location=b'{"path":"../chain_step1.safetensors"}')),
+           "BaseMismatchError", ["wrong base model", sha(chain0), sha(chain1)], {},
+           "chain_step1 given chain_step1.safetensors (the same size and header as its base chain_step0): "
+           "the BASE chunk of a.frozen matches (that tensor is the same), the DELTA chunk of w does not: "
+           "the base check of its payload names both files", None, {"base": "chain_step1.safetensors"})
+    yield ("missing_base", idx(lambda f: _set_base(f, location=b'{"path":"missing_base.safetensors"}')),
+           "BaseNotFoundError", ["errors/missing_base.safetensors", sha(base_orig)], {},
+           "no base given, and none where the file says (missing_base.safetensors beside it): the message "
+           "names where it looked and the sha256 it needs", None, {"ref_decoder": "NoBase"})
+    yield ("missing_base_absolute_path",
+           idx(lambda f: _set_base(f, location=b'{"path":"/zipweights-vectors/error_delta.base.safetensors"}')),
+           "BaseNotFoundError", ["looked in no recorded place"], {},
+           "the recorded path is absolute: never followed (a downloaded file does not choose which local "
+           "file is read)", None, {"ref_decoder": "NoBase"})
+    yield ("base_other_layout", idx(lambda f: f["base"].update(_record_of(chain0, "../chain_step0.safetensors"))),
+           "BaseMismatchError", ["its tensor 'w' is BF16 [32, 32], this file needs BF16 [320]"], {},
+           "the base record names chain_step0.safetensors (its sha256, size and header hash: the base given "
+           "is the one recorded), whose tensor w has another shape", None, {"base": "chain_step0.safetensors"})
+    yield ("base_chunk_checksum", idx(lambda f: _entry(f, "frozen")["chunks"][0].update(
+               checksum=_entry(f, "frozen")["chunks"][0]["checksum"] ^ 1)),
+           "BaseMismatchError", ["wrong base model", sha(base_orig)], {},
+           "the checksum of the BASE chunk of frozen changed: the right base's bytes do not hash to it, "
+           "which a BASE chunk reports as a wrong base", None, B)
+    yield ("delta_base_check", pay("w", lambda p: _set(p, 0, "B", p[0] ^ 1)),
+           "BaseMismatchError", ["wrong base model", sha(base_orig)], {},
+           "the base check (u64 xxh3 of the base chunk) of w's DELTA payload changed", None, B)
+    yield ("xor_base_check", pay("i32", lambda p: _set(p, 0, "B", p[0] ^ 1)),
+           "BaseMismatchError", ["wrong base model", sha(base_orig)], {},
+           "the base check of i32's XOR payload changed", None, B)
+    ta, tb = (_with_base_file(other, lambda path, o=orig, loc=loc: encode(o, {"chunk_size": 2048, "level": 3}, path,
+                                                                          {"path": loc}))
+              for orig, other, loc in ((base_orig, ft_orig, "chain_loop_b.zipw"),
+                                       (ft_orig, base_orig, "chain_loop_a.zipw")))
+    for name, data, other in (("chain_loop_a", ta, "chain_loop_b"), ("chain_loop_b", tb, "chain_loop_a")):
+        yield (name, data, "BaseMismatchError", ["the chain of bases loops"], {},
+               f"a delta coded against the original of {other}.zipw and recording that file as its base, which "
+               f"records this one: resolving the bases comes back to this file", None, {"ref_decoder": None})
+
+    # -- version 2 structures out of place
+    yield ("v2_codec_in_v1", _set_version(zc, 1), "CorruptDataError", ["codec 7 does not exist in format version 1"],
+           {}, "the COPY file (version 2, no base) with a version-1 header", None)
+    yield ("has_base_in_v1", _set_version(z, 1), "CorruptDataError", ["reserved bytes in the index head"], {},
+           "the delta file with a version-1 header: has_base = 1 is a reserved byte there", None)
+    yield ("has_base_2", idx(lambda f: f.update(has_base=2)), "CorruptDataError", ["base flag is 2"], {},
+           "the index head's has_base byte 2 (the base record still follows)", None)
+    yield ("base_codec_without_transform", idx(lambda f: _entry(f, "w").update(transform=0)),
+           "CorruptDataError", ["codec 4 reads a base, but its entry is not coded against one"], {},
+           "w's entry with transform 0, its chunk still DELTA", None, B)
+    yield ("transform_without_base_record", _edit_index(zc, lambda f: _entry(f, "embed").update(transform=1)),
+           "CorruptDataError", ["coded against a base model, but the file records none"], {},
+           "a version-2 file without a base record, one entry with transform 1", None)
+    yield ("transform_2", idx(lambda f: _entry(f, "w").update(transform=2)), "UnsupportedFeatureError",
+           ["transform 2"], {}, "an entry with transform 2 (reserved)", None, B)
+    yield ("location_too_long", idx(lambda f: f["base"].update(location_length=65537)), "LimitExceededError",
+           ["base location of 65537 bytes exceeds 65536"], {},
+           "a base location length of 65,537 (refused before it is read: the file holds fewer bytes)", None)
+    for name, loc, what in (
+            ("location_not_object", b'["../error_delta.base.safetensors"]', "a JSON list"),
+            ("location_not_string", b'{"path":"../error_delta.base.safetensors","revision":7}', "a number value"),
+            ("location_not_utf8", b'{"path":"../error_delta.base.safetensors","x":"\xff"}', "invalid UTF-8"),
+            ("location_duplicate_key", b'{"path":"../x.safetensors","path":"../error_delta.base.safetensors"}',
+             "the key path twice (which one is meant?)")):
+        yield (name, idx(lambda f, loc=loc: f["base"].update(location=loc)), "CorruptDataError",
+               ["the base location is not a JSON object of strings"], {}, f"a base location that is {what}", None)
+
+    # -- COPY (errors/…: the COPY file's entries are embed 0, norm 1, small 2, lm_head 3,
+    # lm_head2 4, out.b 5; lm_head and lm_head2 copy embed's two chunks)
+    def copy_to(entry: str, chunk: int, payload: bytes):
+        return _edit_index(zc, lambda f: _entry(f, entry)["chunks"][chunk].update(payload=payload))
+
+    u32p = lambda k: struct.pack("<I", k)  # noqa: E731
+    yield ("copy_later_entry", copy_to("lm_head", 0, u32p(4)), "CorruptDataError",
+           ["copy of entry 4, which is not an earlier entry"], {}, "a COPY of a later entry", None)
+    yield ("copy_itself", copy_to("lm_head", 0, u32p(3)), "CorruptDataError",
+           ["copy of entry 3, which is not an earlier entry"], {}, "a COPY of its own entry", None)
+    yield ("copy_of_copy", copy_to("lm_head2", 0, u32p(3)), "CorruptDataError", ["itself a copy"], {},
+           "a COPY of a chunk that is itself a COPY", None)
+    yield ("copy_other_unit", copy_to("lm_head", 0, u32p(1)), "CorruptDataError",
+           ["differs in size, unit or chunking"], {},
+           "a BF16 chunk copying the same span of an F32 entry (another split unit)", None)
+    yield ("copy_other_span", copy_to("lm_head", 1, u32p(2)), "CorruptDataError",
+           ["differs in size, unit or chunking"], {},
+           "chunk 1 of lm_head copying entry small, which has one chunk", None)
+    yield ("copy_payload_length", copy_to("lm_head", 0, u32p(0) + b"\x00"), "CorruptDataError",
+           ["copy payload is 5 bytes"], {}, "a COPY payload of 5 bytes", None)
+
+    # -- BASE, DELTA and XOR payloads
+    yield ("base_payload_not_empty", pay("frozen", lambda p: p + b"\x00"), "CorruptDataError", ["must be empty"],
+           {}, "a BASE chunk with a 1-byte payload", None, B)
+    ref = ("w", 0)
+    for name, fn, error, phrase, what in (
+            ("delta_op", lambda d: _set(d, 1, "B", 2), "CorruptDataError", "unknown delta transform 2", "op 2"),
+            ("delta_contexts_0", lambda d: _set(d, 6, "B", 0), "CorruptDataError", "invalid context count 0", "C = 0"),
+            ("delta_contexts_17", lambda d: _set(d, 6, "B", 17), "CorruptDataError", "invalid context count 17",
+             "C = 17"),
+            ("delta_precision_10", lambda d: _set(d, 8, "B", 10), "CorruptDataError",
+             "invalid probability precision 10", "P = 10"),
+            ("delta_precision_15", lambda d: _set(d, 8, "B", 15), "CorruptDataError",
+             "invalid probability precision 15", "P = 15"),
+            ("delta_kind", lambda d: _set(d, 0, "B", 1), "CorruptDataError", "kind mismatch", "kind 1 in a BF16 chunk"),
+            ("delta_count", lambda d: _set(d, 2, "<I", 321), "CorruptDataError", "size mismatch",
+             "n = 321 for a chunk of 320 values"),
+            ("delta_truncated_header", lambda d: d[:10], "TruncatedDataError", "need 13 bytes of header",
+             "the delta payload cut to 10 bytes"),
+            ("delta_truncated_tables", lambda d: d[: 13 + delta_layout(bytes(d))["tlen"] // 2], "TruncatedDataError",
+             "tables need", "the delta payload cut inside its tables"),
+            ("delta_truncated_extra", lambda d: d[: _inside_extra(d)], "TruncatedDataError",
+             "raw bits need", "the delta payload cut inside its extra bits"),
+            ("delta_trailing", lambda d: d + b"\x00\x00", "CorruptDataError", "trailing bytes",
+             "two bytes after the delta payload's rANS stream")):
+        yield (name, dl(fn), error, [phrase], {}, f"w's DELTA payload: {what}", ref, B)
+    yield ("delta_truncated_stream", pay("w16", _delta_edit(_last_word_cut)), "TruncatedDataError",
+           ["rANS stream ends early"], {}, "w16's DELTA payload without its last rANS word", ("w16", 0), B)
+    yield ("delta_elo", pay("w16", _delta_edit(lambda d: _set(d, 7, "B", 32))), "CorruptDataError",
+           ["invalid first context exponent 32"], {}, "an F16 DELTA payload with elo = 32 (F16 exponents are 0..31)",
+           ("w16", 0), B)
+    yield ("delta_token_beyond_t", _hostile_token(z, "w", 40), "CorruptDataError", ["token 40 of 40"], {},
+           "a BF16 DELTA payload (pure-Python encoder) whose table also holds token 40, which no value uses: "
+           "16-bit values have tokens 0..39", ref, B)
+    yield ("delta_token_beyond_t_f32", _hostile_token(z, "w32", 72), "CorruptDataError", ["token 72 of 72"], {},
+           "an F32 DELTA payload whose table also holds token 72 (32-bit values have 0..71)", ("w32", 0), B)
+    yield ("delta_extra_short", pay("w", _extra_bits(lambda x: x[:-1])), "TruncatedDataError",
+           ["raw bits run out"], {}, "w's extra bits without their last byte (tables and rANS stream intact)", ref, B)
+    yield ("delta_extra_long", pay("w", _extra_bits(lambda x: x + b"\x00")), "CorruptDataError",
+           ["non-zero padding"], {}, "a zero byte after w's extra bits: not all bytes read", ref, B)
+    yield ("delta_extra_padding", pay("w", _extra_bits(lambda x: _set(x, len(x) - 1, "B", x[-1] | 0x80))),
+           "CorruptDataError", ["non-zero padding"], {}, "the last padding bit of w's extra bits set", ref, B)
+    yield ("delta_no_check", pay("w", lambda p: p[:5]), "TruncatedDataError", ["before its base checksum"], {},
+           "a DELTA payload of 5 bytes: it ends inside its u64 base check", None, B)
+    yield ("delta_on_i32", idx(lambda f: _entry(f, "i32")["chunks"][0].update(
+               codec=DELTA, payload=_entry(f, "i32")["chunks"][0]["payload"][:8]
+               + _kernels_delta(_entry(f, "i32")["length"]))),
+           "CorruptDataError", ["delta codec used for dtype I32"], {},
+           "a DELTA chunk in an I32 entry (its payload a valid BF16 delta payload of the same bytes)", None, B)
+    yield ("xor_inner_delta", pay("i32", lambda p: _set(p, 8, "B", DELTA)), "CorruptDataError",
+           ["is itself against a base"], {}, "an XOR payload whose inner codec is DELTA", None, B)
+    yield ("xor_inner_unknown", pay("i32", lambda p: _set(p, 8, "B", 9)), "UnsupportedFeatureError",
+           ["unknown chunk codec 9"], {}, "an XOR payload whose inner codec is 9 (reserved)", None, B)
+    yield ("xor_no_inner", pay("i32", lambda p: p[:8]), "TruncatedDataError", ["before its inner codec"], {},
+           "an XOR payload of its base check alone", None, B)
+
+
+def _kernels_delta(nbytes: int) -> bytes:
+    """A valid delta payload of nbytes (BF16 kind) against zeros: for a chunk whose dtype
+    the delta payload does not take."""
+    from zipweights import _kernels
+
+    return _kernels.delta_encode(bytes(range(256)) * (nbytes // 256) + bytes(nbytes % 256), bytes(nbytes), 0)
+
+
+def manifest_json(manifest: dict) -> str:
+    """Indented JSON with each list of strings or numbers on one line (the exercised
+    modes of a vector: a line each would make the manifest the folder's largest file)."""
+    text = json.dumps(manifest, indent=2) + "\n"
+    return re.sub(r"\[\n\s+([^\[\]{}]*?)\n\s+\]", lambda m: "[" + re.sub(r",\n\s+", ", ", m.group(1)) + "]", text)
+
+
+def _file_entry(name: str) -> dict:
+    with open(os.path.join(HERE, name), "rb") as f:
+        data = f.read()
+    return {"file": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def main() -> int:
@@ -948,13 +1627,21 @@ def main() -> int:
 
     only = set(sys.argv[1:])
     manifest = {"generator": "spec/vectors/make_vectors.py", "zipweights_version": zipweights.__version__,
-                "format_version": 1, "vectors": [], "errors": []}
+                "format_version": 2, "vectors": [], "bases": [], "errors": []}
     kept = {}
     if only:
         with open(os.path.join(HERE, "manifest.json")) as f:
             old = json.load(f)
         kept = {v["name"]: v for v in old["vectors"] + old.get("errors", [])}
+    bases = set()
     for v in vectors():
+        if "base" in v:
+            bname, bdata = v["base"]
+            if bdata is not None:  # a base original of its own (else another vector's .zipw)
+                bases.add(bname)
+                if not only or v["name"] in only:
+                    with open(os.path.join(HERE, bname), "wb") as f:
+                        f.write(bdata)
         if only and v["name"] not in only:
             if v["name"] in kept:  # the files stay; the fields read from them are refreshed
                 entry = kept[v["name"]]
@@ -980,25 +1667,35 @@ def main() -> int:
             "reencode_exact": reproducible(zipw) and "patch" not in v,
             "exercises": exercised(zipw),
         }
+        if "base" in v:
+            entry["base"] = v["base"][0]
         if "hand_built" in v:
             entry["hand_built"] = v["hand_built"]
         manifest["vectors"].append(entry)
     os.makedirs(ERRORS, exist_ok=True)
-    for name, data, error, message, options, what, ref in errors():
+    with open(os.path.join(HERE, ERROR_BASE), "wb") as f:  # deterministic: rewriting it changes nothing
+        f.write(error_delta_pair()[0])
+    for name, data, error, message, options, what, ref, *extra in errors():
         if only and name not in only:
             if name in kept:
                 manifest["errors"].append(kept[name])
             continue
         with open(os.path.join(ERRORS, name + ".zipw"), "wb") as f:
             f.write(data)
-        manifest["errors"].append({
+        entry = {
             "name": name, "zipw": f"errors/{name}.zipw", "zipw_size": len(data),
             "zipw_sha256": hashlib.sha256(data).hexdigest(), "error": error, "message": message,
             "options": options, "what": what, "ref_decoder_rejects": list(ref) if ref else None,
-        })
+        }
+        entry.update(extra[0] if extra else {})
+        manifest["errors"].append(entry)
+    for ev in manifest["errors"]:  # error vectors may name a base of their own
+        if ev.get("base") and not ev["base"].endswith(".zipw"):
+            bases.add(ev["base"])
+    bases -= {v["original"] for v in manifest["vectors"]}  # a vector's original, listed with it
+    manifest["bases"] = [_file_entry(b) for b in sorted(bases)]
     with open(os.path.join(HERE, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=2)
-        f.write("\n")
+        f.write(manifest_json(manifest))
     for v in manifest["vectors"]:
         print(f"{v['zipw']}: {v['original_size']} -> {v['zipw_size']} bytes, reencode_exact={v['reencode_exact']}")
     for v in manifest["errors"]:

@@ -2,7 +2,11 @@
 where the manifest says so (STORE / RAW-plane chunks only) re-encoding reproduces the
 .zipw byte for byte; the modes each vector claims to exercise are re-read from its
 bytes, and together the vectors exercise every codec mode. Error vectors
-(spec/vectors/errors) each raise exactly their named error. See spec/vectors/README.md."""
+(spec/vectors/errors) each raise exactly their named error. Delta files (format version 2)
+decode with the base the manifest names, given or found where the file records it. Every
+vector is also decoded, and every error vector refused with the same error, by the
+pure-Python decoder written from the spec (tests/kernels/ref_decoder.py). See
+spec/vectors/README.md."""
 
 from __future__ import annotations
 
@@ -38,6 +42,8 @@ with open(os.path.join(VECTORS, "manifest.json")) as _f:
     MANIFEST = json.load(_f)
 ENTRIES = MANIFEST["vectors"]
 ERROR_ENTRIES = MANIFEST["errors"]
+BASES = MANIFEST["bases"]
+BY_ZIPW = {v["zipw"]: v for v in ENTRIES}
 
 FLOAT_DTYPES = {"BF16": (9, 12), "F16": (6, 12), "F32": (9, 12), "C64": (9, 12)}  # B ranges, spec/CODERS.md 3
 ALL_DTYPES = ["OPAQUE", "BOOL", "U8", "I8", "U16", "I16", "U32", "I32", "U64", "I64", "F16", "BF16", "F32",
@@ -54,18 +60,56 @@ def _made_originals() -> dict:
     return {m["name"]: m["original"] for m in MAKER.vectors()}
 
 
+def _options(entry) -> dict:
+    """Reader options of a vector or error vector: the manifest's, and base= the file it
+    names (a path in spec/vectors)."""
+    opts = dict(entry.get("options", {}))
+    if entry.get("base"):
+        opts["base"] = os.path.join(VECTORS, entry["base"])
+    return opts
+
+
+def _base_original(name: str) -> bytes:
+    """The original file of the base named `name`: a safetensors file as it is, a .zipw
+    (a chain) as the reference decoder restores it, with its own base."""
+    if not name.endswith(".zipw"):
+        return _read(name)
+    return _ref_restore(BY_ZIPW[name])
+
+
+@functools.lru_cache(maxsize=None)
+def _ref_restore_cached(zipw: str) -> bytes:
+    v = BY_ZIPW[zipw]
+    return ref_decoder.decode_file(_read(v["zipw"]), _base_original(v["base"]) if v.get("base") else None)
+
+
+def _ref_restore(v) -> bytes:
+    return _ref_restore_cached(v["zipw"])
+
+
+V2_VECTORS = ["delta_bf16_finetune", "delta_f16_f32_c64", "delta_op_xor", "delta_xor_codec", "copy_tied",
+              "chain_step1", "chain_step2", "delta_handmade"]
+
+
 def test_manifest_lists_the_expected_vectors():
     assert [v["name"] for v in ENTRIES] == [
         "bf16_specials", "f32_basic", "mixed_int_bool_f8", "raw_bf16_hint", "bf16_sign_runs",
         "planes_streams", "sparse_inner", "float_level3", "float_level6", "mixed_dtypes_coded",
-        "handmade_stored_modes", "bf16_handmade_full_table",
+        "handmade_stored_modes", "bf16_handmade_full_table", *V2_VECTORS,
     ]
     assert any(v["reencode_exact"] for v in ENTRIES) and not all(v["reencode_exact"] for v in ENTRIES)
     for v in ENTRIES:
         assert 100 <= v["zipw_size"] <= 128 << 10
+    # every file here is a vector, a base, an error vector or one of the four below
+    listed = {"README.md", "make_vectors.py", "manifest.json"}
+    listed |= {v[k] for v in ENTRIES for k in ("original", "zipw")} | {b["file"] for b in BASES}
+    listed |= {ev["zipw"] for ev in ERROR_ENTRIES}
+    on_disk = {os.path.relpath(os.path.join(d, f), VECTORS) for d, _, fs in os.walk(VECTORS) for f in fs
+               if "__pycache__" not in d}
+    assert on_disk == listed
     # small enough to keep in the repository: every file of spec/vectors together
-    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(VECTORS) for f in fs)
-    assert total < 640 << 10
+    total = sum(os.path.getsize(os.path.join(VECTORS, f)) for f in on_disk)
+    assert total < 768 << 10
 
 
 @pytest.mark.parametrize("v", ENTRIES, ids=lambda v: v["name"])
@@ -75,11 +119,29 @@ def test_manifest_hashes(v):
     assert (len(z), hashlib.sha256(z).hexdigest()) == (v["zipw_size"], v["zipw_sha256"])
 
 
-@pytest.mark.parametrize("v", ENTRIES, ids=lambda v: v["name"])
-def test_vector_decodes_exactly(v, tmp_path):
+@pytest.mark.parametrize("b", BASES, ids=lambda b: b["file"])
+def test_manifest_hashes_of_the_bases(b):
+    data = _read(b["file"])
+    assert (len(data), hashlib.sha256(data).hexdigest()) == (b["size"], b["sha256"])
+
+
+@pytest.mark.parametrize("v", [v for v in ENTRIES if v.get("base")], ids=lambda v: v["name"])
+def test_delta_vector_records_its_base(v):
+    # the record pins the base the manifest names (a .zipw base: the original it
+    # restores to) and says where it lies: beside the vector, under that name
+    rec = MAKER.parse_zipw(_read(v["zipw"]))["base"]
+    base = _read(v["base"])
+    if v["base"].endswith(".zipw"):
+        assert rec["sha256"].hex() == BY_ZIPW[v["base"]]["original_sha256"]
+        assert rec["size"] == BY_ZIPW[v["base"]]["original_size"]
+    else:
+        assert (rec["sha256"], rec["size"]) == (hashlib.sha256(base).digest(), len(base))
+    assert json.loads(rec["location"]) == {"path": v["base"]}
+
+
+def _decodes_exactly(v, path, options, tmp_path, out_name):
     orig = _read(v["original"])
-    path = os.path.join(VECTORS, v["zipw"])
-    with zipweights.ZipwFile(path) as zf:
+    with zipweights.ZipwFile(path, **options) as zf:
         assert zf.original_sha256 == v["original_sha256"]
         out = bytearray(zf.original_size)
         zf.restore_into(out, threads=2)
@@ -89,8 +151,40 @@ def test_vector_decodes_exactly(v, tmp_path):
             one = bytearray(e.length)
             zf.read_into(e, one, threads=1)
             assert bytes(one) == orig[e.offset : e.offset + e.length]
-    dst = zipweights.decompress_file(path, tmp_path / v["original"])
+    dst = zipweights.decompress_file(path, tmp_path / out_name, **options)
     assert hashlib.sha256(open(dst, "rb").read()).hexdigest() == v["original_sha256"]
+
+
+@pytest.mark.parametrize("v", ENTRIES, ids=lambda v: v["name"])
+def test_vector_decodes_exactly(v, tmp_path):
+    path = os.path.join(VECTORS, v["zipw"])
+    _decodes_exactly(v, path, _options(v), tmp_path, v["original"])
+    if v.get("base"):  # and with the base found where the file records it
+        _decodes_exactly(v, path, {}, tmp_path, v["original"] + ".found")
+
+
+@pytest.mark.parametrize("v", [v for v in ENTRIES if v.get("base")], ids=lambda v: v["name"])
+def test_delta_vector_decodes_with_its_base_in_memory(v):
+    # a base given as arrays (no file: its chunks' own checks are what vouch for it)
+    import ml_dtypes
+    import numpy as np
+
+    types = {"BF16": ml_dtypes.bfloat16, "F16": np.float16, "F32": np.float32, "F64": np.float64,
+             "I32": np.int32, "I16": np.int16, "C64": np.complex64, "F8_E4M3": ml_dtypes.float8_e4m3fn}
+    base = {name: np.frombuffer(raw, types[dt]).reshape(shape)
+            for name, (dt, shape, raw) in ref_decoder.safetensors_tensors(_base_original(v["base"])).items()}
+    orig = _read(v["original"])
+    with zipweights.ZipwFile(os.path.join(VECTORS, v["zipw"]), base=base) as zf:
+        for e in zf.entries:
+            assert bytes(zf.read_bytes(e.name, threads=1)) == orig[e.offset : e.offset + e.length]
+
+
+@pytest.mark.parametrize("v", ENTRIES, ids=lambda v: v["name"])
+def test_reference_decoder_restores_the_vector(v):
+    # the whole file, by the decoder written from spec/FORMAT.md and spec/CODERS.md
+    # alone: every codec, DELTA/XOR/BASE against the base, COPY, chains through the
+    # reference decoder's own restore of the base .zipw
+    assert _ref_restore(v) == _read(v["original"])
 
 
 def test_sign_runs_vector_uses_sign_contexts():
@@ -128,8 +222,21 @@ def test_generator_still_makes_the_same_originals(v):
     assert _made_originals()[v["name"]] == _read(v["original"])
 
 
+def test_generator_still_makes_the_same_bases():
+    made = {m["base"][0]: m["base"][1] for m in MAKER.vectors() if m.get("base") and m["base"][1] is not None}
+    made[MAKER.ERROR_BASE] = MAKER.error_delta_pair()[0]
+    assert set(made) == {b["file"] for b in BASES}
+    for name, data in made.items():
+        assert data == _read(name), name
+    for base in BASES:  # and the safetensors package reads them
+        from safetensors import safe_open
+
+        with safe_open(os.path.join(VECTORS, base["file"]), "np") as f:
+            assert list(f.keys())
+
+
 @pytest.mark.parametrize("name", ["bf16_specials", "f32_basic", "planes_streams", "sparse_inner", "float_level3",
-                                  "float_level6", "handmade_stored_modes", "bf16_handmade_full_table"])
+                                  "float_level6", "handmade_stored_modes", "bf16_handmade_full_table", *V2_VECTORS])
 def test_originals_are_real_safetensors(name):
     # (the mixed vectors hold an unknown dtype name, which the safetensors package refuses)
     import torch
@@ -137,7 +244,7 @@ def test_originals_are_real_safetensors(name):
 
     v = next(v for v in ENTRIES if v["name"] == name)
     path = os.path.join(VECTORS, v["original"])
-    with zipweights.ZipwFile(os.path.join(VECTORS, v["zipw"])) as zf, safe_open(path, "pt") as f:
+    with zipweights.ZipwFile(os.path.join(VECTORS, v["zipw"]), **_options(v)) as zf, safe_open(path, "pt") as f:
         assert set(f.keys()) == {e.name for e in zf.entries}
         for name in f.keys():
             t = f.get_tensor(name)
@@ -166,7 +273,12 @@ def test_the_tag_reader_reads_the_index_as_zipweights_does():
 
 
 def _required_tags() -> set[str]:
-    req = {f"codec:{c}" for c in ("store", "planes", "float", "sparse")}
+    req = {f"codec:{c}" for c in ("store", "planes", "float", "sparse", "delta", "xor", "base", "copy")}
+    req |= {f"xor_inner:{c}" for c in ("store", "planes", "float", "sparse")}
+    req |= {f"chunk:{dt}:xor" for dt in ("I32", "F64", "F8_E4M3")}  # what the delta payload does not take
+    req |= {f"chunk:{dt}:delta" for dt in FLOAT_DTYPES}
+    req |= {"base_record", "location:path", "transform:1", "transform1:alone", "no_base_tensor", "v2_without_base",
+            "copy:partial", "delta:extra_bits"}
     req |= {f"stream:{c}" for c in ("raw", "zstd", "ent")}
     req |= {f"ent_mode:{m}" for m in (0, 1, 2)}
     req |= {f"sparse_inner:{c}" for c in ("store", "planes", "float")}
@@ -193,6 +305,30 @@ def test_vectors_exercise_every_mode():
         assert {b for _, b, _, _ in got} == set(range(bmin, bmax + 1)), dt
         assert {p for _, _, _, p in got} == {11, 12, 13, 14}, dt
         assert {1, 16} <= {c for _, _, c, _ in got}, dt
+    # each delta kind: both ops; the 16-bit kinds every P and 1 and 16 contexts (P <= 12
+    # and P > 12 take different decode tables in the kernels), F32 its largest P
+    pat = re.compile(r"delta:(\w+):op([01]):C(\d+):P(\d+)$")
+    got = {}
+    for m in filter(None, map(pat.match, have)):
+        got.setdefault(m.group(1), set()).add(tuple(int(x) for x in m.groups()[1:]))
+    assert set(got) == set(FLOAT_DTYPES)
+    for dt in ("BF16", "F16", "F32"):
+        assert {op for op, _, _ in got[dt]} == {0, 1}, dt
+    for dt in ("BF16", "F16"):
+        assert {p for _, _, p in got[dt]} == {11, 12, 13, 14}, dt
+        assert {1, 16} <= {c for _, c, _ in got[dt]}, dt
+    assert (0, 16, 14) in got["F32"]
+
+
+def test_version_2_vectors_cover_the_base_cases():
+    # a base that is itself a delta .zipw (a chain), a version-2 file without a base, and
+    # a delta file whose tensors are coded against the base, alone and as BASE chunks
+    by = {v["name"]: v for v in ENTRIES}
+    assert by["chain_step2"]["base"] == by["chain_step1"]["zipw"] and by["chain_step1"].get("base")
+    assert not by["copy_tied"].get("base") and "v2_without_base" in by["copy_tied"]["exercises"]
+    for v in ENTRIES:
+        assert struct.unpack_from("<H", _read(v["zipw"]), 8)[0] == (2 if v["name"] in V2_VECTORS else 1)
+    assert {"codec:base", "no_base_tensor", "transform1:alone"} <= set(by["delta_bf16_finetune"]["exercises"])
 
 
 def test_mixed_dtypes_vector_codes_every_chunk():
@@ -245,7 +381,18 @@ REQUIRED_ERRORS = {
     "planes_trailing", "index_trailing", "zstd_bytes_after_frame", "bad_magic", "unknown_version",
     "index_checksum_mismatch", "trailer_hash_mismatch", "chunk_checksum_mismatch", "bomb_shared_payload",
     "limit_prefix_terabytes", "limit_max_output_size",
+    # format version 2
+    "wrong_base", "wrong_base_same_layout", "missing_base", "base_other_layout", "base_chunk_checksum",
+    "delta_base_check", "xor_base_check", "chain_loop_a", "v2_codec_in_v1", "base_codec_without_transform",
+    "transform_without_base_record", "has_base_2", "location_too_long", "location_not_object",
+    "copy_later_entry", "copy_itself", "copy_of_copy", "copy_other_unit", "base_payload_not_empty", "delta_op",
+    "delta_contexts_0", "delta_elo", "delta_precision_10", "delta_token_beyond_t", "delta_extra_short",
+    "delta_extra_long", "delta_extra_padding", "delta_truncated_header", "delta_truncated_stream",
 }
+
+
+def _phrases(ev) -> list[str]:
+    return ev["message"] if isinstance(ev["message"], list) else [ev["message"]]
 
 
 def test_error_manifest():
@@ -256,7 +403,14 @@ def test_error_manifest():
         z = _read(ev["zipw"])
         assert (len(z), hashlib.sha256(z).hexdigest()) == (ev["zipw_size"], ev["zipw_sha256"])
         cls = getattr(zerrors, ev["error"])
-        assert issubclass(cls, zerrors.ZipWeightsError) and ev["message"]
+        assert issubclass(cls, zerrors.ZipWeightsError) and all(_phrases(ev))
+        if ev.get("base"):
+            assert os.path.isfile(os.path.join(VECTORS, ev["base"]))
+    # the message of a wrong base names both files' sha256s, a missing one where it looked
+    by = {ev["name"]: ev for ev in ERROR_ENTRIES}
+    for name in ("wrong_base", "wrong_base_same_layout"):
+        assert sum(bool(re.fullmatch("[0-9a-f]{64}", m)) for m in _phrases(by[name])) == 2
+    assert "errors/missing_base.safetensors" in _phrases(by["missing_base"])
 
 
 def _read_everything(path, options):
@@ -278,15 +432,51 @@ def _verify_only(path, options):
 def test_error_vector_raises_its_error(ev, tmp_path):
     path = os.path.join(VECTORS, ev["zipw"])
     cls = getattr(zerrors, ev["error"])
-    for run in (_read_everything, _verify_only):
-        with pytest.raises(zerrors.ZipWeightsError) as info:
-            run(path, ev["options"])
-        assert type(info.value) is cls, (run.__name__, info.value)
-        assert ev["message"] in str(info.value), run.__name__
-    out = tmp_path / "out"
-    with pytest.raises(cls):
-        zipweights.decompress_file(path, out, **ev["options"])
-    assert os.listdir(tmp_path) == []  # a failed restore leaves nothing behind
+    # with the base the manifest names, and (where it names one) without it: the file
+    # records that base's path, relative to errors/, and the base found there is refused
+    # (or used) alike
+    for options in [_options(ev)] + ([ev["options"]] if ev.get("base") else []):
+        for run in (_read_everything, _verify_only):
+            with pytest.raises(zerrors.ZipWeightsError) as info:
+                run(path, options)
+            assert type(info.value) is cls, (run.__name__, info.value)
+            for phrase in _phrases(ev):
+                assert phrase in str(info.value), (run.__name__, phrase)
+        out = tmp_path / "out"
+        with pytest.raises(cls):
+            zipweights.decompress_file(path, out, **options)
+        assert os.listdir(tmp_path) == []  # a failed restore leaves nothing behind
+
+
+# the reference decoder's class for each error of spec/FORMAT.md 1
+REF_ERROR = {
+    "CorruptDataError": "Corrupt", "TruncatedDataError": "Truncated", "ChecksumMismatchError": "ChecksumMismatch",
+    "BadMagicError": "BadMagic", "UnsupportedVersionError": "Unsupported", "UnsupportedFeatureError": "Unsupported",
+    "LimitExceededError": "LimitExceeded", "BaseMismatchError": "WrongBase", "BaseNotFoundError": "NoBase",
+}
+
+
+def _ref_expected(ev):
+    """The reference decoder's error class for an error vector, or None where the error
+    is not the file's alone: a limit the caller sets, or where a chain's bases are found."""
+    if ev["options"]:
+        return None
+    name = ev["ref_decoder"] if "ref_decoder" in ev else REF_ERROR[ev["error"]]
+    return None if name is None else getattr(ref_decoder, name)
+
+
+@pytest.mark.parametrize("ev", ERROR_ENTRIES, ids=lambda ev: ev["name"])
+def test_reference_decoder_refuses_the_file(ev):
+    # the independent decoder finds the same error, by the spec's rules alone: the
+    # vector breaks a rule of the spec, not only a check of zipweights
+    cls = _ref_expected(ev)
+    if cls is None:
+        assert ev["name"] in ("limit_max_output_size", "chain_loop_a", "chain_loop_b")
+        return
+    base = _base_original(ev["base"]) if ev.get("base") else None
+    with pytest.raises(Exception) as info:
+        ref_decoder.decode_file(_read(ev["zipw"]), base)
+    assert type(info.value) is cls, info.value
 
 
 @pytest.mark.parametrize("ev", [ev for ev in ERROR_ENTRIES if ev["ref_decoder_rejects"]], ids=lambda ev: ev["name"])
@@ -296,9 +486,15 @@ def test_reference_decoder_rejects_the_payload(ev):
     f = MAKER.parse_zipw(_read(ev["zipw"]))
     e = next(e for e in f["entries"] if e["name"] == name.encode())
     c = e["chunks"][i]
-    assert c["codec"] == MAKER.FLOAT
+    assert c["codec"] in (MAKER.FLOAT, MAKER.DELTA)
+    kind = MAKER.FLOAT_KIND[MAKER.DTYPE_NAMES[e["dtype"]]]
+    a, b = i * e["chunk_size"], min((i + 1) * e["chunk_size"], e["length"])
     with pytest.raises(ref_decoder.Corrupt):
-        ref_decoder.float_decode(c["payload"], MAKER.FLOAT_KIND[MAKER.DTYPE_NAMES[e["dtype"]]], e["length"])
+        if c["codec"] == MAKER.FLOAT:
+            ref_decoder.float_decode(c["payload"], kind, b - a)
+        else:
+            base = ref_decoder.safetensors_tensors(_base_original(ev["base"]))[name][2]
+            ref_decoder.delta_decode(c["payload"][8:], kind, base[a:b], b - a)
 
 
 def test_error_vectors_are_edits_of_valid_payloads():
@@ -318,3 +514,28 @@ def test_error_vectors_are_edits_of_valid_payloads():
         out = bytearray(f["entries"][0]["length"])
         chain.decode_chunk(chain.FLOAT, bytes(fixed), dtypes.BY_NAME["BF16"], memoryview(out))
         assert xxhash.xxh3_64_intdigest(bytes(out)) == c["checksum"]
+
+
+def test_delta_header_errors_are_one_field_edits_of_a_valid_payload():
+    # the DELTA payloads of these vectors differ from each other only in the field each
+    # breaks: byte by byte, the majority of them is the valid payload, which decodes to
+    # its chunk's checksum with the right base; each differs from it in its field alone
+    import xxhash
+
+    from zipweights import dtypes
+    from zipweights.codec import delta
+
+    fields = {"delta_op": {9}, "delta_contexts_0": {14}, "delta_contexts_17": {14}, "delta_precision_10": {16},
+              "delta_precision_15": {16}, "delta_kind": {8}, "delta_count": {10, 11, 12, 13}}
+    chunks = {n: MAKER.chunk_of(MAKER.parse_zipw(_read(f"errors/{n}.zipw")), "w") for n in fields}
+    payloads = [c["payload"] for c in chunks.values()]
+    assert len({len(p) for p in payloads}) == 1
+    valid = bytes(max(set(col), key=col.count) for col in zip(*payloads))
+    for n, c in chunks.items():
+        assert {i for i, (x, y) in enumerate(zip(c["payload"], valid)) if x != y} <= fields[n], n
+        assert c["checksum"] == chunks["delta_op"]["checksum"]
+    base = ref_decoder.safetensors_tensors(_read(MAKER.ERROR_BASE))["w"][2]
+    out = bytearray(len(base))
+    delta.decode_chunk(delta.DELTA, valid, dtypes.BY_NAME["BF16"], memoryview(out), base)
+    assert xxhash.xxh3_64_intdigest(bytes(out)) == chunks["delta_op"]["checksum"]
+    assert ref_decoder.delta_decode(valid[8:], 0, base, len(base)) == bytes(out)

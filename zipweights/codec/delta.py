@@ -21,7 +21,7 @@ import xxhash
 
 from .. import _kernels
 from ..dtypes import DType
-from ..errors import CorruptDataError
+from ..errors import CorruptDataError, TruncatedDataError
 from . import chain
 
 DELTA = 4  # u64 base checksum + a delta payload (spec/CODERS.md 4)
@@ -112,8 +112,8 @@ def decode_chunk(codec: int, payload, dtype: DType, out: memoryview, base) -> No
             raise CorruptDataError(f"base chunk payload holds {len(payload)} bytes, must be empty")
         out[:] = base  # the caller's checksum of the result says whether it was the right base
         return
-    if len(payload) < _CHECK.size:
-        raise CorruptDataError("payload ends before its base checksum")
+    if len(payload) < _CHECK.size:  # ends inside a structure it declares: truncated (spec/FORMAT.md 1)
+        raise TruncatedDataError("payload ends before its base checksum")
     (expected,) = _CHECK.unpack_from(payload)
     got = checksum(base)
     if got != expected:
@@ -129,7 +129,7 @@ def decode_chunk(codec: int, payload, dtype: DType, out: memoryview, base) -> No
             raise type(exc)(f"delta payload: {exc}") from None
         return
     if not len(body):
-        raise CorruptDataError("xor payload ends before its inner codec")
+        raise TruncatedDataError("xor payload ends before its inner codec")
     inner = body[0]
     if inner in NEEDS_BASE or inner == COPY:
         raise CorruptDataError(f"xor payload's inner codec {inner} is itself against a base")
