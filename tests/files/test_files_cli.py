@@ -181,10 +181,10 @@ def test_decompress_without_suffix_needs_output(tmp_path):
     assert cli.main(["decompress", str(z)]) == 2
 
 
-def test_bad_thread_count():
-    with pytest.raises(SystemExit) as ei:
-        cli.main(["compress", "-T", "0", "x"])
-    assert ei.value.code == 2
+def test_bad_thread_count(capsys):
+    assert cli.main(["compress", "-T", "-1", "x"]) == 2
+    assert cli.main(["compress", "-T", "many", "x"]) == 2
+    assert "threads must be a count" in capsys.readouterr().err
 
 
 # -- corrupt / truncated input ---------------------------------------------------------------------
@@ -267,9 +267,7 @@ def test_cli_max_size(tmp_path, capsys):
     assert cli.main(["decompress", "-q", "-o", str(out), "--max-size", str(len(data)), z]) == 0
     assert out.read_bytes() == data
     assert cli.main(["verify", "-q", "--max-size", "1K", z]) == 1
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["verify", "--max-size", "lots", z])
-    assert exc.value.code == 2
+    assert cli.main(["verify", "--max-size", "lots", z]) == 2
 
 
 def test_cli_refuses_an_index_the_reader_would_refuse(tmp_path, capsys):
