@@ -195,19 +195,77 @@ static uint64_t context_table(const uint32_t *h, int A, int P, uint8_t *q, uint1
         }                                                                                \
     } while (0)
 
+/* Counting both transforms by base exponent in one pass (the SIMD path) pays for a
+ * table of 2 x 256 x 64 counters to clear; below this many values, an exponent pass and
+ * a counting pass by context cost less. Both give the very same counts. */
+#define D_BYEXP_MIN 16384
+
+/* the counts of both transforms by context, hist[(op*ZW_DMAXCTX + c)*A + token], and
+ * the contexts; hx (2*256*64 counters, zeroed) for the SIMD path, else NULL */
+static void count_both(const uint8_t *src, const uint8_t *base, size_t n, const dkind *K, uint32_t *hx,
+                       uint32_t *hist, uint64_t *extra, uint8_t *cmap, int *elo, int *C)
+{
+    const int A = 1 << K->B, emask = (1 << K->EB) - 1, es_shift = K->W - 1 - K->EB;
+    const uint32_t S = 1u << (K->W - 1), M = K->W == 32 ? 0xffffffffu : 0xffffu;
+    uint32_t eh[256] = {0};
+    size_t j, n16 = 0;
+    int op, e, tk;
+    memset(hist, 0, (size_t)2 * ZW_DMAXCTX * A * sizeof *hist);
+    if (hx) {
+        /* by exponent: an equal value only counts for its exponent (token 0 of both) */
+        n16 = n / 16 * 16;
+        zw_delta_count16_avx2(src, base, n16, es_shift, emask, eh, hx, extra);
+        for (j = n16; j < n; j++) {
+            uint32_t t = ldv(src, j, 16), b = ldv(base, j, 16), ex = (b >> es_shift) & (uint32_t)emask;
+            eh[ex]++;
+            if (t != b)
+                for (op = 0; op < 2; op++) {
+                    int nx;
+                    hx[((size_t)op * 256 + ex) * 64 + token_of(diff_of(t, b, op, 16, S, M), &nx)]++;
+                    extra[op] += (uint64_t)nx;
+                }
+        }
+        place_contexts(eh, emask, elo, C);
+        context_map(cmap, emask, *elo, *C);
+        for (e = 0; e <= emask; e++) {
+            if (!eh[e]) continue;
+            for (op = 0; op < 2; op++) {
+                uint32_t *h = hist + ((size_t)op * ZW_DMAXCTX + cmap[e]) * A, *x = hx + ((size_t)op * 256 + e) * 64;
+                uint32_t moved = 0;
+                for (tk = 1; tk < A; tk++) h[tk] += x[tk], moved += x[tk];
+                h[0] += eh[e] - moved;
+            }
+        }
+        return;
+    }
+    for (j = 0; j < n; j++) eh[(ldv(base, j, K->W) >> es_shift) & (uint32_t)emask]++;
+    place_contexts(eh, emask, elo, C);
+    context_map(cmap, emask, *elo, *C);
+    for (j = 0; j < n; j++) {
+        uint32_t t = ldv(src, j, K->W), b = ldv(base, j, K->W);
+        uint32_t cx = cmap[(b >> es_shift) & (uint32_t)emask];
+        for (op = 0; op < 2; op++) {
+            int nx;
+            uint32_t tkn = token_of(diff_of(t, b, op, K->W, S, M), &nx);
+            hist[((size_t)op * ZW_DMAXCTX + cx) * A + tkn]++;
+            extra[op] += (uint64_t)nx;
+        }
+    }
+}
+
 size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, int kind, uint8_t *out,
                        zw_err *e)
 {
     dkind K = {16, 8, 6, 0};
     const int P = 11; /* 16 contexts x 2^11 slots x 8 bytes: decode tables within a core's L2 */
-    size_t n, seg, r, j, pos, result = (size_t)-1, xlen, slen;
-    uint32_t S, M, eh[256] = {0};
-    uint32_t *hist = NULL;
+    size_t n, seg, r, pos, result = (size_t)-1, xlen, slen;
+    uint32_t S, M;
+    uint32_t *hist = NULL, *hx = NULL;
     uint8_t *tok = NULL, *tmp = NULL, cmap[256], *p;
     zw_esym *es = NULL;
     uint8_t q[128];
     uint16_t freq[128];
-    int elo, C, c, op, A, es_shift, emask;
+    int elo, C, c, op, A, es_shift, emask, simd;
     uint64_t cost[2] = {0, 0};
     uint64_t extra[2] = {0, 0};
     zw_bw bw;
@@ -223,31 +281,24 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
     es_shift = K.W - 1 - K.EB;
     seg = zw_seg_len(n);
     r = n - ZW_LANES * seg;
+    simd = K.W == 16 && zw_have_avx2();
 
-    for (j = 0; j < n; j++) eh[(ldv(base, j, K.W) >> es_shift) & (uint32_t)emask]++;
-    place_contexts(eh, emask, &elo, &C);
-    context_map(cmap, emask, elo, C);
-
-    hist = zw_scratch(ZW_S_DELTA_HIST, (size_t)2 * ZW_DMAXCTX * A * sizeof *hist);
-    tok = zw_scratch(ZW_S_DELTA_TOK, n + 1);
-    es = zw_scratch(ZW_S_DELTA_ES, (size_t)C * A * sizeof *es);
+    hist = zw_scratch(ZW_S_DELTA_HIST, (size_t)2 * ZW_DMAXCTX * A * sizeof *hist +
+                                           (simd && n >= D_BYEXP_MIN ? (size_t)2 * 256 * 64 * sizeof *hx : 0));
+    /* the SIMD path: the step-major table indices (u16) and, per block, z and the big positions */
+    tok = zw_scratch(ZW_S_DELTA_TOK, simd ? 2 * n + 4 * (size_t)ZW_BLK * ZW_LANES + 256 : n + 1);
+    es = zw_scratch(ZW_S_DELTA_ES, (size_t)ZW_DMAXCTX * A * sizeof *es);
     tmp = zw_scratch(ZW_S_DELTA_TMP, 4 * ZW_LANES + 2 * n + 2);
     if (!hist || !tok || !es || !tmp) {
         zw_fail(e, ZW_ENOMEM, "out of memory");
         goto done;
     }
-    memset(hist, 0, (size_t)2 * ZW_DMAXCTX * A * sizeof *hist);
-    /* both transforms counted in one pass; the one whose tables code smaller is used */
-    for (j = 0; j < n; j++) {
-        uint32_t t = ldv(src, j, K.W), b = ldv(base, j, K.W);
-        uint32_t cx = cmap[(b >> es_shift) & (uint32_t)emask];
-        for (op = 0; op < 2; op++) {
-            int nx;
-            uint32_t tk = token_of(diff_of(t, b, op, K.W, S, M), &nx);
-            hist[((size_t)op * ZW_DMAXCTX + cx) * A + tk]++;
-            extra[op] += (uint64_t)nx;
-        }
+    if (simd && n >= D_BYEXP_MIN) {
+        hx = hist + (size_t)2 * ZW_DMAXCTX * A;
+        memset(hx, 0, (size_t)2 * 256 * 64 * sizeof *hx);
     }
+    /* both transforms counted in one pass; the one whose tables code smaller is used */
+    count_both(src, base, n, &K, hx, hist, extra, cmap, &elo, &C);
     for (op = 0; op < 2; op++) {
         cost[op] = extra[op] << 16;
         for (c = 0; c < C; c++) cost[op] += context_table(hist + ((size_t)op * ZW_DMAXCTX + c) * A, A, P, q, freq);
@@ -274,34 +325,86 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
     }
     /* the raw bits in decoding order, so that the decoder reads them as it goes */
     zw_bw_init(&bw, out + pos + 4, (size_t)-1);
-    FOR_DECODING_ORDER(seg, r, jj, {
-        int nx;
-        uint32_t z = diff_of(ldv(src, jj, K.W), ldv(base, jj, K.W), op, K.W, S, M);
-        tok[jj] = (uint8_t)token_of(z, &nx);
-        if (nx) zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
-    });
-    xlen = zw_bw_finish(&bw);
-    zw_wr32(out + pos, (uint32_t)xlen);
-    pos += 4 + xlen;
-
-    /* rANS, in reverse decoding order */
     p = tmp + 4 * ZW_LANES + 2 * n + 2;
-    {
-        int l;
-        size_t i, t;
+    if (simd) {
+        /* SIMD: the table indices of the steps in decoding order (and the extra bits),
+         * then rANS over them backwards */
+        uint16_t *idx = (uint16_t *)(void *)(tok + (-(uintptr_t)tok & 63));
+        uint16_t *zb = idx + ((n + 16 + 31) & ~(size_t)31), *big = zb + ZW_BLK * ZW_LANES;
+        uint8_t ttok[16 * ZW_LANES]; /* the tail's tokens */
+        zw_dctx16 cx;
+        size_t i0, t;
+        int l, k;
+        memset(&cx, 0, sizeof cx);
+        cx.P = P, cx.eshift = es_shift, cx.emask = emask, cx.elo = elo, cx.C = C;
+        for (i0 = 0; i0 < seg; i0 += ZW_BLK) {
+            int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK);
+            int nb = zw_delta_prep16_avx2(src, base, seg, i0, Sn, &cx, op, idx + i0 * ZW_LANES, zb, big);
+            for (k = 0; k < nb; k++) {
+                uint32_t z = zb[big[k]];
+                int nx = zw_log2_32(z) - 1;
+                zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
+            }
+        }
+        for (t = 0; t < r; t++) {
+            size_t jj = ZW_LANES * seg + t;
+            int nx;
+            uint32_t z = diff_of(ldv(src, jj, 16), ldv(base, jj, 16), op, 16, S, M);
+            ttok[t] = (uint8_t)token_of(z, &nx);
+            if (nx) zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
+        }
         for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
         for (t = r; t-- > 0;) {
             size_t jj = ZW_LANES * seg + t;
-            uint32_t cx = cmap[(ldv(base, jj, K.W) >> es_shift) & (uint32_t)emask];
-            ENC_PUT(x[t % ZW_LANES], &es[cx * (uint32_t)A + tok[jj]]);
+            uint32_t cc = cmap[(ldv(base, jj, 16) >> es_shift) & (uint32_t)emask];
+            ENC_PUT(x[t % ZW_LANES], &es[cc * (uint32_t)A + ttok[t]]);
         }
-        for (i = seg; i-- > 0;)
-            for (l = ZW_LANES - 1; l >= 0; l--) {
-                size_t jj = (size_t)l * seg + i;
-                uint32_t cx = cmap[(ldv(base, jj, K.W) >> es_shift) & (uint32_t)emask];
-                ENC_PUT(x[l], &es[cx * (uint32_t)A + tok[jj]]);
+        if (zw_have_avx512() && seg) {
+            uint64_t tab[ZW_DMAXCTX * 64];
+            int s_;
+            for (c = 0; c < C; c++)
+                for (s_ = 0; s_ < 64; s_++) {
+                    const zw_esym *y = &es[c * A + s_];
+                    tab[c * 64 + s_] = (y->bias | (uint32_t)y->cmpl << 14 | (uint32_t)y->shift << 27) |
+                                       (uint64_t)y->rcp << 32;
+                }
+            zw_delta_enc16_avx512(x, idx, seg, tab, P, &p);
+        } else {
+            size_t i;
+            for (i = seg; i-- > 0;)
+                for (l = ZW_LANES - 1; l >= 0; l--) ENC_PUT(x[l], &es[idx[i * ZW_LANES + (size_t)l]]);
+        }
+    } else {
+        FOR_DECODING_ORDER(seg, r, jj, {
+            int nx;
+            uint32_t z = diff_of(ldv(src, jj, K.W), ldv(base, jj, K.W), op, K.W, S, M);
+            tok[jj] = (uint8_t)token_of(z, &nx);
+            if (nx) zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
+        });
+        /* rANS, in reverse decoding order */
+        {
+            int l;
+            size_t i, t;
+            for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
+            for (t = r; t-- > 0;) {
+                size_t jj = ZW_LANES * seg + t;
+                uint32_t cc = cmap[(ldv(base, jj, K.W) >> es_shift) & (uint32_t)emask];
+                ENC_PUT(x[t % ZW_LANES], &es[cc * (uint32_t)A + tok[jj]]);
             }
-        p -= 4 * ZW_LANES;
+            for (i = seg; i-- > 0;)
+                for (l = ZW_LANES - 1; l >= 0; l--) {
+                    size_t jj = (size_t)l * seg + i;
+                    uint32_t cc = cmap[(ldv(base, jj, K.W) >> es_shift) & (uint32_t)emask];
+                    ENC_PUT(x[l], &es[cc * (uint32_t)A + tok[jj]]);
+                }
+        }
+    }
+    xlen = zw_bw_finish(&bw);
+    zw_wr32(out + pos, (uint32_t)xlen);
+    pos += 4 + xlen;
+    p -= 4 * ZW_LANES;
+    {
+        int l;
         for (l = 0; l < ZW_LANES; l++) zw_wr32(p + 4 * l, x[l]);
     }
     slen = (size_t)(tmp + 4 * ZW_LANES + 2 * n + 2 - p);

@@ -304,6 +304,190 @@ T5 int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *b
     return nb;
 }
 
+/* ---------------------------------------------------------------- encoder */
+
+/* z and its token for 8 16-bit differences widened to 32-bit lanes: below 16 the token
+ * is z; above, z's float gives both the bit length k (exponent 127 + k) and the bit
+ * below the top one (the mantissa's top bit), so token 2k + 8 + bit = (bits >> 22) - 246
+ * and the k - 1 extra bits (bits >> 23) - 128, exact for z < 2^24 */
+T static inline __m256i token8(__m256i z, __m256i *nx)
+{
+    const __m256i fifteen = _mm256_set1_epi32(15);
+    __m256i bits = _mm256_castps_si256(_mm256_cvtepi32_ps(z)), big = _mm256_cmpgt_epi32(z, fifteen);
+    *nx = _mm256_and_si256(big, _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(128)));
+    return _mm256_blendv_epi8(z, _mm256_sub_epi32(_mm256_srli_epi32(bits, 22), _mm256_set1_epi32(246)), big);
+}
+
+/* the tokens of 16 values as 16-bit lanes, and their extra bit counts added to acc */
+T static inline __m256i token16(__m256i z, __m256i *acc)
+{
+    __m256i n0, n1, lo = token8(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(z)), &n0),
+                    hi = token8(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(z, 1)), &n1);
+    *acc = _mm256_add_epi32(*acc, _mm256_add_epi32(n0, n1));
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xD8);
+}
+
+/* the z of both transforms, 16-bit lanes (spec/CODERS.md 4: XOR; the order map, the
+ * difference modulo 2^16, zigzagged) */
+T static inline __m256i zxor16(__m256i t, __m256i b) { return _mm256_xor_si256(t, b); }
+T static inline __m256i zord16(__m256i t, __m256i b)
+{
+    const __m256i sgn = _mm256_set1_epi16((short)0x8000);
+    __m256i ot = _mm256_xor_si256(t, _mm256_or_si256(sgn, _mm256_srai_epi16(t, 15)));
+    __m256i ob = _mm256_xor_si256(b, _mm256_or_si256(sgn, _mm256_srai_epi16(b, 15)));
+    __m256i d = _mm256_sub_epi16(ot, ob);
+    return _mm256_xor_si256(_mm256_slli_epi16(d, 1), _mm256_srai_epi16(d, 15));
+}
+
+/* the 16-bit lanes of v set in the 16-bit mask m, in order, to out; returns how many */
+T static inline int compress16(__m256i v, unsigned m, uint16_t *out)
+{
+    int c0 = _mm_popcnt_u32(m & 0xff);
+    _mm_storeu_si128((__m128i *)out, _mm_shuffle_epi8(_mm256_castsi256_si128(v),
+                                                      _mm_loadu_si128((const __m128i *)BLUT[m & 0xff])));
+    _mm_storeu_si128((__m128i *)(out + c0), _mm_shuffle_epi8(_mm256_extracti128_si256(v, 1),
+                                                             _mm_loadu_si128((const __m128i *)BLUT[m >> 8])));
+    return c0 + _mm_popcnt_u32(m >> 8);
+}
+
+#define D_CB 1024 /* values counted per batch of scalar increments */
+
+T void zw_delta_count16_avx2(const uint8_t *src, const uint8_t *base, size_t n, int eshift, int emask,
+                             uint32_t *eh, uint32_t *hx, uint64_t *extra)
+{
+    /* the exponents are few and their counters hot: four copies, so that successive
+     * increments of one counter do not wait on each other */
+    uint32_t eh4[4][256];
+    uint16_t ebuf[D_CB], list[2 * D_CB + 16];
+    const __m128i ec = _mm_cvtsi32_si128(eshift);
+    const __m256i emv = _mm256_set1_epi16((short)emask), x1 = _mm256_set1_epi16(256 * 64);
+    size_t j0, k;
+    int i;
+    memset(eh4, 0, sizeof eh4);
+    for (j0 = 0; j0 < n; j0 += D_CB) {
+        size_t m = n - j0 < D_CB ? n - j0 : D_CB;
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+        int nl = 0;
+        for (k = 0; k < m; k += 16) {
+            __m256i t = _mm256_loadu_si256((const __m256i *)(src + 2 * (j0 + k)));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(base + 2 * (j0 + k)));
+            __m256i ev = _mm256_and_si256(_mm256_srl_epi16(b, ec), emv);
+            __m256i e64 = _mm256_slli_epi16(ev, 6);
+            unsigned neq = ~_pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi16(t, b)), 0x55555555u) & 0xffff;
+            _mm256_storeu_si256((__m256i *)(ebuf + k), ev);
+            if (neq) { /* a quarter of a fine-tune's values: the rest are token 0 for both */
+                __m256i h0 = _mm256_add_epi16(e64, token16(zord16(t, b), &acc0));
+                __m256i h1 = _mm256_add_epi16(_mm256_add_epi16(e64, x1), token16(zxor16(t, b), &acc1));
+                nl += compress16(h0, neq, list + nl);
+                nl += compress16(h1, neq, list + nl);
+            }
+        }
+        for (k = 0; k < m; k++) eh4[k & 3][ebuf[k]]++;
+        for (i = 0; i < nl; i++) hx[list[i]]++;
+        {
+            uint32_t a0[8], a1[8];
+            _mm256_storeu_si256((__m256i *)a0, acc0);
+            _mm256_storeu_si256((__m256i *)a1, acc1);
+            for (i = 0; i < 8; i++) extra[0] += a0[i], extra[1] += a1[i];
+        }
+    }
+    for (i = 0; i < 256; i++) eh[i] += eh4[0][i] + eh4[1][i] + eh4[2][i] + eh4[3][i];
+}
+
+/* One block of S steps from step i0, step-major: idx[s*32 + l] = context * 64 + token of
+ * the chosen transform, z[s*32 + l] its z; big[] the positions s*32 + l of the tokens
+ * >= 16 in decoding order (returned: their count), whose extra bits the caller writes */
+T int zw_delta_prep16_avx2(const uint8_t *src, const uint8_t *base, size_t seg, size_t i0, int S,
+                           const zw_dctx16 *cx, int op, uint16_t *idx, uint16_t *z, uint16_t *big)
+{
+    _Alignas(32) uint16_t lt[ZW_LANES][ZW_BLK], lb[ZW_LANES][ZW_BLK];
+    const __m128i ec = _mm_cvtsi32_si128(cx->eshift);
+    const __m256i emv = _mm256_set1_epi16((short)cx->emask), elov = _mm256_set1_epi16((short)cx->elo),
+                  cmax = _mm256_set1_epi16((short)(cx->C - 1)), zero = _mm256_setzero_si256(),
+                  fifteen = _mm256_set1_epi16(15), iota = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+                                                                           10, 11, 12, 13, 14, 15);
+    __m256i rt[16], rb[16], junk = _mm256_setzero_si256();
+    int l, s0, g, k, nb = 0, s;
+    for (l = 0; l < ZW_LANES; l++) {
+        const uint8_t *a = src + 2 * ((size_t)l * seg + i0), *b = base + 2 * ((size_t)l * seg + i0);
+        for (s0 = 0; s0 < S; s0 += 16) {
+            _mm256_store_si256((__m256i *)(lt[l] + s0), _mm256_loadu_si256((const __m256i *)(a + 2 * s0)));
+            _mm256_store_si256((__m256i *)(lb[l] + s0), _mm256_loadu_si256((const __m256i *)(b + 2 * s0)));
+        }
+    }
+    for (s0 = 0; s0 < S; s0 += 16)
+        for (g = 0; g < ZW_LANES / 16; g++) {
+            for (k = 0; k < 16; k++) {
+                rt[k] = _mm256_load_si256((const __m256i *)(lt[16 * g + k] + s0));
+                rb[k] = _mm256_load_si256((const __m256i *)(lb[16 * g + k] + s0));
+            }
+            transpose16(rt);
+            transpose16(rb);
+            for (k = 0; k < 16; k++) {
+                size_t o = (size_t)(s0 + k) * ZW_LANES + 16 * (size_t)g;
+                __m256i zz = op ? zxor16(rt[k], rb[k]) : zord16(rt[k], rb[k]);
+                __m256i c = _mm256_and_si256(_mm256_srl_epi16(rb[k], ec), emv);
+                c = _mm256_min_epi16(_mm256_max_epi16(_mm256_sub_epi16(c, elov), zero), cmax);
+                _mm256_store_si256((__m256i *)(idx + o), _mm256_add_epi16(_mm256_slli_epi16(c, 6), token16(zz, &junk)));
+                _mm256_store_si256((__m256i *)(z + o), zz);
+            }
+        }
+    for (s = 0; s < S; s++) /* decoding order: the big ones of each step, lanes ascending */
+        for (g = 0; g < ZW_LANES / 16; g++) {
+            __m256i zz = _mm256_load_si256((const __m256i *)(z + s * ZW_LANES + 16 * g));
+            /* z > 15 as unsigned 16-bit: max(z, 16) == z */
+            unsigned m = _pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi16(
+                                       _mm256_max_epu16(zz, _mm256_add_epi16(fifteen, _mm256_set1_epi16(1))), zz)),
+                                   0x55555555u);
+            if (m) nb += compress16(_mm256_add_epi16(iota, _mm256_set1_epi16((short)(s * ZW_LANES + 16 * g))), m, big + nb);
+        }
+    return nb;
+}
+
+/* rANS encoding of steps nsteps-1 down to 0 (reverse decoding order) of the step-major
+ * table indices idx, with the 8-byte symbol entries of delta.c (bias | cmpl << 14 |
+ * shift << 27, then rcp; x_max - 1 = ((M - cmpl) << (31 - P)) - 1); the words of each
+ * vector's renormalizing lanes go below *pp in lane order, as ENC_PUT writes them */
+T5 void zw_delta_enc16_avx512(uint32_t *xs, const uint16_t *idx, size_t nsteps, const uint64_t *tab, int P,
+                              uint8_t **pp)
+{
+    __m512i x[2];
+    uint8_t *p = *pp;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                  odd = _mm512_add_epi32(even, _mm512_set1_epi32(1)), m14 = _mm512_set1_epi32(0x3fff),
+                  m13 = _mm512_set1_epi32(0x1fff), Mv = _mm512_set1_epi32(1 << P), one = _mm512_set1_epi32(1);
+    const __m128i xs_sh = _mm_cvtsi32_si128(31 - P);
+    size_t i;
+    int v;
+    for (v = 0; v < 2; v++) x[v] = _mm512_loadu_si512((const void *)(xs + 16 * v));
+    for (i = nsteps; i-- > 0;)
+        for (v = 1; v >= 0; v--) {
+            __m256i iv = _mm256_loadu_si256((const __m256i *)(idx + i * ZW_LANES + 16 * v));
+            __m512i i32 = _mm512_cvtepu16_epi32(iv);
+            __m512i g0 = _mm512_i32gather_epi64(_mm512_castsi512_si256(i32), (const void *)tab, 8);
+            __m512i g1 = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(i32, 1), (const void *)tab, 8);
+            __m512i a = _mm512_permutex2var_epi32(g0, even, g1), rcp = _mm512_permutex2var_epi32(g0, odd, g1);
+            __m512i cmpl = _mm512_and_si512(_mm512_srli_epi32(a, 14), m13);
+            __m512i xm1 = _mm512_sub_epi32(_mm512_sll_epi32(_mm512_sub_epi32(Mv, cmpl), xs_sh), one);
+            __m512i xx = x[v];
+            __mmask16 need = _mm512_cmpgt_epu32_mask(xx, xm1);
+            int cnt = _mm_popcnt_u32((unsigned)need);
+            __m256i w = _mm256_maskz_compress_epi16(need, _mm512_cvtepi32_epi16(xx));
+            p -= 2 * cnt;
+            _mm256_mask_storeu_epi16(p, (__mmask16)((1u << cnt) - 1), w);
+            xx = _mm512_mask_srli_epi32(xx, need, xx, 16);
+            {
+                __m512i pe = _mm512_srli_epi64(_mm512_mul_epu32(xx, rcp), 32);
+                __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(xx, 32), _mm512_srli_epi64(rcp, 32));
+                __m512i q = _mm512_mask_blend_epi32(0xAAAA, pe, po);
+                q = _mm512_srlv_epi32(q, _mm512_srli_epi32(a, 27));
+                x[v] = _mm512_add_epi32(_mm512_add_epi32(xx, _mm512_and_si512(a, m14)), _mm512_mullo_epi32(q, cmpl));
+            }
+        }
+    for (v = 0; v < 2; v++) _mm512_storeu_si512((void *)(xs + 16 * v), x[v]);
+    *pp = p;
+}
+
 #else /* no x86: zw_have_avx2() is 0, so nothing calls these */
 void zw_delta_simd_init(void) {}
 int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
@@ -321,6 +505,24 @@ int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bste
 void zw_delta_side_finish_avx2(zw_dside *sw)
 {
     (void)sw;
+    abort();
+}
+void zw_delta_count16_avx2(const uint8_t *src, const uint8_t *base, size_t n, int eshift, int emask,
+                           uint32_t *eh, uint32_t *hx, uint64_t *extra)
+{
+    (void)src, (void)base, (void)n, (void)eshift, (void)emask, (void)eh, (void)hx, (void)extra;
+    abort();
+}
+int zw_delta_prep16_avx2(const uint8_t *src, const uint8_t *base, size_t seg, size_t i0, int S,
+                         const zw_dctx16 *cx, int op, uint16_t *idx, uint16_t *z, uint16_t *big)
+{
+    (void)src, (void)base, (void)seg, (void)i0, (void)S, (void)cx, (void)op, (void)idx, (void)z, (void)big;
+    abort();
+}
+void zw_delta_enc16_avx512(uint32_t *xs, const uint16_t *idx, size_t nsteps, const uint64_t *tab, int P,
+                           uint8_t **pp)
+{
+    (void)xs, (void)idx, (void)nsteps, (void)tab, (void)P, (void)pp;
     abort();
 }
 #endif

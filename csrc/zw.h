@@ -291,4 +291,17 @@ int zw_delta_rans16_avx2(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep,
 int zw_delta_rans16_avx512(zw_rdec *d, const zw_dctx16 *cx, const uint16_t *bstep, int S, uint16_t *zstep,
                            uint16_t *big);
 void zw_delta_side_finish_avx2(zw_dside *sw);
+/* delta encoder, 16-bit values (delta_avx2.c). count16: the base exponents of n values
+ * into eh[256] and, for the values unequal to their base, the tokens of both transforms
+ * by exponent into hx[op*256*64 + e*64 + token] (tokens >= 1: an equal value is token 0
+ * of both), the extra bit counts into extra[op]; all added to. prep16: a block of S
+ * steps at i0 step-major, idx = context * 64 + token of transform op, z, and the
+ * positions of the tokens >= 16 in decoding order into big (returns their count; cx:
+ * P, eshift, emask, elo, C). enc16: the rANS steps nsteps-1 .. 0 of idx (see delta.c). */
+void zw_delta_count16_avx2(const uint8_t *src, const uint8_t *base, size_t n, int eshift, int emask,
+                           uint32_t *eh, uint32_t *hx, uint64_t *extra);
+int zw_delta_prep16_avx2(const uint8_t *src, const uint8_t *base, size_t seg, size_t i0, int S,
+                         const zw_dctx16 *cx, int op, uint16_t *idx, uint16_t *z, uint16_t *big);
+void zw_delta_enc16_avx512(uint32_t *xs, const uint16_t *idx, size_t nsteps, const uint64_t *tab, int P,
+                           uint8_t **pp);
 #endif
