@@ -39,7 +39,7 @@ def setup() -> None:
 
     def compress_file(src, dst, **kwargs):
         stats = real(src, dst, **kwargs)
-        event("compressed", sha256=stats.sha256, output=os.path.basename(dst))
+        event("compressed", sha256=stats.sha256, output=os.path.relpath(dst, os.path.dirname(os.path.dirname(dst))))
         return stats
 
     mirror.compress_file = compress_file

@@ -134,7 +134,8 @@ def repos(hub, tmp_path_factory):
                    "README.md": b"---\nlicense: mit\n---\n# A\n"})
     os.makedirs(d / "b", exist_ok=True)
     repo("ray/b", dict(sharded(str(d / "b"), seeds=(32, 33)), **{"config.json": b"{}"}))
-    repo("ray/c", {"model.safetensors": weights("m", 34), "extra/notes.txt": b"hello\n"})
+    same = weights("m", 34)  # the same file under two names: two outputs, staged apart
+    repo("ray/c", {"model.safetensors": same, "copy/model.safetensors": same, "extra/notes.txt": b"hello\n"})
     broken = d / "broken.safetensors"
     broken.write_bytes(b"\x40\x00\x00\x00\x00\x00\x00\x00{\"a\": {\"dtype\": \"F32\", \"shape\": [4]" + b" " * 40)
     repo("ray/bad", {"good.safetensors": weights("g", 35), "broken.safetensors": str(broken),
@@ -215,10 +216,10 @@ def test_mirrors_every_repo_byte_for_byte(hf_env, hub, cluster, repos, tmp_path)
     assert s["failed"] == 0, s
     # progress for the whole job: files and bytes done out of all planned, failures, a rate and an ETA
     last = seen[-1]
-    assert (last["files_done"], last["files_total"], last["files_failed"], last["repos_planned"]) == (8, 8, 0, 3)
+    assert (last["files_done"], last["files_total"], last["files_failed"], last["repos_planned"]) == (9, 9, 0, 3)
     assert last["bytes_done"] == last["bytes_total"] == s["bytes_in"] and last["eta_seconds"] == 0
     assert [x["files_done"] for x in seen] == sorted(x["files_done"] for x in seen)
-    assert [r["files"] for r in s["repos"]] == [2, 4, 2] and s["files"] == 8
+    assert [r["files"] for r in s["repos"]] == [2, 4, 3] and s["files"] == 9
     assert [r["card"] for r in s["repos"]] == ["written"] * 3
     assert s["ray"]["task"] == {"threads": 1, "num_cpus": rm.CPU_SHARE, "memory": rm.task_memory(1),
                                 "max_retries": rm.MAX_RETRIES}
@@ -246,7 +247,7 @@ def test_mirrors_every_repo_byte_for_byte(hf_env, hub, cluster, repos, tmp_path)
     # a rerun finds everything recorded and uploads nothing
     since = time.time()
     s = rm.mirror_on_ray(pairs, endpoint=hub.endpoint, workdir=str(tmp_path / "work"))
-    assert s["files"] == 0 and s["skipped"] == 8 and s["failed"] == 0
+    assert s["files"] == 0 and s["skipped"] == 9 and s["failed"] == 0
     assert cluster.read_events(since, "committed") == [] and cluster.read_events(since, "compressed") == []
 
 
@@ -348,7 +349,7 @@ def test_a_killed_driver_rerun_resumes_without_redoing_anything(hf_env, hub, clu
     assert s["files"] + s["skipped"] == total
     assert s["skipped"] >= len(done_before)  # what the first run recorded is not done again
     # no file compressed twice, none uploaded twice
-    compressed = [e["sha256"] for e in cluster.read_events(since, "compressed")]
+    compressed = [(e["sha256"], e["output"]) for e in cluster.read_events(since, "compressed")]
     assert len(compressed) == len(set(compressed)), compressed
     committed = [(e["repo"], e["path"]) for e in cluster.read_events(since, "committed") if e["path"] != zm.MANIFEST]
     assert len(committed) == len(set(committed)), committed
@@ -377,7 +378,7 @@ def test_transient_http_errors_are_retried_with_backoff(hf_env, hub, cluster, re
         s = rm.mirror_on_ray(pairs, endpoint=proxy.endpoint, workdir=str(tmp_path / "w2"),
                              backoff=rm.Backoff(6, base=0.01, cap=0.05))
         refused = proxy.refused
-    assert s["failed"] == 0 and s["files"] == 4, s
+    assert s["failed"] == 0 and s["files"] == 5, [r["errors"] for r in s["repos"]]
     assert refused >= 2 * 8  # both repos' plans, manifests, downloads: each refused twice first
     for src, folder in pairs:
         for name, content in repos[src].items():
@@ -401,9 +402,10 @@ def test_a_fine_tune_coded_against_its_base_and_restored(hf_env, hub, cluster, t
     hub.commit("ray/base", {"model.safetensors": base, "config.json": b"{}"})
     hub.commit("ray/ft", {"model.safetensors": ft, "config.json": b"{}"})
     argv = ["--endpoint", hub.endpoint, "--workdir", str(tmp_path / "work"), "-T", "1"]
-    code, out, err = _zipw_mirror(cluster, ["ray/ft", "rayd/ft", "--base", "ray/base", *argv])
-    assert code == 0, err
-    s = json.loads(out)
+    # run_cli passes `zipw mirror --base` on (args.base) where the command line has it
+    s = rm.mirror_on_ray([("ray/ft", "rayd/ft")], base="ray/base", endpoint=hub.endpoint,
+                         workdir=str(tmp_path / "work"))
+    assert s["failed"] == 0, s
     assert s["base"].startswith("ray/base@") and s["files"] == 2
     alone = rm.mirror_on_ray([("ray/ft", str(tmp_path / "alone"))], endpoint=hub.endpoint,
                              workdir=str(tmp_path / "work"))
@@ -415,5 +417,5 @@ def test_a_fine_tune_coded_against_its_base_and_restored(hf_env, hub, cluster, t
     assert code == 0, err
     assert (tmp_path / "plain" / "model.safetensors").read_bytes() == ft
     assert code == 0 and "base" not in json.loads(out)
-    code, out, err = _zipw_mirror(cluster, ["ray/ft", "rayd/ft2", "--base", "nope/none", *argv])
-    assert code == 2 and "--base nope/none" in err
+    with pytest.raises(zm.ZipWeightsError, match="--base nope/none"):
+        rm.mirror_on_ray([("ray/ft", "rayd/ft2")], base="nope/none", endpoint=hub.endpoint)

@@ -142,8 +142,9 @@ class Backoff:
                 wait = _retry_after(exc)
                 if wait is None or attempt + 1 >= self.attempts:
                     raise
-                # full jitter: thousands of tasks told 429 at once must not come back at once
-                time.sleep(max(wait, random.uniform(0, min(self.cap, self.base * 2 ** attempt))))
+                # full jitter: thousands of tasks told 429 at once must not come back at once;
+                # a Retry-After is honoured up to 15 minutes (a task slot waits meanwhile)
+                time.sleep(max(min(wait, 900.0), random.uniform(0, min(self.cap, self.base * 2 ** attempt))))
         raise AssertionError("unreachable")
 
 
@@ -227,7 +228,10 @@ def _stage_root(workdir: str | None) -> str:
 
 def _staged_path(job: dict) -> str:
     dest_key = hashlib.sha256(job["dest"].encode()).hexdigest()[:16]
-    return os.path.join(_stage_root(job["workdir"]), dest_key, job["key"], os.path.basename(job["out"]))
+    # a folder an output, named by the output path too: one repo may hold the same file
+    # under two names, and each publish removes its own folder
+    out_key = hashlib.sha256(job["out"].encode()).hexdigest()[:12]
+    return os.path.join(_stage_root(job["workdir"]), dest_key, f"{job['key']}-{out_key}", os.path.basename(job["out"]))
 
 
 def _sweep_downloads(root: str) -> None:
