@@ -93,9 +93,9 @@ T static inline void prefetch_run(const uint8_t *p, size_t seg, int l, size_t i0
     int k;
     for (k = 0; k < 2 * S; k += 64) {
         if (write)
-            _m_prefetchw((void *)(a + k));
+            __builtin_prefetch(a + k, 1, 3); /* prefetchw under the target's prfchw */
         else
-            _mm_prefetch((const char *)(a + k), _MM_HINT_T0);
+            __builtin_prefetch(a + k, 0, 3);
     }
 }
 

@@ -7,9 +7,10 @@
 # -fno-sanitize-recover=undefined against csrc/*.c minus module.c (the Python binding)
 # and scratch.c (replaced by scratch_exact.c: exact-size buffers, so ASan sees every
 # overflow). Speed: the harness files get edge coverage without compare tracing, the
-# functions of coverage-ignore.txt no coverage (still ASan/UBSan), and the two targets
-# whose time goes to whole-chunk loops (float_struct, roundtrip) link a copy of the
-# library without compare tracing (it doubled their executions per second).
+# functions of coverage-ignore.txt no coverage (still ASan/UBSan), and the targets
+# whose time goes to whole-chunk loops (float_struct, roundtrip, delta_struct,
+# delta_roundtrip) link a copy of the library without compare tracing (it doubled the
+# first two's executions per second).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -37,7 +38,7 @@ done
 for t in "$here"/fuzz_*.c; do
     name=$(basename "$t" .c)
     $CLANG $base $cov -fno-sanitize-coverage=trace-cmp -c "$t" -o "$out/obj/$name.o"
-    case $name in fuzz_float_struct|fuzz_roundtrip) l=$libnc ;; *) l=$lib ;; esac
+    case $name in fuzz_float_struct|fuzz_roundtrip|fuzz_delta_struct|fuzz_delta_roundtrip) l=$libnc ;; *) l=$lib ;; esac
     $CLANG $base -fsanitize=fuzzer "$out/obj/$name.o" $l -o "$out/$name"
     echo "built $out/$name"
 done
