@@ -39,6 +39,8 @@ LEVEL_HELP = (
     "a wider search (about 0.02 %% smaller, 10-30 %% slower); 7-9 also byte planes and zstd "
     "(up to 0.2 %% smaller on fp32, 15-60 MB/s per core). See README, Levels."
 )
+BASE_HELP = "the base model (safetensors or .zipw) the file is coded against: a fine-tune's base, the checkpoint before"
+BASE_USED = "a delta file's base model (default: where the file records it)"
 STDIO = "-"  # standard input as an input, standard output as an output
 COMMANDS = ("compress", "decompress", "info", "verify", "bench", "mirror")
 _EXIT_SIGPIPE = 128 + getattr(signal, "SIGPIPE", 13)
@@ -455,7 +457,8 @@ def _compress_check(args):
 
 
 def _compress_options(args, bar) -> dict:
-    opts = dict(threads=args.threads, level=args.level, raw=args.raw, dtype_hint=args.dtype, progress=bar)
+    opts = dict(threads=args.threads, level=args.level, raw=args.raw, dtype_hint=args.dtype, progress=bar,
+                base=args.base)
     if args.chunk_size is not None:
         opts["chunk_size"] = args.chunk_size
     return opts
@@ -507,7 +510,7 @@ def _compress_file(args, job: _Job, overall) -> None:
         def check(out_st):
             from .reader import ZipwFile
 
-            with ZipwFile(out) as zf:  # read back before the only other copy goes
+            with ZipwFile(out, base=args.base) as zf:  # read back before the only other copy goes
                 zf.verify(args.threads)
                 if zf.original_sha256 != stats.sha256 or zf.original_size != src_st.st_size:
                     raise CorruptDataError(f"{out}: does not restore {src}; input not removed")
@@ -607,6 +610,8 @@ def _decompress_zf(args, zf, label: str, dst: str, overall, like=None) -> None:
     from ._fileio import atomic_output, reserve
 
     check_sha256 = not args.no_sha256
+    if zf.base_record is not None:
+        zf.base_model()  # found and checked before anything is written
     bar = _progress(args, zf.original_size, os.path.basename(label), overall, share=_size(label))
     try:
         if dst == STDIO:
@@ -627,7 +632,7 @@ def _decompress_stdin(args, job: _Job, overall) -> None:
     if job.dst == STDIO:
         _stdout_binary(args)  # refused before stdin is read
     with _spooled_stdin() as spool, _named(spool):
-        with ZipwFile(spool, name="stdin", max_output_size=args.max_size) as zf:
+        with ZipwFile(spool, name="stdin", max_output_size=args.max_size, base=args.base) as zf:
             _decompress_zf(args, zf, "stdin", job.dst, overall)
 
 
@@ -638,18 +643,21 @@ def _decompress_file(args, job: _Job, overall) -> None:
 
     src, dst = job.src, job.dst
     if dst == STDIO:
-        with ZipwFile(src, max_output_size=args.max_size) as zf:
+        with ZipwFile(src, max_output_size=args.max_size, base=args.base) as zf:
             _decompress_zf(args, zf, src, dst, overall)
         return
     src_st = os.stat(src)
     check_sha256 = not args.no_sha256 or args.rm  # --rm: the whole file is checked first
-    with ZipwFile(src, max_output_size=args.max_size) as zf:
+    with ZipwFile(src, max_output_size=args.max_size, base=args.base) as zf:
         size = zf.original_size
+        if zf.base_record is not None:
+            zf.base_model()  # found and checked before anything is written
     bar = _progress(args, size, os.path.basename(src), overall, share=src_st.st_size)
     t0 = time.perf_counter()
     try:
         out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar,
-                              check_sha256=check_sha256, sync=args.sync or args.rm, max_output_size=args.max_size)
+                              check_sha256=check_sha256, sync=args.sync or args.rm, max_output_size=args.max_size,
+                              base=args.base)
     finally:
         bar.close()
     dt = time.perf_counter() - t0
@@ -688,24 +696,24 @@ def _zipw_files(args, run: _Run) -> list[str]:
 
 
 @contextlib.contextmanager
-def _open_zipw(path: str, max_size: int | None = None):
+def _open_zipw(path: str, max_size: int | None = None, base: str | None = None):
     from .reader import ZipwFile
 
     if path == STDIO:
         with _spooled_stdin() as spool, _named(spool):
-            with ZipwFile(spool, name="stdin", max_output_size=max_size) as zf:
+            with ZipwFile(spool, name="stdin", max_output_size=max_size, base=base) as zf:
                 yield zf
         return
-    with ZipwFile(path, max_output_size=max_size) as zf:
+    with ZipwFile(path, max_output_size=max_size, base=base) as zf:
         yield zf
 
 
 def _codec_counts(e) -> dict:
-    from .codec import chain
+    from .codec import delta  # the chunk codecs with the delta ones
 
     counts: dict = {}
     for c in e.chunks["codec"].tolist():
-        name = chain.NAMES.get(c, f"unknown({c})")
+        name = delta.NAMES.get(c, f"unknown({c})")
         counts[name] = counts.get(name, 0) + 1
     return dict(sorted(counts.items()))
 
@@ -726,6 +734,8 @@ def _info_record(path: str, zf) -> dict:
         "original_sha256": zf.original_sha256,
         "source": "safetensors" if zf.index.source_kind == 1 else "bytes",
         "header_bytes": len(zf.index.prefix), "entries": entries,
+        "base": None if zf.base_record is None else {
+            "sha256": zf.base_record.sha256.hex(), "size": zf.base_record.size, "location": zf.base_record.location},
     }
 
 
@@ -733,6 +743,9 @@ def _print_info(path: str, zf) -> None:
     print(f"{path}: format v{zf.version}, {_human(zf.compressed_size)} compressed, "
           f"{_human(zf.original_size)} original ({100 * zf.compressed_size / max(1, zf.original_size):.2f}%)")
     print(f"original sha256 {zf.original_sha256}")
+    if zf.base_record is not None:
+        rec = zf.base_record
+        print(f"coded against base sha256 {rec.sha256.hex()} ({_human(rec.size)}), found at {rec.describe()}")
     kind = "safetensors" if zf.index.source_kind == 1 else "bytes"
     print(f"source {kind}, header {len(zf.index.prefix)} bytes, {len(zf.entries)} entries")
     rows = [("name", "dtype", "shape", "chunks", "codec", "bytes", "ratio")]
@@ -778,10 +791,10 @@ def cmd_verify(args) -> int:
     overall = _overall(args, [_Job(p, None) for p in paths])
 
     def one(path):
-        with _open_zipw(path, args.max_size) as zf:
+        with _open_zipw(path, args.max_size, args.base) as zf:
             bar = _progress(args, zf.original_size, os.path.basename(path), overall, share=_size(path))
             try:
-                zf.verify(args.threads, progress=bar)
+                zf.verify(args.threads, progress=bar)  # a delta file: its whole base hashed too
             finally:
                 bar.close()
             if args.original:
@@ -899,7 +912,8 @@ def cmd_mirror(args) -> int:
             s = hub_mirror.mirror(src, dest, restore=args.restore, include=args.include, exclude=args.exclude,
                                   threads=args.threads, level=args.level, dry_run=args.dry_run,
                                   endpoint=args.endpoint, token=args.token, workdir=args.workdir,
-                                  progress=not args.quiet, log=log if (args.verbose or args.dry_run) else None)
+                                  progress=not args.quiet, log=log if (args.verbose or args.dry_run) else None,
+                                  base=args.base)
         except ZipWeightsError as exc:
             print(f"zipw mirror: {src} -> {dest}: {exc}", file=sys.stderr)
             status = EXIT_DATA
@@ -1011,6 +1025,7 @@ def _compress_parser(sub, max_size) -> None:
     c.add_argument("--raw", action="store_true", help="compress as bytes even if the file is safetensors")
     c.add_argument("--dtype", metavar="TYPE",
                    help="element type of a file that is not safetensors (e.g. BF16, F32); with --raw, of any file")
+    c.add_argument("--base", metavar="FILE", help=BASE_HELP + "; recorded by sha256 and relative path")
     c.set_defaults(func=cmd_compress)
 
     d = sub.add_parser("decompress", help="FILE.zipw -> FILE, byte for byte")
@@ -1018,6 +1033,7 @@ def _compress_parser(sub, max_size) -> None:
     d.add_argument("--no-sha256", action="store_true",
                    help="skip the whole-file sha256 check (every chunk's checksum is still verified)")
     d.add_argument("--max-size", **max_size)
+    d.add_argument("--base", metavar="FILE", help=BASE_USED)
     d.set_defaults(func=cmd_decompress)
 
 
@@ -1031,6 +1047,7 @@ def _check_parsers(sub, max_size) -> None:
     v.add_argument("inputs", nargs="+", metavar="FILE|DIR", help=".zipw files, folders of them, or '-'")
     v.add_argument("--original", help="also check that FILE restores exactly this file")
     v.add_argument("--max-size", **max_size)
+    v.add_argument("--base", metavar="FILE", help=BASE_USED + "; its whole sha256 is checked")
     v.add_argument("--json", action="store_true", help="one JSON object a file, a line each (ok, or the error)")
     _threads_opt(v)
     _verbosity(v)
@@ -1069,6 +1086,8 @@ def _mirror_parser(sub) -> None:
     m.add_argument("--token", default=None, help="Hub token (default: huggingface_hub's)")
     m.add_argument("--workdir", default=None, help="where plain copies wait (default: the temp folder)")
     m.add_argument("--records", metavar="FILE", help="append one JSON line per file done")
+    m.add_argument("--base", metavar="REPO[@REV]",
+                   help="code each safetensors file against the file of the same name in this repo (a fine-tune's base)")
     _verbosity(m)
     m.set_defaults(func=cmd_mirror)
 
@@ -1099,7 +1118,7 @@ def _parser() -> argparse.ArgumentParser:
 # -o FILE's FILE is never a flag
 _VALUE_SHORTS = frozenset("oTl")
 _VALUE_LONGS = frozenset(("--output", "--output-dir-flat", "--output-dir-mirror", "--threads", "--level",
-                          "--dtype", "--chunk-size", "--max-size"))
+                          "--dtype", "--chunk-size", "--max-size", "--base"))
 
 
 def _short_group(word: str) -> tuple[str, str]:
