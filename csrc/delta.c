@@ -631,6 +631,7 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
     size_t n, pos, seg, r, i, i0;
     uint32_t S, M, tlen, xlen;
     int op, C, elo, P, c, rc = -1, emask, es_shift, l, simd;
+    uint32_t cused;
     uint8_t q[128], cmap[256];
     uint16_t freq[ZW_DMAXCTX][128], sym[ZW_DMAXCTX][128], tok[ZW_LANES * BLK > 512 ? ZW_LANES * BLK : 512];
     int msym[ZW_DMAXCTX];
@@ -698,6 +699,15 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
     M = K.W == 32 ? 0xffffffffu : 0xffffu;
     es_shift = K.W - 1 - K.EB;
     simd = zw_have_avx2() && K.W == 16 && P <= D_ET32_PMAX;
+    context_map(cmap, emask, elo, C);
+    /* a small chunk builds only the tables of the contexts its base values use: 16
+     * contexts of 2^P slots can be many times the chunk (the tables are all read and
+     * checked above all the same) */
+    cused = 0xffffu;
+    if ((size_t)4 * n < ((size_t)C << P)) {
+        size_t j;
+        for (cused = 0, j = 0; j < n; j++) cused |= 1u << cmap[(ldv(base, j, K.W) >> es_shift) & (uint32_t)emask];
+    }
     if (simd) {
         zw_dctx16 cx = {0};
         cx.P = P, cx.eshift = es_shift, cx.emask = emask, cx.elo = elo, cx.C = C;
@@ -705,7 +715,9 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
         et32 = zw_scratch(ZW_S_DELTA_DTAB, ((size_t)C << P) * sizeof *et32);
         if (!et32) return zw_fail(e, ZW_ENOMEM, "out of memory");
         for (c = 0; c < C; c++) {
-            uint32_t k = build_tail(et32 + used, sym[c], freq[c], msym[c], P, &cx.f0[c]);
+            uint32_t k = 0;
+            cx.f0[c] = 0;
+            if ((cused >> c) & 1) k = build_tail(et32 + used, sym[c], freq[c], msym[c], P, &cx.f0[c]);
             cx.tb[c] = (int32_t)used - cx.f0[c];
             used += k;
         }
@@ -715,8 +727,8 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
         goto check;
     }
     if (zw_dtabs_alloc(&tabs, C, P, ZW_S_DELTA_DTAB)) return zw_fail(e, ZW_ENOMEM, "out of memory");
-    for (c = 0; c < C; c++) zw_build_dtab_list(&tabs, c, sym[c], freq[c], msym[c], NULL);
-    context_map(cmap, emask, elo, C);
+    for (c = 0; c < C; c++)
+        if ((cused >> c) & 1) zw_build_dtab_list(&tabs, c, sym[c], freq[c], msym[c], NULL);
     for (c = 0; c <= emask; c++) cbase[c] = (uint32_t)cmap[c] << P;
     seg = zw_seg_len(n);
     r = n - ZW_LANES * seg;
