@@ -119,6 +119,18 @@ def _progress(args, total: int, label: str, parent=None, share: int | None = Non
                     position=1 if parent is not None else 0)
 
 
+@contextlib.contextmanager
+def _bar(args, total: int, label: str, parent=None, share: int | None = None):
+    """_progress for one piece of work, brought to its total when the work succeeds (the
+    coders count the tensors' bytes, not the header's), closed however it ends."""
+    bar = _progress(args, total, label, parent, share)
+    try:
+        yield bar
+        bar(max(0, bar.total - bar.done))
+    finally:
+        bar.close()
+
+
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path) if path != STDIO else 0
@@ -472,16 +484,13 @@ def _compress_stdin(args, job: _Job, overall) -> None:
     with _spooled_stdin() as spool, _named(spool):
         _check_dtype(args, spool, "stdin")
         size = os.path.getsize(spool)
-        bar = _progress(args, size, "stdin", overall, share=0)
-        try:
+        with _bar(args, size, "stdin", overall, share=0) as bar:
             if out_stream is not None:
                 stats = compress_to_stream(spool, out_stream, **_compress_options(args, bar))
                 out_stream.flush()
             else:
                 with atomic_output(job.dst, args.force, args.sync) as out:
                     stats = compress_to_stream(spool, out, **_compress_options(args, bar))
-        finally:
-            bar.close()
     _say(args, f"stdin: {_human(stats.original_size)} -> {_human(stats.compressed_size)} "
                f"({100 * stats.ratio:.2f}%)" + ("" if job.dst == STDIO else f" -> {job.dst}"))
 
@@ -494,17 +503,14 @@ def _compress_file(args, job: _Job, overall) -> None:
     src, out = job.src, job.dst
     src_st = os.stat(src)
     out_stream = _stdout_binary(args) if out == STDIO else None
-    bar = _progress(args, src_st.st_size, os.path.basename(src), overall)
     t0 = time.perf_counter()
-    try:
+    with _bar(args, src_st.st_size, os.path.basename(src), overall) as bar:
         if out_stream is not None:
             stats = compress_to_stream(src, out_stream, **_compress_options(args, bar))
             out_stream.flush()
         else:
             stats = compress_file(src, out, force=args.force, sync=args.sync or args.rm,
                                   **_compress_options(args, bar))
-    finally:
-        bar.close()
     dt = time.perf_counter() - t0
     if args.rm:
         def check(out_st):
@@ -612,8 +618,7 @@ def _decompress_zf(args, zf, label: str, dst: str, overall, like=None) -> None:
     check_sha256 = not args.no_sha256
     if zf.base_record is not None:
         zf.base_model()  # found and checked before anything is written
-    bar = _progress(args, zf.original_size, os.path.basename(label), overall, share=_size(label))
-    try:
+    with _bar(args, zf.original_size, os.path.basename(label), overall, share=_size(label)) as bar:
         if dst == STDIO:
             _restore_to_stream(zf, _stdout_binary(args), args.threads, check_sha256, bar)
         else:
@@ -621,8 +626,6 @@ def _decompress_zf(args, zf, label: str, dst: str, overall, like=None) -> None:
             with atomic_output(dst, args.force, args.sync, like=like) as f:
                 reserve(f, zf.original_size)
                 zf.restore_to_fd(f.fileno(), args.threads, check_sha256, bar)
-    finally:
-        bar.close()
     _say(args, _restored_msg(args, label, zf.original_size, check_sha256, dst))
 
 
@@ -652,14 +655,11 @@ def _decompress_file(args, job: _Job, overall) -> None:
         size = zf.original_size
         if zf.base_record is not None:
             zf.base_model()  # found and checked before anything is written
-    bar = _progress(args, size, os.path.basename(src), overall, share=src_st.st_size)
     t0 = time.perf_counter()
-    try:
+    with _bar(args, size, os.path.basename(src), overall, share=src_st.st_size) as bar:
         out = decompress_file(src, dst, threads=args.threads, force=args.force, progress=bar,
                               check_sha256=check_sha256, sync=args.sync or args.rm, max_output_size=args.max_size,
                               base=args.base)
-    finally:
-        bar.close()
     dt = time.perf_counter() - t0
     if args.rm:
         def check(out_st):
@@ -792,11 +792,8 @@ def cmd_verify(args) -> int:
 
     def one(path):
         with _open_zipw(path, args.max_size, args.base) as zf:
-            bar = _progress(args, zf.original_size, os.path.basename(path), overall, share=_size(path))
-            try:
+            with _bar(args, zf.original_size, os.path.basename(path), overall, share=_size(path)) as bar:
                 zf.verify(args.threads, progress=bar)  # a delta file: its whole base hashed too
-            finally:
-                bar.close()
             if args.original:
                 from huggingface_hub.utils.sha import sha_fileobj
 

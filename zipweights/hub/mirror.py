@@ -17,6 +17,13 @@ Resuming: every .zipw records its original's sha256; a local destination is chec
 by reading those from the files' indexes, a Hub destination by `.zipw-mirror.json`, a
 small manifest committed along with every file (source sha256 or git oid, output name,
 sizes), since olah and some mirrors cannot serve ranges to read a remote index.
+
+What a mirror adds to the destination besides the files (and `--dry-run` lists):
+- `.zipw-mirror.json`: {"source": repo, "commit": the source commit, "files": {source
+  path: FileRecord fields + "source_id" (LFS sha256 or git blob id)}, "dest_files":
+  [output paths]}, rewritten after every file; it is how a rerun knows what is done.
+- `README.md`: the source's card with a note (what was compressed, sizes, how to load)
+  between `<!-- zipw-mirror -->` and `<!-- /zipw-mirror -->`; `--restore` takes it out.
 """
 
 from __future__ import annotations
@@ -89,7 +96,7 @@ def output_name(name: str, restore: bool = False) -> str:
 
 def mirror_file(src: str, dst: str, *, name: str, restore: bool = False, expect_sha256: str | None = None,
                 threads: int | None = None, level: int | None = None, base: str | None = None,
-                base_location: dict | None = None) -> FileRecord:
+                base_location: dict | None = None, progress=None) -> FileRecord:
     """Turn one source file into its mirrored form at `dst` (a new file) and say what was done.
 
     `name` is the file's path in the source repo; a *.safetensors is compressed (and then
@@ -97,12 +104,13 @@ def mirror_file(src: str, dst: str, *, name: str, restore: bool = False, expect_
     *.safetensors.zipw is restored with --restore, anything else is copied. `dst` appears
     only when complete and checked; on any failure nothing is left there. `base`: a local
     copy of the base model's file to code against (compressing, recorded as
-    `base_location`) or that a delta file needs (restoring)."""
+    `base_location`) or that a delta file needs (restoring). `progress`: called with
+    the bytes compressed as they are (a bar over the whole mirror)."""
     t0 = time.perf_counter()
     size = os.path.getsize(src)
     out = output_name(name, restore)
     if not restore and name.endswith(WEIGHTS):
-        stats = compress_file(src, dst, threads=threads, base=base, base_location=base_location,
+        stats = compress_file(src, dst, threads=threads, base=base, base_location=base_location, progress=progress,
                               **({} if level is None else {"level": level}))
         try:
             with ZipwFile(dst, base=base) as zf:
@@ -351,12 +359,18 @@ class _Destination:
                                   commit_message="zipw mirror: model card")
 
 
-def _log_dry_run(p: Plan, restore: bool, log) -> None:
+def _log_dry_run(p: Plan, restore: bool, log, include=None, exclude=None) -> None:
     for path, size, _, _ in p.todo:
         log(f"would {'restore' if restore and path.endswith(SUFFIX) else 'compress' if not restore and path.endswith(WEIGHTS) else 'copy'} "
             f"{path} ({size} bytes) -> {output_name(path, restore)}")
     for r in p.skipped:
         log(f"skip {r.source} (already mirrored)")
+    if _selected(CARD, include, exclude) and (p.card is not None or not restore):
+        note = f"a note between {NOTE_BEGIN} and {NOTE_END} (what was compressed, how to load it)"
+        what = ("the source's card, less that note" if restore else
+                f"the source's card with {note}" if p.card is not None else f"a card holding only {note}")
+        log(f"would write {CARD}: {what}")
+    log(f"would write {MANIFEST} (what was mirrored from commit {p.commit[:12]}, to resume)")
 
 
 def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads, level, progress, log,
@@ -365,7 +379,8 @@ def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads
     is compressed and checked); yields each FileRecord as its output is recorded.
     `base_for(i, path, local)`: (local base path, base location) for a delta, or (None, None)."""
     total = sum(t[1] for t in p.todo)
-    bar = Progress(total, p.source, show=bool(progress and total) and sys.stderr.isatty(), leave=True)
+    bar = Progress(total, f"{p.source}: 0/{len(p.todo)} files", show=bool(progress and total) and sys.stderr.isatty(),
+                   leave=True, position=0)
 
     def download(i, path):
         cache = os.path.join(work, f"dl-{i}")
@@ -374,6 +389,7 @@ def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pending = pool.submit(download, 0, p.todo[0][0]) if p.todo else None
         for i, (path, size, sha, blob_id) in enumerate(p.todo):
+            bar.describe(f"{p.source}: {i}/{len(p.todo)} files, {path}")  # while it downloads, below
             cache, local = pending.result()
             pending = pool.submit(download, i + 1, p.todo[i + 1][0]) if i + 1 < len(p.todo) else None
             dst = out.path(output_name(path, restore))
@@ -382,17 +398,19 @@ def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads
                 os.unlink(dst)  # a stale output the plan did not accept
             base_path, base_loc = base_for(i, path, local) if base_for is not None else (None, None)
             try:
+                before = bar.done
                 rec = mirror_file(local, dst, name=path, restore=restore,
                                   expect_sha256=sha if not restore else None, threads=threads, level=level,
-                                  base=base_path, base_location=base_loc)
+                                  base=base_path, base_location=base_loc, progress=bar)
             finally:
                 shutil.rmtree(cache, ignore_errors=True)  # the plain copy goes as soon as it is done with
                 shutil.rmtree(os.path.join(work, f"base-{i}"), ignore_errors=True)
             out.add(rec, sha or blob_id, dst)
             log(f"{rec.action} {path}: {rec.source_size} -> {rec.output_size} bytes "
                 f"({rec.ratio:.3f}) in {rec.seconds:.2f} s")
-            bar(size)
+            bar(max(0, size - (bar.done - before)))  # what compressing did not count (its header, a copy)
             yield rec
+    bar.describe(f"{p.source}: {len(p.todo)}/{len(p.todo)} files")
     bar.close()
 
 
@@ -438,7 +456,7 @@ def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclu
         if base_repo is not None:
             summary["base"] = f"{base_repo}@{base_commit}"
         if dry_run:
-            _log_dry_run(p, restore, log)
+            _log_dry_run(p, restore, log, include, exclude)
             return summary
         out = _Destination(p, work, fetch, api, dest_repo)
         hub_kw = {"endpoint": endpoint, "token": token}
