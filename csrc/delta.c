@@ -160,6 +160,21 @@ static void place_contexts(const uint32_t *eh, int emask, int *elo, int *C)
     *C = ZW_DMAXCTX;
 }
 
+/* zw_normalize for the token alphabets (A <= 128): the same frequencies, without its
+ * 4096-symbol work arrays to clear (they cost small chunks more than their coding) */
+static void normalize_tokens(const uint8_t *q, int A, uint16_t *freq, int P)
+{
+    uint8_t ql[128] = {0};
+    uint16_t fl[128];
+    int idx[128], i, m = 0;
+    for (i = 0; i < A; i++) {
+        freq[i] = 0;
+        if (q[i]) idx[m] = i, ql[m++] = q[i];
+    }
+    if (zw_normalize_list(ql, m, fl, P)) return; /* unreachable: 1 <= m <= A <= 2^P */
+    for (i = 0; i < m; i++) freq[idx[i]] = fl[i];
+}
+
 /* the quantized weights q[0..A) of one context's counts h (an unused context still has
  * a table: one symbol) and their frequencies; returns the coded cost of the counts in
  * 1/65536 bits, in integers so that every build picks the same transform */
@@ -173,7 +188,7 @@ static uint64_t context_table(const uint32_t *h, int A, int P, uint8_t *q, uint1
         q[0] = 1;
     else
         for (s = 0; s < A; s++) q[s] = h[s] ? (uint8_t)zw_quantize_count(h[s], tot, P) : 0;
-    zw_normalize(q, A, freq, P);
+    normalize_tokens(q, A, freq, P);
     for (s = 0; s < A; s++)
         if (h[s]) cost += (uint64_t)h[s] * ((uint64_t)P * 65536 - zw_log2_tab[freq[s]]);
     return cost;
@@ -198,7 +213,7 @@ static uint64_t context_table(const uint32_t *h, int A, int P, uint8_t *q, uint1
 /* Counting both transforms by base exponent in one pass (the SIMD path) pays for a
  * table of 2 x 256 x 64 counters to clear; below this many values, an exponent pass and
  * a counting pass by context cost less. Both give the very same counts. */
-#define D_BYEXP_MIN 16384
+#define D_BYEXP_MIN 2048
 
 /* the counts of both transforms by context, hist[(op*ZW_DMAXCTX + c)*A + token], and
  * the contexts; hx (2*256*64 counters, zeroed) for the SIMD path, else NULL */
@@ -263,8 +278,10 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
     uint32_t *hist = NULL, *hx = NULL;
     uint8_t *tok = NULL, *tmp = NULL, cmap[256], *p;
     zw_esym *es = NULL;
-    uint8_t q[128];
-    uint16_t freq[128];
+    /* each context's weight codes and frequencies for both transforms, from the costing
+     * (the chosen one's are written as they are) */
+    uint8_t q[2][ZW_DMAXCTX][128];
+    uint16_t freq[2][ZW_DMAXCTX][128];
     int elo, C, c, op, A, es_shift, emask, simd;
     uint64_t cost[2] = {0, 0};
     uint64_t extra[2] = {0, 0};
@@ -301,7 +318,8 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
     count_both(src, base, n, &K, hx, hist, extra, cmap, &elo, &C);
     for (op = 0; op < 2; op++) {
         cost[op] = extra[op] << 16;
-        for (c = 0; c < C; c++) cost[op] += context_table(hist + ((size_t)op * ZW_DMAXCTX + c) * A, A, P, q, freq);
+        for (c = 0; c < C; c++)
+            cost[op] += context_table(hist + ((size_t)op * ZW_DMAXCTX + c) * A, A, P, q[op][c], freq[op][c]);
     }
     op = cost[1] < cost[0];
 
@@ -314,9 +332,8 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
     pos = D_HDR;
     zw_bw_init(&bw, out + pos, (size_t)-1);
     for (c = 0; c < C; c++) {
-        context_table(hist + ((size_t)op * ZW_DMAXCTX + c) * A, A, P, q, freq);
-        zw_build_esym(es + (size_t)c * A, freq, A, P);
-        zw_table_write(&bw, q, K.B);
+        zw_build_esym(es + (size_t)c * A, freq[op][c], A, P);
+        zw_table_write(&bw, q[op][c], K.B);
     }
     {
         size_t tlen = zw_bw_finish(&bw);
