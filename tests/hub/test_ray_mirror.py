@@ -142,6 +142,7 @@ def repos(hub, tmp_path_factory):
                      "config.json": b"{}"})
     for k in (1, 2):
         repo(f"ray/big{k}", {f"part{i}.safetensors": weights(f"p{i}", 40 + 10 * k + i, n=BIG) for i in range(3)})
+    repo("ray/big3", {"model.safetensors": weights("b3", 70, n=8 * BIG)})  # 64 MiB: a decode long enough to stop in
     return out
 
 
@@ -298,6 +299,31 @@ def test_a_worker_killed_mid_job_still_gives_a_complete_mirror(hf_env, hub, clus
     assert recs[killed["file"]]["pid"] != killed["pid"]  # done again, by another worker
     _serve_folder(hub, str(dest), "rayd/big1-from-folder")
     _restore_and_compare(hub, cluster, {"rayd/big1-from-folder": "ray/big1"}, tmp_path, repos)
+
+
+def test_a_worker_stopped_while_it_checks_its_output_does_not_compress_it_again(hf_env, hub, cluster, repos, tmp_path):
+    """Ray ends the workers of a driver that died with SIGTERM: here one, as soon as its
+    file is compressed (while the full decode runs); the file must not be compressed twice."""
+    since = time.time()
+    result = {}
+
+    def run():
+        result["s"] = rm.mirror_on_ray([("ray/big3", str(tmp_path / "out"))], endpoint=hub.endpoint,
+                                       records=str(tmp_path / "rec.jsonl"), workdir=str(tmp_path / "work"))
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        e = _until(lambda: next(iter(cluster.read_events(since, "compressed")), None), "the file compressed",
+                   step=0.002)
+        os.kill(e["pid"], signal.SIGTERM)
+    finally:
+        t.join()
+    s = result["s"]
+    assert s["failed"] == 0 and s["files"] == 1, s
+    assert len(cluster.read_events(since, "compressed")) == 1
+    with zm.ZipwFile(tmp_path / "out" / "model.safetensors.zipw") as zf:
+        assert zf.original_sha256 == _sha(_want(repos["ray/big3"]["model.safetensors"]))
 
 
 DRIVER = """

@@ -55,6 +55,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -299,6 +300,26 @@ def _reuse(staged: str, job: dict, base: str | None = None):
     return None
 
 
+@contextlib.contextmanager
+def _sigterm_held():
+    """SIGTERM held until the block is over. Ray ends the workers of a driver that died
+    with SIGTERM, which it turns into SystemExit inside the running task; mirror_file would
+    then delete an output it has written and not yet checked, and the rerun would compress
+    that file again. Held, the step finishes and its output stays staged for the rerun (a
+    SIGKILL that follows leaves it too: the rerun decodes it in full before using it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got = []
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        if got:
+            os.kill(os.getpid(), signal.SIGTERM)  # now Ray's own handler ends the worker
+
+
 def _compress(job: dict) -> dict:
     """Ray task: one source file -> its checked output, staged on this node."""
     import resource
@@ -325,9 +346,11 @@ def _compress(job: dict) -> dict:
                 if job["restore"]:
                     base, base_loc = _base_for(job, local, os.path.join(dl, "base"))
                 out["download_seconds"] = time.perf_counter() - t0
-                rec = _m.mirror_file(local, staged, name=job["path"], restore=job["restore"],
-                                     expect_sha256=None if job["restore"] else job["sha"],
-                                     threads=job["threads"], level=job["level"], base=base, base_location=base_loc)
+                with _sigterm_held():
+                    rec = _m.mirror_file(local, staged, name=job["path"], restore=job["restore"],
+                                         expect_sha256=None if job["restore"] else job["sha"],
+                                         threads=job["threads"], level=job["level"], base=base,
+                                         base_location=base_loc)
         finally:
             shutil.rmtree(dl, ignore_errors=True)  # the plain copy goes as soon as its output is checked
         out.update(record=rec.to_json(), staged=staged)
