@@ -142,7 +142,7 @@ def _overall(args, jobs) -> object | None:
     """The bar over a whole run of several files (files and bytes), above each file's."""
     if len(jobs) < 2:
         return None
-    bar = _progress(args, sum(_size(j.src) for j in jobs), f"0/{len(jobs)} files")
+    bar = _progress(args, sum(_size(j.src) for j in jobs), f"file 1/{len(jobs)}")
     return bar if bar.shown else None
 
 
@@ -545,7 +545,7 @@ def _each(args, want, rename, check, on_stdin, on_file) -> int:
     try:
         for k, job in enumerate(jobs):
             if overall is not None:
-                overall.describe(f"{k}/{len(jobs)} files")
+                overall.describe(f"file {k + 1}/{len(jobs)}")  # the one under way
             if job.mkdir:
                 os.makedirs(os.path.dirname(os.path.abspath(job.dst)), exist_ok=True)
             if job.copy:
@@ -556,8 +556,6 @@ def _each(args, want, rename, check, on_stdin, on_file) -> int:
                 run.attempt(on_stdin, args, job, overall)
             else:
                 run.attempt(on_file, args, job, overall)
-        if overall is not None:
-            overall.describe(f"{len(jobs)}/{len(jobs)} files")
     finally:
         if overall is not None:
             overall.close()

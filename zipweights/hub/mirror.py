@@ -379,7 +379,7 @@ def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads
     is compressed and checked); yields each FileRecord as its output is recorded.
     `base_for(i, path, local)`: (local base path, base location) for a delta, or (None, None)."""
     total = sum(t[1] for t in p.todo)
-    bar = Progress(total, f"{p.source}: 0/{len(p.todo)} files", show=bool(progress and total) and sys.stderr.isatty(),
+    bar = Progress(total, f"{p.source}: file 1/{len(p.todo)}", show=bool(progress and total) and sys.stderr.isatty(),
                    leave=True, position=0)
 
     def download(i, path):
@@ -389,7 +389,7 @@ def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pending = pool.submit(download, 0, p.todo[0][0]) if p.todo else None
         for i, (path, size, sha, blob_id) in enumerate(p.todo):
-            bar.describe(f"{p.source}: {i}/{len(p.todo)} files, {path}")  # while it downloads, below
+            bar.describe(f"{p.source}: file {i + 1}/{len(p.todo)}, {path}")  # downloading below, then coded
             cache, local = pending.result()
             pending = pool.submit(download, i + 1, p.todo[i + 1][0]) if i + 1 < len(p.todo) else None
             dst = out.path(output_name(path, restore))
@@ -410,7 +410,6 @@ def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads
                 f"({rec.ratio:.3f}) in {rec.seconds:.2f} s")
             bar(max(0, size - (bar.done - before)))  # what compressing did not count (its header, a copy)
             yield rec
-    bar.describe(f"{p.source}: {len(p.todo)}/{len(p.todo)} files")
     bar.close()
 
 
