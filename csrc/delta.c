@@ -536,10 +536,8 @@ static uint32_t build_tail(uint32_t *tail, const uint16_t *sym, const uint16_t *
         (OUT) = (uint16_t)(en_ & 0x7f);                                                  \
     } while (0)
 
-/* 16-bit values with the SIMD pieces of delta_avx2.c, by blocks of ZW_BLK steps: the
- * tokens of block k (SIMD while the stream surely holds a word per symbol, then
- * scalar), with the side work of blocks k+1 (base values in) and k-1 (values out) in
- * the same loop; then the extra bits of block k's tokens >= 16, in decoding order. */
+/* DELTA_PROF: time stamps of the SIMD decoder's stages (bench/kernels-style
+ * experiments; never defined in a build) */
 #ifdef DELTA_PROF
 #include <x86intrin.h>
 unsigned long long dprof[8];
@@ -550,19 +548,28 @@ unsigned long long dprof[8];
 
 #define D_BS (ZW_BLK * ZW_LANES) /* values of a block */
 typedef struct {
-    uint16_t b[3][D_BS], z[2][D_BS]; /* base values (k-1, k, k+1) and z (k-1, k), step-major */
+    /* step-major: the base values (blocks k-1, k, k+1) and z (k-1, k); for W = 32, b and
+     * z2 are the high halves (b's hold the exponent, as a 16-bit value's do), b2 and z
+     * the low ones */
+    uint16_t b[3][D_BS], b2[3][D_BS], z[2][D_BS], z2[2][D_BS];
     uint16_t lin[ZW_LANES][ZW_BLK], lout[ZW_LANES][ZW_BLK];
+    uint32_t lin32[ZW_LANES][ZW_BLK], lout32[ZW_LANES][ZW_BLK];
     uint16_t big[D_BS + 32]; /* + 32: the kernels store a whole vector of positions past the count */
-} dwork16;
+} dwork;
 
-static int decode16_simd(zw_rdec *d, zw_dctx16 cx, int op, const uint8_t *base, size_t n, xreader *xr,
-                         uint8_t *dst, zw_err *e)
+/* The SIMD path (delta_avx2.c), by blocks of ZW_BLK steps: the tokens of block k (SIMD
+ * while the stream surely holds a word per symbol, then scalar), with the side work of
+ * blocks k+1 (base values in) and k-1 (values out) in the same loop; then the extra
+ * bits of block k's tokens >= 16, in decoding order. 32-bit values take the same
+ * kernels: their high halves hold the exponent where a BF16 value has it. */
+static int decode_simd(zw_rdec *d, zw_dctx16 cx, int W, int op, const uint8_t *base, size_t n, xreader *xr,
+                       uint8_t *dst, zw_err *e)
 {
     const size_t seg = zw_seg_len(n), r = n - ZW_LANES * seg, nblk = (seg + ZW_BLK - 1) / ZW_BLK;
-    const int P = cx.P, avx512 = zw_have_avx512();
-    const uint32_t smask = (1u << P) - 1, S16 = 0x8000u, M16 = 0xffffu;
+    const int P = cx.P, avx512 = zw_have_avx512(), es_full = W == 32 ? cx.eshift + 16 : cx.eshift;
+    const uint32_t smask = (1u << P) - 1, S = 1u << (W - 1), M = W == 32 ? 0xffffffffu : 0xffffu;
     uint8_t cmap[256], *mem = NULL;
-    dwork16 *w = NULL;
+    dwork *w = NULL;
     zw_dside sw;
     size_t k, t;
     int rc = -1;
@@ -573,23 +580,25 @@ static int decode16_simd(zw_rdec *d, zw_dctx16 cx, int op, const uint8_t *base, 
     if (nblk) {
         mem = zw_scratch(ZW_S_DELTA_TMP, sizeof *w + 64);
         if (!mem) return zw_fail(e, ZW_ENOMEM, "out of memory");
-        w = (dwork16 *)(mem + (-(uintptr_t)mem & 63)); /* the kernels' aligned loads and stores */
+        w = (dwork *)(mem + (-(uintptr_t)mem & 63)); /* the kernels' aligned loads and stores */
         memset(&sw, 0, sizeof sw);
-        sw.base = base, sw.dst = dst, sw.seg = seg, sw.op = op, sw.lin = w->lin, sw.lout = w->lout;
-        sw.in_i0 = 0, sw.in_S = (int)(seg < ZW_BLK ? seg : ZW_BLK), sw.in_b = w->b[0];
+        sw.base = base, sw.dst = dst, sw.seg = seg, sw.W = W, sw.op = op;
+        sw.lin = w->lin, sw.lout = w->lout, sw.lin32 = w->lin32, sw.lout32 = w->lout32;
+        sw.in_i0 = 0, sw.in_S = (int)(seg < ZW_BLK ? seg : ZW_BLK), sw.in_b = w->b[0], sw.in_b2 = w->b2[0];
         zw_delta_side_finish_avx2(&sw); /* block 0's base values */
     }
     for (k = 0; k < nblk; k++) {
         const size_t i0 = k * ZW_BLK;
         const int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK);
-        uint16_t *bstep = w->b[k % 3], *zstep = w->z[k & 1], *big = w->big;
+        uint16_t *bstep = w->b[k % 3], *zstep = w->z[k & 1], *zhi = w->z2[k & 1], *big = w->big;
         int s = 0, nb = 0, j;
         PT(5);
         sw.in_i0 = i0 + ZW_BLK;
         sw.in_S = k + 1 < nblk ? (int)(seg - sw.in_i0 < ZW_BLK ? seg - sw.in_i0 : ZW_BLK) : 0;
-        sw.in_b = w->b[(k + 1) % 3];
+        sw.in_b = w->b[(k + 1) % 3], sw.in_b2 = w->b2[(k + 1) % 3];
         sw.out_i0 = i0 - ZW_BLK, sw.out_S = k ? ZW_BLK : 0;
-        sw.out_z = w->z[(k + 1) & 1], sw.out_b = w->b[(k + 2) % 3];
+        sw.out_z = w->z[(k + 1) & 1], sw.out_z2 = w->z2[(k + 1) & 1];
+        sw.out_b = w->b[(k + 2) % 3], sw.out_b2 = w->b2[(k + 2) % 3];
         sw.in_u = sw.out_u = 0;
         sw.pf_i0 = i0 + 2 * ZW_BLK;
         sw.pf_S = k + 2 < nblk ? (int)(seg - sw.pf_i0 < ZW_BLK ? seg - sw.pf_i0 : ZW_BLK) : 0;
@@ -617,23 +626,33 @@ static int decode16_simd(zw_rdec *d, zw_dctx16 cx, int op, const uint8_t *base, 
         PT(1);
         zw_delta_side_finish_avx2(&sw);
         PT(3);
-        for (j = 0; j < nb; j++) zstep[big[j]] = (uint16_t)untoken(zstep[big[j]], xr);
+        if (W == 16)
+            for (j = 0; j < nb; j++) zstep[big[j]] = (uint16_t)untoken(zstep[big[j]], xr);
+        else {
+            memset(zhi, 0, (size_t)Sn * ZW_LANES * sizeof *zhi);
+            for (j = 0; j < nb; j++) {
+                uint32_t z = untoken(zstep[big[j]], xr);
+                zstep[big[j]] = (uint16_t)z;
+                zhi[big[j]] = (uint16_t)(z >> 16);
+            }
+        }
         PT(2);
     }
     if (nblk) { /* the last block's values */
         sw.in_S = sw.pf_S = sw.pw_S = 0;
         sw.out_i0 = (nblk - 1) * ZW_BLK, sw.out_S = (int)(seg - sw.out_i0);
-        sw.out_z = w->z[(nblk - 1) & 1], sw.out_b = w->b[(nblk - 1) % 3];
+        sw.out_z = w->z[(nblk - 1) & 1], sw.out_z2 = w->z2[(nblk - 1) & 1];
+        sw.out_b = w->b[(nblk - 1) % 3], sw.out_b2 = w->b2[(nblk - 1) % 3];
         sw.in_u = sw.out_u = 0;
         zw_delta_side_finish_avx2(&sw);
         PT(3);
     }
     for (t = 0; t < r; t++) {
         size_t j = ZW_LANES * seg + t;
-        uint32_t b = ldv(base, j, 16);
+        uint32_t b = ldv(base, j, W);
         uint16_t tk;
-        DEC32_ONE(t % ZW_LANES, cmap[(b >> cx.eshift) & (uint32_t)cx.emask], tk);
-        stv(dst, j, 16, apply(untoken(tk, xr), b, op, S16, M16));
+        DEC32_ONE(t % ZW_LANES, cmap[(b >> es_full) & (uint32_t)cx.emask], tk);
+        stv(dst, j, W, apply(untoken(tk, xr), b, op, S, M));
     }
     rc = 0;
 out:
@@ -715,7 +734,7 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
     S = 1u << (K.W - 1);
     M = K.W == 32 ? 0xffffffffu : 0xffffu;
     es_shift = K.W - 1 - K.EB;
-    simd = zw_have_avx2() && K.W == 16 && P <= D_ET32_PMAX;
+    simd = zw_have_avx2() && P <= D_ET32_PMAX;
     context_map(cmap, emask, elo, C);
     /* a small chunk builds only the tables of the contexts its base values use: 16
      * contexts of 2^P slots can be many times the chunk (the tables are all read and
@@ -727,7 +746,8 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
     }
     if (simd) {
         zw_dctx16 cx = {0};
-        cx.P = P, cx.eshift = es_shift, cx.emask = emask, cx.elo = elo, cx.C = C;
+        /* the kernels read a 32-bit value's exponent from its high half */
+        cx.P = P, cx.eshift = K.W == 32 ? es_shift - 16 : es_shift, cx.emask = emask, cx.elo = elo, cx.C = C;
         uint32_t used = 0;
         et32 = zw_scratch(ZW_S_DELTA_DTAB, ((size_t)C << P) * sizeof *et32);
         if (!et32) return zw_fail(e, ZW_ENOMEM, "out of memory");
@@ -740,7 +760,7 @@ int zw_delta_decode(const uint8_t *p, size_t len, const uint8_t *base, size_t ba
         }
         for (; c < ZW_DMAXCTX; c++) cx.f0[c] = 0, cx.tb[c] = 0; /* unused: the kernels' register tables */
         cx.tail = et32;
-        if (decode16_simd(&d, cx, op, base, n, &xr, dst, e)) goto out;
+        if (decode_simd(&d, cx, K.W, op, base, n, &xr, dst, e)) goto out;
         goto check;
     }
     if (zw_dtabs_alloc(&tabs, C, P, ZW_S_DELTA_DTAB)) return zw_fail(e, ZW_ENOMEM, "out of memory");

@@ -1,4 +1,4 @@
-/* AVX2 / AVX-512 pieces of the delta decoder for 16-bit values (csrc/delta.c drives
+/* AVX2 / AVX-512 pieces of the delta coder (csrc/delta.c drives
  * them block by block and keeps the scalar paths and everything that reads the extra
  * bits). Results are bit-identical to delta.c's portable code.
  *
@@ -44,18 +44,63 @@ T static inline __m256i apply16(__m256i z, __m256i b, int op)
  * 16 of them at one offset for a transpose would map every line to the same L1 set),
  * then the 16 x 16 transposes into step-major order. Out: the values of 16 steps of
  * 16 lanes, transposed into the staging rows, then each lane's run copied out whole. */
+/* 32-bit values as two 16-bit planes (spec/CODERS.md 4 on W = 32: the order map, the
+ * un-zigzag and the sum modulo 2^32 carried from the low half to the high one) */
+T static inline void apply32(__m256i zl, __m256i zh, __m256i bl, __m256i bh, int op, __m256i *tl, __m256i *th)
+{
+    const __m256i sgn = _mm256_set1_epi16((short)0x8000), one = _mm256_set1_epi16(1), ones = _mm256_set1_epi16(-1);
+    __m256i sb, obl, obh, odd, dl, dh, ol, oh, lt, so;
+    if (op) {
+        *tl = _mm256_xor_si256(zl, bl);
+        *th = _mm256_xor_si256(zh, bh);
+        return;
+    }
+    sb = _mm256_srai_epi16(bh, 15);
+    obh = _mm256_xor_si256(bh, _mm256_or_si256(sgn, sb));
+    obl = _mm256_xor_si256(bl, sb);
+    odd = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_and_si256(zl, one));
+    dl = _mm256_xor_si256(_mm256_or_si256(_mm256_srli_epi16(zl, 1), _mm256_slli_epi16(zh, 15)), odd);
+    dh = _mm256_xor_si256(_mm256_srli_epi16(zh, 1), odd);
+    ol = _mm256_add_epi16(obl, dl);
+    lt = _mm256_xor_si256(_mm256_cmpeq_epi16(_mm256_max_epu16(ol, obl), ol), ones); /* ol < obl: a carry */
+    oh = _mm256_sub_epi16(_mm256_add_epi16(obh, dh), lt);
+    so = _mm256_xor_si256(_mm256_srai_epi16(oh, 15), ones);
+    *th = _mm256_xor_si256(oh, _mm256_or_si256(sgn, so));
+    *tl = _mm256_xor_si256(ol, so);
+}
+
+/* The side work in units. In: lane l's run of base values copied to the staging rows
+ * (units 0..31: the lanes lie seg values apart, often a multiple of 4 KiB, so reading
+ * 16 of them at one offset for a transpose would map every line to the same L1 set),
+ * then the 16 x 16 transposes into step-major order. Out: the values of 16 steps of
+ * 16 lanes, transposed into the staging rows, then each lane's run copied out whole.
+ * 32-bit values go through both as two 16-bit planes. */
 T static inline void side_in(zw_dside *sw, int u)
 {
     int k, s0;
     if (u < ZW_LANES) {
-        const uint8_t *src = sw->base + 2 * ((size_t)u * sw->seg + sw->in_i0);
-        for (s0 = 0; s0 < sw->in_S; s0 += 16)
-            _mm256_store_si256((__m256i *)(sw->lin[u] + s0), _mm256_loadu_si256((const __m256i *)(src + 2 * s0)));
+        const int vb = sw->W / 8;
+        const uint8_t *src = sw->base + (size_t)vb * ((size_t)u * sw->seg + sw->in_i0);
+        uint8_t *to = sw->W == 16 ? (uint8_t *)sw->lin[u] : (uint8_t *)sw->lin32[u];
+        for (k = 0; k < vb * sw->in_S; k += 32)
+            _mm256_store_si256((__m256i *)(to + k), _mm256_loadu_si256((const __m256i *)(src + k)));
     } else {
-        __m256i r[16];
+        __m256i r[16], r2[16];
         int g = (u - ZW_LANES) & 1;
         s0 = 16 * ((u - ZW_LANES) >> 1);
-        for (k = 0; k < 16; k++) r[k] = _mm256_load_si256((const __m256i *)(sw->lin[16 * g + k] + s0));
+        if (sw->W == 16) {
+            for (k = 0; k < 16; k++) r[k] = _mm256_load_si256((const __m256i *)(sw->lin[16 * g + k] + s0));
+        } else {
+            const __m256i lo = _mm256_set1_epi32(0xffff);
+            for (k = 0; k < 16; k++) {
+                __m256i a = _mm256_load_si256((const __m256i *)(sw->lin32[16 * g + k] + s0)),
+                        b = _mm256_load_si256((const __m256i *)(sw->lin32[16 * g + k] + s0 + 8));
+                r[k] = _mm256_permute4x64_epi64(_mm256_packus_epi32(_mm256_srli_epi32(a, 16), _mm256_srli_epi32(b, 16)), 0xD8);
+                r2[k] = _mm256_permute4x64_epi64(_mm256_packus_epi32(_mm256_and_si256(a, lo), _mm256_and_si256(b, lo)), 0xD8);
+            }
+            transpose16(r2);
+            for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(sw->in_b2 + (s0 + k) * ZW_LANES + 16 * g), r2[k]);
+        }
         transpose16(r);
         for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(sw->in_b + (s0 + k) * ZW_LANES + 16 * g), r[k]);
     }
@@ -65,33 +110,50 @@ T static inline void side_out(zw_dside *sw, int u)
 {
     int k, s0, nt = 2 * (sw->out_S / 16);
     if (u < nt) {
-        __m256i r[16];
+        __m256i r[16], r2[16];
         int g = u & 1;
         s0 = 16 * (u >> 1);
         for (k = 0; k < 16; k++) {
             size_t o = (size_t)(s0 + k) * ZW_LANES + 16 * (size_t)g;
-            r[k] = apply16(_mm256_load_si256((const __m256i *)(sw->out_z + o)),
-                           _mm256_load_si256((const __m256i *)(sw->out_b + o)), sw->op);
+            if (sw->W == 16)
+                r[k] = apply16(_mm256_load_si256((const __m256i *)(sw->out_z + o)),
+                               _mm256_load_si256((const __m256i *)(sw->out_b + o)), sw->op);
+            else
+                apply32(_mm256_load_si256((const __m256i *)(sw->out_z + o)),
+                        _mm256_load_si256((const __m256i *)(sw->out_z2 + o)),
+                        _mm256_load_si256((const __m256i *)(sw->out_b2 + o)),
+                        _mm256_load_si256((const __m256i *)(sw->out_b + o)), sw->op, &r2[k], &r[k]);
         }
         transpose16(r);
-        for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(sw->lout[16 * g + k] + s0), r[k]);
+        if (sw->W == 16) {
+            for (k = 0; k < 16; k++) _mm256_store_si256((__m256i *)(sw->lout[16 * g + k] + s0), r[k]);
+        } else {
+            transpose16(r2);
+            for (k = 0; k < 16; k++) { /* the halves of lane 16g+k's 16 values, interleaved */
+                __m256i a = _mm256_unpacklo_epi16(r2[k], r[k]), b = _mm256_unpackhi_epi16(r2[k], r[k]);
+                _mm256_store_si256((__m256i *)(sw->lout32[16 * g + k] + s0), _mm256_permute2x128_si256(a, b, 0x20));
+                _mm256_store_si256((__m256i *)(sw->lout32[16 * g + k] + s0 + 8), _mm256_permute2x128_si256(a, b, 0x31));
+            }
+        }
     } else {
+        const int vb = sw->W / 8;
         int l = u - nt;
-        uint8_t *o = sw->dst + 2 * ((size_t)l * sw->seg + sw->out_i0);
-        for (s0 = 0; s0 < sw->out_S; s0 += 16)
-            _mm256_storeu_si256((__m256i *)(o + 2 * s0), _mm256_load_si256((const __m256i *)(sw->lout[l] + s0)));
+        uint8_t *o = sw->dst + (size_t)vb * ((size_t)l * sw->seg + sw->out_i0);
+        const uint8_t *from = sw->W == 16 ? (const uint8_t *)sw->lout[l] : (const uint8_t *)sw->lout32[l];
+        for (k = 0; k < vb * sw->out_S; k += 32)
+            _mm256_storeu_si256((__m256i *)(o + k), _mm256_load_si256((const __m256i *)(from + k)));
     }
 }
 
 static inline int side_in_units(const zw_dside *sw) { return sw->in_S ? ZW_LANES + 2 * (sw->in_S / 16) : 0; }
 static inline int side_out_units(const zw_dside *sw) { return sw->out_S ? 2 * (sw->out_S / 16) + ZW_LANES : 0; }
 
-/* the 4 lines (at most) of lane l's run of S values at step i0 */
-T static inline void prefetch_run(const uint8_t *p, size_t seg, int l, size_t i0, int S, int write)
+/* the lines (4, or 8 for W = 32, at most) of lane l's run of S values at step i0 */
+T static inline void prefetch_run(const uint8_t *p, size_t seg, int W, int l, size_t i0, int S, int write)
 {
-    const uint8_t *a = p + 2 * ((size_t)l * seg + i0);
+    const uint8_t *a = p + (size_t)(W / 8) * ((size_t)l * seg + i0);
     int k;
-    for (k = 0; k < 2 * S; k += 64) {
+    for (k = 0; k < W / 8 * S; k += 64) {
         if (write)
             __builtin_prefetch(a + k, 1, 3); /* prefetchw under the target's prfchw */
         else
@@ -109,10 +171,10 @@ T static inline void side_step(zw_dside *sw, int t)
 {
     if (t & 1) {
         int v = sw->out_u - 2 * (sw->out_S / 16);
-        if (v >= 0 && v < ZW_LANES && sw->pw_S) prefetch_run(sw->dst, sw->seg, v, sw->out_i0 + ZW_BLK, sw->pw_S, 1);
+        if (v >= 0 && v < ZW_LANES && sw->pw_S) prefetch_run(sw->dst, sw->seg, sw->W, v, sw->out_i0 + ZW_BLK, sw->pw_S, 1);
         if (sw->out_u < side_out_units(sw)) side_out(sw, sw->out_u++);
     } else {
-        if (sw->in_u < ZW_LANES && sw->pf_S) prefetch_run(sw->base, sw->seg, sw->in_u, sw->pf_i0, sw->pf_S, 0);
+        if (sw->in_u < ZW_LANES && sw->pf_S) prefetch_run(sw->base, sw->seg, sw->W, sw->in_u, sw->pf_i0, sw->pf_S, 0);
         if (sw->in_u < side_in_units(sw)) side_in(sw, sw->in_u++);
     }
 }

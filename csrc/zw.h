@@ -252,7 +252,7 @@ size_t zw_sparse_merge16_avx2(const uint8_t *bitmap, size_t nbytes, const uint8_
 void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int eshift, int emask,
                              const int *thr, int nt, int sgoff, const zw_esym *es,
                              uint32_t *x, uint8_t **pp);
-/* delta decoder, 16-bit values (delta_avx2.c), by blocks of S steps (a multiple of 16,
+/* delta decoder (delta_avx2.c), by blocks of S steps (a multiple of 16,
  * at most ZW_BLK) of the 32 lanes. While the rANS kernel decodes block k, it also does,
  * one unit every step, the side work of the blocks around it (the rANS steps are bound
  * by the latency of their table loads and leave the core mostly idle): the base values
@@ -262,16 +262,21 @@ typedef struct {
     const uint8_t *base;
     uint8_t *dst;
     size_t seg;
-    /* in: the block at step in_i0, in_S steps, to in_b; out: the block at out_i0, out_S
-     * steps, from out_z and out_b (op: the transform); in_S / out_S 0: none */
+    int W; /* 16, or 32: then each plane below has a second one of the values' low halves */
+    /* in: the block at step in_i0, in_S steps, to in_b (the values, or their high
+     * halves, which hold the exponent) and in_b2 (the low halves); out: the block at
+     * out_i0, out_S steps, from out_z (z, or its low halves) and out_z2 (the high
+     * halves), out_b and out_b2 (op: the transform); in_S / out_S 0: none */
     size_t in_i0, out_i0;
     int in_S, out_S, op;
-    uint16_t *in_b;
-    const uint16_t *out_z, *out_b;
+    uint16_t *in_b, *in_b2;
+    const uint16_t *out_z, *out_z2, *out_b, *out_b2;
     int in_u, out_u;              /* units done of each */
     size_t pf_i0;                 /* prefetched: the block after the in block (pf_S steps) */
     int pf_S, pw_S;               /* and the block after the out block (pw_S steps); 0: none */
-    uint16_t (*lin)[ZW_BLK], (*lout)[ZW_BLK]; /* lane-major staging, 32 x ZW_BLK each */
+    /* lane-major staging, 32 x ZW_BLK values each */
+    uint16_t (*lin)[ZW_BLK], (*lout)[ZW_BLK];
+    uint32_t (*lin32)[ZW_BLK], (*lout32)[ZW_BLK];
 } zw_dside;
 /* rans16: S steps of tokens (the tables: see delta.c) into zstep, the positions
  * (s0 + s)*32 + l of the tokens >= 16 into big[] (returns their count; the caller
