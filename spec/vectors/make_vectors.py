@@ -1411,6 +1411,18 @@ def _extra_bits(fn):
     return _delta_edit(edit)
 
 
+def _gamma_table(d):
+    bw = BitWriter()
+    bw.put(1, 7)  # nused = 1 (B = 6)
+    bw.put(0, 25)  # gamma: 25 zero bits, a 1, then 25 bits of its value
+    bw.put(1, 1)
+    bw.put(0, 25)
+    bw.put(1, 8)  # the first weight code
+    t = bw.bytes()
+    lay = delta_layout(bytes(d))
+    return d[:9] + struct.pack("<I", len(t)) + t + d[lay["xlen_at"] :]
+
+
 def _last_word_cut(d):
     assert len(d) - delta_layout(bytes(d))["stream"] > 128  # words after the 32 lane states
     return d[:-2]
@@ -1580,6 +1592,13 @@ def delta_errors():
            "16-bit values have tokens 0..39", ref, B)
     yield ("delta_token_beyond_t_f32", _hostile_token(z, "w32", 72), "CorruptDataError", ["token 72 of 72"], {},
            "an F32 DELTA payload whose table also holds token 72 (32-bit values have 0..71)", ("w32", 0), B)
+    yield ("delta_table_gamma_long", pay("w", _delta_edit(_gamma_table)), "CorruptDataError",
+           ["frequency table invalid"], {},
+           "w's DELTA payload whose first table codes its first symbol gap with 25 zero bits before the 1 "
+           "(spec/CODERS.md 1.1: more than 24 is corrupt), the whole code inside the table's bytes", ref,
+           {**B, "xfail": "csrc/rans.c zw_br gamma reader: more than 24 zero bits sets the overrun flag, so "
+                          "zw_table_read_list reports ZW_ETRUNC (TruncatedDataError) for a code that is "
+                          "corrupt, not cut short"})
     yield ("delta_extra_short", pay("w", _extra_bits(lambda x: x[:-1])), "TruncatedDataError",
            ["raw bits run out"], {}, "w's extra bits without their last byte (tables and rANS stream intact)", ref, B)
     yield ("delta_extra_long", pay("w", _extra_bits(lambda x: x + b"\x00")), "CorruptDataError",

@@ -429,7 +429,9 @@ def _verify_only(path, options):
 
 
 @pytest.mark.parametrize("ev", ERROR_ENTRIES, ids=lambda ev: ev["name"])
-def test_error_vector_raises_its_error(ev, tmp_path):
+def test_error_vector_raises_its_error(ev, tmp_path, request):
+    if ev.get("xfail"):  # a known bug of zipweights, named in the manifest until it is fixed
+        request.applymarker(pytest.mark.xfail(reason=ev["xfail"], strict=True))
     path = os.path.join(VECTORS, ev["zipw"])
     cls = getattr(zerrors, ev["error"])
     # with the base the manifest names, and (where it names one) without it: the file

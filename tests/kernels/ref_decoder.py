@@ -41,7 +41,7 @@ class BitReader:
 
     def bit(self) -> int:
         if self.pos >> 3 >= len(self.data):
-            raise Corrupt("bit stream overrun")
+            raise Truncated("bit stream overrun")
         b = (self.data[self.pos >> 3] >> (self.pos & 7)) & 1
         self.pos += 1
         return b
@@ -116,10 +116,12 @@ def decoding_order(n: int) -> list[tuple[int, int]]:
     return order + [(32 * seg + t, t % 32) for t in range(n - 32 * seg)]
 
 
-def rans_decode(stream: bytes, n: int, tables, nextctx, P: int = 12, ctx_of=None) -> list[int]:
+def rans_decode(stream: bytes, n: int, tables, nextctx, P: int = 12, ctx_of=None, finish: bool = True):
     """The 32-lane stream (spec/CODERS.md 1.3). The context of symbol j is the lane's,
     set by nextctx of its previous symbol, or, given `ctx_of`, ctx_of(j) (the delta
-    payload's contexts come from the base, not from the symbols)."""
+    payload's contexts come from the base, not from the symbols). finish=False: the
+    symbols and a function that makes the checks after the last symbol (the delta
+    payload checks its extra bits before them)."""
     if len(stream) < 128:
         raise Truncated("short stream")
     x = list(struct.unpack_from("<32I", stream))
@@ -146,8 +148,13 @@ def rans_decode(stream: bytes, n: int, tables, nextctx, P: int = 12, ctx_of=None
             x[l] = (x[l] << 16) | struct.unpack_from("<H", stream, pos)[0]
             pos += 2
         out[j] = s
-    if any(v != 1 << 15 for v in x) or pos != len(stream):
-        raise Corrupt("final state / trailing bytes")
+    def final():
+        if any(v != 1 << 15 for v in x) or pos != len(stream):
+            raise Corrupt("final state / trailing bytes")
+
+    if not finish:
+        return out, final
+    final()
     return out
 
 
@@ -296,22 +303,22 @@ def delta_decode(p: bytes, kind: int, base: bytes, nbytes: int) -> bytes:
     b = struct.unpack(fmt, base)
     # the context of value j is its base value's exponent, not the previous symbol's
     ctx = [min(max(((bj >> (W - 1 - EB)) & emask) - elo, 0), C - 1) for bj in b]
-    tokens = rans_decode(p[pos:], n, tables, None, P, ctx_of=ctx.__getitem__)
+    # the order of the checks is section 4's: the stream's errors while decoding, the
+    # extra bits, then the stream's checks after the last symbol
+    tokens, final = rans_decode(p[pos:], n, tables, None, P, ctx_of=ctx.__getitem__, finish=False)
     z = [0] * n
-    try:
-        for j, _ in decoding_order(n):
-            k = tokens[j]
-            if k < 16:
-                z[j] = k
-            else:
-                L, h = 4 + (k - 16) // 2, (k - 16) & 1
-                z[j] = (1 << L) + (h << (L - 1)) + extra.bits(L - 1)
-    except Corrupt:
-        raise Truncated("extra bits run out") from None
+    for j, _ in decoding_order(n):
+        k = tokens[j]
+        if k < 16:
+            z[j] = k
+        else:
+            L, h = 4 + (k - 16) // 2, (k - 16) & 1
+            z[j] = (1 << L) + (h << (L - 1)) + extra.bits(L - 1)  # past the end: Truncated
     if (extra.pos + 7) // 8 != xlen:
         raise Corrupt("extra bytes left unread")
     if extra.pos % 8 and extra.data[-1] >> (extra.pos % 8):
         raise Corrupt("non-zero padding bits")
+    final()
 
     def order_of(v):  # sorts bit patterns as the values they encode
         return v ^ Mk if v & S else v ^ S
