@@ -1411,6 +1411,15 @@ def _extra_bits(fn):
     return _delta_edit(edit)
 
 
+def _sparse_inner(codec: int):
+    """Set the inner codec of the SPARSE payload inside an XOR payload."""
+    def edit(p):
+        assert p[8] == SPARSE
+        _, _, bitmap = next(streams(bytes(p[9:]), 4))
+        return _set(p, 9 + 4 + 5 + len(bitmap), "B", codec)
+    return edit
+
+
 def _gamma_table(d):
     bw = BitWriter()
     bw.put(1, 7)  # nused = 1 (B = 6)
@@ -1616,6 +1625,12 @@ def delta_errors():
            ["is itself against a base"], {}, "an XOR payload whose inner codec is DELTA", None, B)
     yield ("xor_inner_unknown", pay("i32", lambda p: _set(p, 8, "B", 9)), "UnsupportedFeatureError",
            ["unknown chunk codec 9"], {}, "an XOR payload whose inner codec is 9 (reserved)", None, B)
+    yield ("sparse_inner_xor", pay("i32", _sparse_inner(XOR)), "CorruptDataError", ["sparse"], {},
+           "i32's XOR payload (inner codec SPARSE) whose SPARSE values name the inner codec XOR: SPARSE takes "
+           "STORE, PLANES or FLOAT (spec/FORMAT.md 7.4: 3-7 are corrupt)", None,
+           {**B, "xfail": "zipweights/codec/chain.py _decode_sparse hands any inner id but SPARSE to "
+                          "chain.decode_chunk, whose table lacks 4-7: UnsupportedFeatureError ('unknown chunk "
+                          "codec 5') for a codec that exists but is not allowed there"})
     yield ("xor_no_inner", pay("i32", lambda p: p[:8]), "TruncatedDataError", ["before its inner codec"], {},
            "an XOR payload of its base check alone", None, B)
 
