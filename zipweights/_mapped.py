@@ -55,3 +55,17 @@ class Behind:
     def position(self) -> int:
         """The offset below which every job is done."""
         return self._done
+
+
+def release(mm, start: int, end: int) -> None:
+    """Hand the whole pages of `mm` inside [start, end) back (a pass that read a span
+    ahead of the main one, as the writer's search for repeated tensors does)."""
+    if not isinstance(mm, mmap.mmap) or _DONTNEED is None:
+        return
+    a = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
+    b = end - end % mmap.PAGESIZE
+    if b > a:
+        try:
+            mm.madvise(_DONTNEED, a, b - a)
+        except (OSError, ValueError):
+            pass

@@ -23,7 +23,7 @@ import numpy as np
 import xxhash
 
 from . import basemodel, dtypes
-from ._mapped import Behind
+from ._mapped import Behind, release
 from ._fileio import atomic_output, check_distinct, check_output, reserve
 from ._parallel import Turns, default_threads, run_shared
 from .codec import chain, delta
@@ -201,16 +201,32 @@ class _Against:
 
 def _repeats(source: Source, sizes: list[int]) -> dict[int, int]:
     """entry number -> the earlier entry whose bytes (and unit and chunking) it repeats:
-    tied or duplicated tensors are stored once (spec/FORMAT.md 7.8)."""
+    tied or duplicated tensors are stored once (spec/FORMAT.md 7.8). Only entries whose
+    size another entry shares are read, and their pages are handed back after: this
+    pass runs ahead of the encoders, and would otherwise map the whole input at once."""
+    def key_of(k, e):
+        return (len(e.data), e.dtype.unit, sizes[k])
+
+    sizes_seen: dict[tuple, int] = {}
+    for k, e in enumerate(source.entries):
+        if len(e.data) >= chain.MIN_CODED:
+            sizes_seen[key_of(k, e)] = sizes_seen.get(key_of(k, e), 0) + 1
+    starts = source.offsets()
+
+    def done_with(*ks):
+        for j in ks:
+            release(source.mapping, starts[j], starts[j] + len(source.entries[j].data))
+
     first: dict[tuple, int] = {}
     out = {}
     for k, e in enumerate(source.entries):
-        if len(e.data) < chain.MIN_CODED:
+        if len(e.data) < chain.MIN_CODED or sizes_seen[key_of(k, e)] < 2:
             continue
-        key = (xxhash.xxh3_128_intdigest(e.data), len(e.data), e.dtype.unit, sizes[k])
-        j = first.setdefault(key, k)
+        j = first.setdefault((xxhash.xxh3_128_intdigest(e.data),) + key_of(k, e), k)
         if j != k and delta.same_bytes(source.entries[j].data, e.data):
             out[k] = j
+            done_with(j)
+        done_with(k)
     return out
 
 
