@@ -229,16 +229,39 @@ static void list_used(fenc *f)
             f->ecnt[(f->used12[k] >> (11 - f->K.EB)) & f->emask] += f->hist[(size_t)r * HROW + f->used12[k]];
 }
 
+/* What the search tries at each level (zipweights/codec/chain.py picks the row of each
+ * of its levels): `nq` quantile splits (of 2, then 4 contexts), `nk` runs of single
+ * exponents (2, 6, then 14), the sign split (`sign` 0: never, 1: for the best split, 2:
+ * also for the 2-context split), precision up to 2^maxP, and `l2cap`: the decode tables
+ * kept within a core's L2. Levels 1-3 are one row, 6-9 another; 4 is a lean search
+ * (measured: 1.2-1.4x the speed of level 1 for at most 0.08 % of size) and 5 the wide
+ * one with its tables in L2 (measured on CRAFT: decodes as fast as level 1, where 6's
+ * larger tables decode ~15 % slower). */
+typedef struct {
+    int nq, nk, sign, maxP, l2cap;
+} fsearch;
+static const fsearch SEARCH[10] = {
+    {0, 0, 0, 12, 1}, /* 0: one table */
+    {2, 2, 2, 13, 1}, {2, 2, 2, 13, 1}, {2, 2, 2, 13, 1},
+    {0, 1, 1, 12, 1}, /* 4: lean */
+    {2, 3, 2, 14, 1}, /* 5: wide, tables in L2 */
+    {2, 3, 2, 14, 0}, {2, 3, 2, 14, 0}, {2, 3, 2, 14, 0}, {2, 3, 2, 14, 0},
+};
+
+static const fsearch *search_of(const fenc *f)
+{
+    return &SEARCH[f->level < 0 ? 0 : f->level > 9 ? 9 : f->level];
+}
+
 /* candidate splits inside the fine window: none; the exponent's quantiles (2 and 4
  * contexts); the heaviest run of k single exponents plus "below" and "above" (k + 2
- * contexts; k = 2, 6, and from level 6 also 14) */
+ * contexts; k = 2, 6, 14): as many of each as the level's row says */
 static void propose_splits(fenc *f)
 {
     const int lo = f->lo;
-    int qn, k, ks[3] = {2, 6, 14}, nk = f->level >= 6 ? 3 : 2;
+    int qn, k, ks[3] = {2, 6, 14}, nk = search_of(f)->nk;
     f->nthr[f->nsplit++] = 0;
-    if (f->level < 1) return;
-    for (qn = 2; qn <= 4; qn += 2) {
+    for (qn = 2; qn <= 2 * search_of(f)->nq; qn += 2) {
         uint64_t cum = 0;
         int ex = 0, nt = 0;
         int *thr = f->split[f->nsplit];
@@ -359,9 +382,9 @@ static void keep(const fenc *f, fchoice *best, size_t cost, int B, int C, int P,
 /* one candidate (threshold list `split`, sign split or not) at every B and P it may use */
 static void try_split(fenc *f, fchoice *best, int split, int sign)
 {
-    /* probability precision: 2^12 slots per context; from level 1 also 2^13, from level 6
-     * also 2^14 (a little smaller, but larger decode tables, so slower to decode) */
-    const int maxP = f->level >= 6 ? 14 : f->level >= 1 ? 13 : 12;
+    /* probability precision: 2^12 slots per context, up to the level's 2^13 or 2^14 (a
+     * little smaller, but larger decode tables, so slower to decode) */
+    const int maxP = search_of(f)->maxP;
     const int nt = f->nthr[split], C = (nt + 1) * (1 + sign);
     int thr[ZW_MAXCTX], B, b0, b1, p0, p1;
     size_t prev_cost = (size_t)-1;
@@ -372,10 +395,10 @@ static void try_split(fenc *f, fchoice *best, int split, int sign)
      * searching them again would double the encoder's time */
     b0 = sign ? best->B : f->K.Bmin, b1 = sign ? best->B : f->K.Bmax;
     p0 = sign ? best->P : 12, p1 = sign ? best->P : maxP;
-    /* below level 6 the decode tables (C x 2^P entries of 8 bytes) stay within 256 KiB,
-     * so they stay in a core's L2: measured, 8 contexts at P = 13 decode ~10 % slower
-     * than at P = 12 for 0.01 % of size */
-    if (f->level < 6)
+    /* with l2cap (below level 6) the decode tables (C x 2^P entries of 8 bytes) stay
+     * within 256 KiB, so they stay in a core's L2: measured, 8 contexts at P = 13 decode
+     * ~10 % slower than at P = 12 for 0.01 % of size */
+    if (search_of(f)->l2cap)
         while (p1 > ZW_PBMIN && ((size_t)C << p1) * 8 > ((size_t)256 << 10)) p1--;
     if (p0 > p1) p0 = p1;
     for (B = b0; B <= b1; B++) {
@@ -403,15 +426,15 @@ static void try_split(fenc *f, fchoice *best, int split, int sign)
     }
 }
 
-/* every split without the sign split, then (level >= 1) with it, for the best of those
- * and for the 2-context split */
+/* every split without the sign split, then (as the level's row says) with it, for the
+ * best of those and for the 2-context split */
 static void search(fenc *f, fchoice *best)
 {
     int s;
     for (s = 0; s < f->nsplit; s++) try_split(f, best, s, 0);
-    if (f->level < 1) return;
+    if (!search_of(f)->sign) return;
     try_split(f, best, best->split, 1);
-    if (best->split != 1 && f->nsplit > 1) try_split(f, best, 1, 1);
+    if (search_of(f)->sign > 1 && best->split != 1 && f->nsplit > 1) try_split(f, best, 1, 1);
 }
 
 /* the w low bits of every value, LSB first, at rp */

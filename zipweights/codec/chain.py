@@ -28,23 +28,50 @@ _STREAM_HEAD = struct.Struct("<BI")  # coder id, payload length
 _SPARSE_HEAD = struct.Struct("<I")  # count of non-zero values
 MIN_CODED = 64  # below this many bytes a chunk is stored: headers would eat any gain
 SPARSE_MIN_ZEROS = 0.125  # try the sparse codec from this fraction of zero values
-SPARSE_ONLY_ZEROS = 0.25  # float chunks: from here on, only the sparse codec (levels < 7)
+SPARSE_ONLY_ZEROS = 0.25  # float chunks: from here on, only the sparse codec (unless dense_sparse)
 
 
 @dataclass(frozen=True)
 class Level:
-    """What an encoder tries at one compression level."""
+    """What an encoder tries at one compression level: the float coder's search
+    (`float_search`, a row of csrc/floatc.c's SEARCH table), byte planes with zstd
+    beside it (`planes`), at which zstd level (also for bitmaps and integer tensors),
+    and whether mostly-zero float chunks are coded densely as well as sparsely."""
 
     level: int
     zstd_level: int
+    float_search: int = 1
+    planes: bool = False
+    dense_sparse: bool = False
 
     @classmethod
     def of(cls, level: int) -> "Level":
-        return cls(level=level, zstd_level=_ZSTD_LEVELS[level])
+        return _LEVELS[level]
 
 
 MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 3
-_ZSTD_LEVELS = {1: 1, 2: 2, 3: 3, 4: 5, 5: 7, 6: 9, 7: 12, 8: 16, 9: 19}
+# Each level tries what the one below it tries and more (bench/levels_bench.py measures
+# them; README, Levels). Float search (csrc/floatc.c SEARCH) 0: one table; 4: a run of 2
+# exponents and the sign split, 12-bit precision; 1: the exponent's quantiles and runs of
+# 2 and 6 exponents, the sign split, 13 bits; 5: also a run of 14 and 14 bits, with the
+# decode tables kept in L2 (search 6 lets them grow: ~0.03 % smaller on CRAFT, ~15 %
+# slower to decode there). No level sets dense_sparse: measured, it bought 0.00 % on the
+# pruned corpus files at 2-3x the time (a Level built with it is the exhaustive reference).
+_LEVELS = {lv.level: lv for lv in (
+    Level(1, zstd_level=1, float_search=0),
+    Level(2, zstd_level=2, float_search=4),
+    Level(3, zstd_level=3, float_search=1),
+    Level(4, zstd_level=3, float_search=5),
+    Level(5, zstd_level=3, float_search=5, planes=True),
+    Level(6, zstd_level=5, float_search=5, planes=True),
+    Level(7, zstd_level=7, float_search=5, planes=True),
+    Level(8, zstd_level=9, float_search=5, planes=True),
+    Level(9, zstd_level=12, float_search=5, planes=True),
+)}
+# Byte planes replace a float payload only when they save this much (bytes, and a
+# fraction of the payload): a planes chunk costs a few coder calls more to decode, which
+# small savings (biases of a few hundred values, a hair off a big chunk) do not repay.
+PLANES_MIN_SAVING, PLANES_MIN_GAIN = 1024, 0.01
 
 
 def float_kind(dtype: DType) -> int | None:
@@ -56,7 +83,7 @@ def encode_chunk(data, dtype: DType, level: Level) -> tuple[int, bytes]:
     if len(data) < MIN_CODED:
         return STORE, bytes(data)
     zeros = sparse.zero_fraction(data, dtype.unit)
-    if zeros >= SPARSE_ONLY_ZEROS and float_kind(dtype) is not None and level.level < 7:
+    if zeros >= SPARSE_ONLY_ZEROS and float_kind(dtype) is not None and not level.dense_sparse:
         # Dense float coding stores every zero's raw low mantissa bits (4 or more per
         # value), so at a quarter zeros it spends over a bit per value on them, more than
         # the whole bitmap costs (at most one bit per value): the sparse layout wins, and
@@ -78,9 +105,10 @@ def _encode_dense(data, dtype: DType, level: Level) -> tuple[int, bytes]:
     payload = _encode_float(data, dtype, level)
     if payload is not None and len(payload) < best_len:
         best, best_len = (FLOAT, payload), len(payload)
-    if best[0] == STORE or level.level >= 7:
+    if best[0] == STORE or level.planes:
         payload = _encode_planes(data, dtype, level)
-        if len(payload) < best_len:
+        margin = max(PLANES_MIN_SAVING, int(best_len * PLANES_MIN_GAIN)) if best[0] == FLOAT else 1
+        if best_len - len(payload) >= margin:
             best, best_len = (PLANES, payload), len(payload)
     if best[0] == STORE:
         return STORE, bytes(data)
@@ -96,7 +124,7 @@ def _encode_float(data, dtype: DType, level: Level) -> bytes | None:
     kind = float_kind(dtype)
     if kind is None or len(data) % (4 if kind == 2 else 2):
         return None
-    return _kernels.float_encode(data, kind, level.level)
+    return _kernels.float_encode(data, kind, level.float_search)
 
 
 def _encode_planes(data, dtype: DType, level: Level) -> bytes:
