@@ -1208,6 +1208,11 @@ def _declared_huge(total: int, chunk: int) -> bytes:
     return build_zipw(f, payload_area=b"")
 
 
+def _last_stream_longer(p):
+    *_, (coder, at, data) = streams(bytes(p))
+    return _set(p, at + 1, "<I", len(data) + 1)
+
+
 def _ent_nused(coder, d):
     # the 9-bit used-symbol count of the ENT table (at byte 9 of the ent payload) set to 300
     d[9] = 300 & 0xFF
@@ -1313,6 +1318,10 @@ def errors():
            "UnsupportedFeatureError", "unknown stream coder 7", {}, "stream coder 7", None)
     yield ("float_unknown_mode", bf(mode_byte(3)), "CorruptDataError", "mode", {},
            "float payload mode 3", ("w", 0))
+    yield ("planes_stream_past_end", _edit_payload(base, "p", _last_stream_longer), "TruncatedDataError",
+           "declares", {}, "the last stream of a PLANES payload declares one byte more than the payload holds",
+           None, {"xfail": "zipweights/codec/chain.py _take_stream raises CorruptDataError where the payload ends "
+                           "inside a stream it declares (truncated, spec/FORMAT.md 1 and 7.2)"})
     yield from delta_errors()
 
 

@@ -526,10 +526,10 @@ def stream_decode(coder: int, data: bytes, m: int) -> bytes:
     if coder == 1:
         import zstandard
 
-        if zstandard.frame_content_size(data) != m:
-            raise Corrupt("ZSTD frame does not declare its size")
-        d = zstandard.ZstdDecompressor().decompressobj()
         try:
+            if zstandard.frame_content_size(data) != m:
+                raise Corrupt("ZSTD frame does not declare its size")
+            d = zstandard.ZstdDecompressor().decompressobj()
             out = d.decompress(data)
         except zstandard.ZstdError as exc:
             raise Corrupt(f"zstd: {exc}") from None
