@@ -26,7 +26,9 @@ import xxhash
 
 from . import dtypes
 from ._fileio import open_regular_file
-from .errors import BaseMismatchError, BaseNotFoundError, InvalidArgumentError, InvalidSafetensorsError
+from .errors import (
+    BaseMismatchError, BaseNotFoundError, InvalidArgumentError, InvalidSafetensorsError, LimitExceededError,
+)
 from .format import container, index as fmt_index, limits, safetensors_header
 
 # Callables (record: index.BaseRecord, where: str) -> a local path or None, tried in
@@ -301,4 +303,4 @@ def check_depth(depth: int, seen: frozenset, record: fmt_index.BaseRecord, where
     if record.sha256 in seen:
         raise BaseMismatchError(f"{where}: the chain of bases loops (sha256 {record.sha256.hex()} is its own base)")
     if depth >= limits.MAX_BASE_DEPTH:
-        raise BaseMismatchError(f"{where}: chain of bases deeper than {limits.MAX_BASE_DEPTH}")
+        raise LimitExceededError(f"{where}: chain of bases deeper than {limits.MAX_BASE_DEPTH}")

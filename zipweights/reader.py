@@ -174,7 +174,7 @@ class ZipwFile:
             if info is None:
                 raise basemodel.mismatch(base, self.index.base, self.name, f" (it has no tensor {e.name!r})")
             dt, shape = info
-            if dt.unit != e.dtype.unit or dt.bits != e.dtype.bits or tuple(shape) != tuple(e.shape):
+            if dt.bits != e.dtype.bits or tuple(shape) != tuple(e.shape):  # spec 5.4: bits and shape
                 raise basemodel.mismatch(
                     base, self.index.base, self.name,
                     f" (its tensor {e.name!r} is {dt.name} {list(shape)}, this file needs {e.dtype.name} {list(e.shape)})",

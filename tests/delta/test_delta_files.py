@@ -372,7 +372,7 @@ def test_a_chain_of_checkpoints_restores_each(tmp_path):
 def test_a_chain_deeper_than_the_limit_is_refused(tmp_path):
     n = limits.MAX_BASE_DEPTH + 2
     _, zpaths = _chain(tmp_path, n, size=600)
-    with pytest.raises(BaseMismatchError, match="deeper than"):
+    with pytest.raises(zipweights.LimitExceededError, match="deeper than"):
         zipweights.decompress_file(zpaths[-1], str(tmp_path / "back"))
     zipweights.decompress_file(zpaths[limits.MAX_BASE_DEPTH - 1], str(tmp_path / "ok"))
 
