@@ -211,12 +211,12 @@ static uint64_t context_table(const uint32_t *h, int A, int P, uint8_t *q, uint1
     } while (0)
 
 /* Counting both transforms by base exponent in one pass (the SIMD path) pays for a
- * table of 2 x 256 x 64 counters to clear; below this many values, an exponent pass and
+ * table of 2 x 256 x A counters to clear; below this many values, an exponent pass and
  * a counting pass by context cost less. Both give the very same counts. */
 #define D_BYEXP_MIN 2048
 
 /* the counts of both transforms by context, hist[(op*ZW_DMAXCTX + c)*A + token], and
- * the contexts; hx (2*256*64 counters, zeroed) for the SIMD path, else NULL */
+ * the contexts; hx (2*256*A counters, zeroed) for the SIMD path, else NULL */
 static void count_both(const uint8_t *src, const uint8_t *base, size_t n, const dkind *K, uint32_t *hx,
                        uint32_t *hist, uint64_t *extra, uint8_t *cmap, int *elo, int *C)
 {
@@ -229,14 +229,17 @@ static void count_both(const uint8_t *src, const uint8_t *base, size_t n, const 
     if (hx) {
         /* by exponent: an equal value only counts for its exponent (token 0 of both) */
         n16 = n / 16 * 16;
-        zw_delta_count16_avx2(src, base, n16, es_shift, emask, eh, hx, extra);
+        if (K->W == 16)
+            zw_delta_count16_avx2(src, base, n16, es_shift, emask, eh, hx, extra);
+        else
+            zw_delta_count32_avx2(src, base, n16, eh, hx, extra);
         for (j = n16; j < n; j++) {
-            uint32_t t = ldv(src, j, 16), b = ldv(base, j, 16), ex = (b >> es_shift) & (uint32_t)emask;
+            uint32_t t = ldv(src, j, K->W), b = ldv(base, j, K->W), ex = (b >> es_shift) & (uint32_t)emask;
             eh[ex]++;
             if (t != b)
                 for (op = 0; op < 2; op++) {
                     int nx;
-                    hx[((size_t)op * 256 + ex) * 64 + token_of(diff_of(t, b, op, 16, S, M), &nx)]++;
+                    hx[((size_t)op * 256 + ex) * A + token_of(diff_of(t, b, op, K->W, S, M), &nx)]++;
                     extra[op] += (uint64_t)nx;
                 }
         }
@@ -245,7 +248,7 @@ static void count_both(const uint8_t *src, const uint8_t *base, size_t n, const 
         for (e = 0; e <= emask; e++) {
             if (!eh[e]) continue;
             for (op = 0; op < 2; op++) {
-                uint32_t *h = hist + ((size_t)op * ZW_DMAXCTX + cmap[e]) * A, *x = hx + ((size_t)op * 256 + e) * 64;
+                uint32_t *h = hist + ((size_t)op * ZW_DMAXCTX + cmap[e]) * A, *x = hx + ((size_t)op * 256 + e) * A;
                 uint32_t moved = 0;
                 for (tk = 1; tk < A; tk++) h[tk] += x[tk], moved += x[tk];
                 h[0] += eh[e] - moved;
@@ -298,12 +301,14 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
     es_shift = K.W - 1 - K.EB;
     seg = zw_seg_len(n);
     r = n - ZW_LANES * seg;
-    simd = K.W == 16 && zw_have_avx2();
+    simd = zw_have_avx2();
 
     hist = zw_scratch(ZW_S_DELTA_HIST, (size_t)2 * ZW_DMAXCTX * A * sizeof *hist +
-                                           (simd && n >= D_BYEXP_MIN ? (size_t)2 * 256 * 64 * sizeof *hx : 0));
-    /* the SIMD path: the step-major table indices (u16) and, per block, z and the big positions */
-    tok = zw_scratch(ZW_S_DELTA_TOK, simd ? 2 * n + 4 * (size_t)ZW_BLK * ZW_LANES + 256 : n + 1);
+                                           (simd && n >= D_BYEXP_MIN ? (size_t)2 * 256 * A * sizeof *hx : 0));
+    /* the SIMD path: the step-major table indices (u16), then per block z and the big
+     * positions (W = 16), or the indices and z in value order (W = 32) */
+    tok = zw_scratch(ZW_S_DELTA_TOK, !simd ? n + 1 : K.W == 16 ? 2 * n + 4 * (size_t)ZW_BLK * ZW_LANES + 256
+                                                                : 8 * n + 4 * (size_t)ZW_BLK * ZW_LANES + 512);
     es = zw_scratch(ZW_S_DELTA_ES, (size_t)ZW_DMAXCTX * A * sizeof *es);
     tmp = zw_scratch(ZW_S_DELTA_TMP, 4 * ZW_LANES + 2 * n + 2);
     if (!hist || !tok || !es || !tmp) {
@@ -312,7 +317,7 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
     }
     if (simd && n >= D_BYEXP_MIN) {
         hx = hist + (size_t)2 * ZW_DMAXCTX * A;
-        memset(hx, 0, (size_t)2 * 256 * 64 * sizeof *hx);
+        memset(hx, 0, (size_t)2 * 256 * A * sizeof *hx);
     }
     /* both transforms counted in one pass; the one whose tables code smaller is used */
     count_both(src, base, n, &K, hx, hist, extra, cmap, &elo, &C);
@@ -354,36 +359,53 @@ size_t zw_delta_encode(const uint8_t *src, const uint8_t *base, size_t nbytes, i
         int l, k;
         memset(&cx, 0, sizeof cx);
         cx.P = P, cx.eshift = es_shift, cx.emask = emask, cx.elo = elo, cx.C = C;
-        for (i0 = 0; i0 < seg; i0 += ZW_BLK) {
-            int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK);
-            int nb = zw_delta_prep16_avx2(src, base, seg, i0, Sn, &cx, op, idx + i0 * ZW_LANES, zb, big);
-            for (k = 0; k < nb; k++) {
-                uint32_t z = zb[big[k]];
-                int nx = zw_log2_32(z) - 1;
-                zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
+        if (K.W == 16)
+            for (i0 = 0; i0 < seg; i0 += ZW_BLK) {
+                int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK);
+                int nb = zw_delta_prep16_avx2(src, base, seg, i0, Sn, &cx, op, idx + i0 * ZW_LANES, zb, big);
+                for (k = 0; k < nb; k++) {
+                    uint32_t z = zb[big[k]];
+                    int nx = zw_log2_32(z) - 1;
+                    zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
+                }
+            }
+        else if (seg) {
+            uint16_t *lidx = idx + ((n + 16 + 31) & ~(size_t)31);
+            uint32_t *z32 = (uint32_t *)(void *)(lidx + ((n + 16 + 31) & ~(size_t)31));
+            big = (uint16_t *)(void *)(z32 + n + 16);
+            zw_delta_prep32_avx2(src, base, seg, &cx, op, lidx, z32, idx);
+            for (i0 = 0; i0 < seg; i0 += ZW_BLK) {
+                int Sn = (int)(seg - i0 < ZW_BLK ? seg - i0 : ZW_BLK);
+                int nb = zw_delta_bigs_avx2(idx + i0 * ZW_LANES, Sn, A - 1, big);
+                for (k = 0; k < nb; k++) {
+                    size_t i = i0 + big[k] / ZW_LANES;
+                    uint32_t z = z32[(size_t)(big[k] % ZW_LANES) * seg + i];
+                    int nx = zw_log2_32(z) - 1;
+                    zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
+                }
             }
         }
         for (t = 0; t < r; t++) {
             size_t jj = ZW_LANES * seg + t;
             int nx;
-            uint32_t z = diff_of(ldv(src, jj, 16), ldv(base, jj, 16), op, 16, S, M);
+            uint32_t z = diff_of(ldv(src, jj, K.W), ldv(base, jj, K.W), op, K.W, S, M);
             ttok[t] = (uint8_t)token_of(z, &nx);
             if (nx) zw_bw_put(&bw, z & ((1u << nx) - 1), nx);
         }
         for (l = 0; l < ZW_LANES; l++) x[l] = ZW_L;
         for (t = r; t-- > 0;) {
             size_t jj = ZW_LANES * seg + t;
-            uint32_t cc = cmap[(ldv(base, jj, 16) >> es_shift) & (uint32_t)emask];
+            uint32_t cc = cmap[(ldv(base, jj, K.W) >> es_shift) & (uint32_t)emask];
             ENC_PUT(x[t % ZW_LANES], &es[cc * (uint32_t)A + ttok[t]]);
         }
         if (zw_have_avx512() && seg) {
-            uint64_t tab[ZW_DMAXCTX * 64];
+            uint64_t tab[ZW_DMAXCTX * 128];
             int s_;
             for (c = 0; c < C; c++)
-                for (s_ = 0; s_ < 64; s_++) {
+                for (s_ = 0; s_ < A; s_++) {
                     const zw_esym *y = &es[c * A + s_];
-                    tab[c * 64 + s_] = (y->bias | (uint32_t)y->cmpl << 14 | (uint32_t)y->shift << 27) |
-                                       (uint64_t)y->rcp << 32;
+                    tab[c * A + s_] = (y->bias | (uint32_t)y->cmpl << 14 | (uint32_t)y->shift << 27) |
+                                      (uint64_t)y->rcp << 32;
                 }
             zw_delta_enc16_avx512(x, idx, seg, tab, P, &p);
         } else {

@@ -506,6 +506,137 @@ T int zw_delta_prep16_avx2(const uint8_t *src, const uint8_t *base, size_t seg, 
     return nb;
 }
 
+/* The token of 8 32-bit z and its extra bit count (spec 4): the bit length k from the
+ * float of z, exact below 2^24 (above, of z >> 8, plus 8), the bit below the top one
+ * shifted down */
+T static inline __m256i token8w(__m256i z, __m256i *nx)
+{
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1), ones = _mm256_set1_epi32(-1);
+    __m256i hi = _mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_srli_epi32(z, 24), zero), ones);
+    __m256i big = _mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_srli_epi32(z, 4), zero), ones);
+    __m256i zz = _mm256_blendv_epi8(z, _mm256_srli_epi32(z, 8), hi);
+    __m256i k = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(zz)), 23),
+                                 _mm256_set1_epi32(127));
+    __m256i bit;
+    k = _mm256_add_epi32(k, _mm256_and_si256(hi, _mm256_set1_epi32(8)));
+    bit = _mm256_and_si256(_mm256_srlv_epi32(z, _mm256_sub_epi32(k, one)), one);
+    *nx = _mm256_and_si256(big, _mm256_sub_epi32(k, one));
+    return _mm256_blendv_epi8(z, _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(k, 1), _mm256_set1_epi32(8)), bit),
+                              big);
+}
+
+T static inline __m256i zord32(__m256i t, __m256i b)
+{
+    const __m256i sgn = _mm256_set1_epi32((int)0x80000000u);
+    __m256i ot = _mm256_xor_si256(t, _mm256_or_si256(sgn, _mm256_srai_epi32(t, 31)));
+    __m256i ob = _mm256_xor_si256(b, _mm256_or_si256(sgn, _mm256_srai_epi32(b, 31)));
+    __m256i d = _mm256_sub_epi32(ot, ob);
+    return _mm256_xor_si256(_mm256_slli_epi32(d, 1), _mm256_srai_epi32(d, 31));
+}
+
+/* 16 u32 as 16 u16 lanes (each below 2^16) */
+T static inline __m256i pack16(__m256i a, __m256i b)
+{
+    return _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
+}
+
+T void zw_delta_count32_avx2(const uint8_t *src, const uint8_t *base, size_t n, uint32_t *eh, uint32_t *hx,
+                             uint64_t *extra)
+{
+    uint32_t eh4[4][256];
+    uint16_t ebuf[D_CB], list[2 * D_CB + 16];
+    const __m256i e8 = _mm256_set1_epi32(0xff), x1 = _mm256_set1_epi32(256 * 128);
+    size_t j0, k;
+    int i, h;
+    memset(eh4, 0, sizeof eh4);
+    for (j0 = 0; j0 < n; j0 += D_CB) {
+        size_t m = n - j0 < D_CB ? n - j0 : D_CB;
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+        int nl = 0;
+        for (k = 0; k < m; k += 16) {
+            __m256i ev[2], h0[2], h1[2];
+            unsigned neq = 0;
+            for (h = 0; h < 2; h++) {
+                __m256i t = _mm256_loadu_si256((const __m256i *)(src + 4 * (j0 + k + 8 * (size_t)h)));
+                __m256i b = _mm256_loadu_si256((const __m256i *)(base + 4 * (j0 + k + 8 * (size_t)h)));
+                __m256i n0, n1;
+                ev[h] = _mm256_and_si256(_mm256_srli_epi32(b, 23), e8);
+                neq |= (~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(t, b))) & 0xff) << (8 * h);
+                h0[h] = _mm256_add_epi32(_mm256_slli_epi32(ev[h], 7), token8w(zord32(t, b), &n0));
+                h1[h] = _mm256_add_epi32(_mm256_add_epi32(_mm256_slli_epi32(ev[h], 7), x1), token8w(_mm256_xor_si256(t, b), &n1));
+                acc0 = _mm256_add_epi32(acc0, n0);
+                acc1 = _mm256_add_epi32(acc1, n1);
+            }
+            _mm256_storeu_si256((__m256i *)(ebuf + k), pack16(ev[0], ev[1]));
+            if (neq) {
+                nl += compress16(pack16(h0[0], h0[1]), neq, list + nl);
+                nl += compress16(pack16(h1[0], h1[1]), neq, list + nl);
+            }
+        }
+        for (k = 0; k < m; k++) eh4[k & 3][ebuf[k]]++;
+        for (i = 0; i < nl; i++) hx[list[i]]++;
+        {
+            uint32_t a0[8], a1[8];
+            _mm256_storeu_si256((__m256i *)a0, acc0);
+            _mm256_storeu_si256((__m256i *)a1, acc1);
+            for (i = 0; i < 8; i++) extra[0] += a0[i], extra[1] += a1[i];
+        }
+    }
+    for (i = 0; i < 256; i++) eh[i] += eh4[0][i] + eh4[1][i] + eh4[2][i] + eh4[3][i];
+}
+
+/* 32-bit values, the steps' part in value order (lane-major): lidx[j] = context * 128 +
+ * token of transform op, z[j] (j < 32*seg, a multiple of 16); then idx, step-major, by
+ * 16 x 16 transposes of lidx */
+T void zw_delta_prep32_avx2(const uint8_t *src, const uint8_t *base, size_t seg, const zw_dctx16 *cx, int op,
+                            uint16_t *lidx, uint32_t *z, uint16_t *idx)
+{
+    const __m256i e8 = _mm256_set1_epi32(0xff), elov = _mm256_set1_epi32(cx->elo),
+                  cmax = _mm256_set1_epi32(cx->C - 1), zero = _mm256_setzero_si256();
+    const size_t nv = ZW_LANES * seg;
+    size_t j, i0;
+    int g, k, h;
+    __m256i r[16], junk;
+    for (j = 0; j < nv; j += 16) {
+        __m256i ix[2];
+        for (h = 0; h < 2; h++) {
+            __m256i t = _mm256_loadu_si256((const __m256i *)(src + 4 * (j + 8 * (size_t)h)));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(base + 4 * (j + 8 * (size_t)h)));
+            __m256i zz = op ? _mm256_xor_si256(t, b) : zord32(t, b);
+            __m256i c = _mm256_and_si256(_mm256_srli_epi32(b, 23), e8);
+            c = _mm256_min_epi32(_mm256_max_epi32(_mm256_sub_epi32(c, elov), zero), cmax);
+            ix[h] = _mm256_add_epi32(_mm256_slli_epi32(c, 7), token8w(zz, &junk));
+            _mm256_storeu_si256((__m256i *)(z + j + 8 * (size_t)h), zz);
+        }
+        _mm256_storeu_si256((__m256i *)(lidx + j), pack16(ix[0], ix[1]));
+    }
+    for (i0 = 0; i0 < seg; i0 += 16)
+        for (g = 0; g < ZW_LANES / 16; g++) {
+            for (k = 0; k < 16; k++)
+                r[k] = _mm256_loadu_si256((const __m256i *)(lidx + (size_t)(16 * g + k) * seg + i0));
+            transpose16(r);
+            for (k = 0; k < 16; k++)
+                _mm256_storeu_si256((__m256i *)(idx + (i0 + (size_t)k) * ZW_LANES + 16 * (size_t)g), r[k]);
+        }
+}
+
+/* the positions s*32 + l of S steps of step-major indices whose token (idx & tmask)
+ * is >= 16, in decoding order; returns their count */
+T int zw_delta_bigs_avx2(const uint16_t *idx, int S, int tmask, uint16_t *big)
+{
+    const __m256i tm = _mm256_set1_epi16((short)tmask), sixteen = _mm256_set1_epi16(16),
+                  iota = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int s, g, nb = 0;
+    for (s = 0; s < S; s++)
+        for (g = 0; g < ZW_LANES / 16; g++) {
+            __m256i tk = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(idx + s * ZW_LANES + 16 * g)), tm);
+            unsigned m = _pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_max_epu16(tk, sixteen), tk)),
+                                   0x55555555u);
+            if (m) nb += compress16(_mm256_add_epi16(iota, _mm256_set1_epi16((short)(s * ZW_LANES + 16 * g))), m, big + nb);
+        }
+    return nb;
+}
+
 /* rANS encoding of steps nsteps-1 down to 0 (reverse decoding order) of the step-major
  * table indices idx, with the 8-byte symbol entries of delta.c (bias | cmpl << 14 |
  * shift << 27, then rcp; x_max - 1 = ((M - cmpl) << (31 - P)) - 1); the words of each
@@ -585,6 +716,23 @@ void zw_delta_enc16_avx512(uint32_t *xs, const uint16_t *idx, size_t nsteps, con
                            uint8_t **pp)
 {
     (void)xs, (void)idx, (void)nsteps, (void)tab, (void)P, (void)pp;
+    abort();
+}
+void zw_delta_count32_avx2(const uint8_t *src, const uint8_t *base, size_t n, uint32_t *eh, uint32_t *hx,
+                           uint64_t *extra)
+{
+    (void)src, (void)base, (void)n, (void)eh, (void)hx, (void)extra;
+    abort();
+}
+void zw_delta_prep32_avx2(const uint8_t *src, const uint8_t *base, size_t seg, const zw_dctx16 *cx, int op,
+                          uint16_t *lidx, uint32_t *z, uint16_t *idx)
+{
+    (void)src, (void)base, (void)seg, (void)cx, (void)op, (void)lidx, (void)z, (void)idx;
+    abort();
+}
+int zw_delta_bigs_avx2(const uint16_t *idx, int S, int tmask, uint16_t *big)
+{
+    (void)idx, (void)S, (void)tmask, (void)big;
     abort();
 }
 #endif

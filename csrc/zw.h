@@ -309,4 +309,14 @@ int zw_delta_prep16_avx2(const uint8_t *src, const uint8_t *base, size_t seg, si
                          const zw_dctx16 *cx, int op, uint16_t *idx, uint16_t *z, uint16_t *big);
 void zw_delta_enc16_avx512(uint32_t *xs, const uint16_t *idx, size_t nsteps, const uint64_t *tab, int P,
                            uint8_t **pp);
+/* 32-bit values: count32 as count16 (hx[op*256*128 + e*128 + token]); prep32 the steps'
+ * part in value order, lidx[j] = context * 128 + token and z[j] for j < 32*seg, then idx
+ * step-major as prep16 writes it */
+void zw_delta_count32_avx2(const uint8_t *src, const uint8_t *base, size_t n, uint32_t *eh, uint32_t *hx,
+                           uint64_t *extra);
+void zw_delta_prep32_avx2(const uint8_t *src, const uint8_t *base, size_t seg, const zw_dctx16 *cx, int op,
+                          uint16_t *lidx, uint32_t *z, uint16_t *idx);
+/* the positions s*32 + l (S <= ZW_BLK steps of step-major indices) whose token, idx &
+ * tmask, is >= 16, in decoding order; returns their count (big holds S*32 + 16) */
+int zw_delta_bigs_avx2(const uint16_t *idx, int S, int tmask, uint16_t *big);
 #endif
