@@ -182,6 +182,41 @@ def test_roundtrip_one_mib_chunks(simd):
         roundtrip(src32, base32, F32)
 
 
+def edges(W: int) -> np.ndarray:
+    """z around every power of two up to 2^W (each token's first and last z, 2^24 where a
+    float stops being exact, the top bit)"""
+    zs = {0, 1, 15, 16, 17, (1 << W) - 1}
+    for k in range(4, W):
+        zs |= {(1 << k) - 1, 1 << k, (1 << k) + 1, (3 << (k - 1)) - 1, 3 << (k - 1), (1 << (k + 1)) - 2}
+    return np.array(sorted(z for z in zs if z < 1 << W), dtype=np.uint64)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("op", (0, 1))
+def test_token_edges_every_level(simd, kind, op):
+    # the SIMD encoders find tokens from floats of z: every token's boundary values, coded
+    # against random bases by both transforms, must give the portable path's payload
+    W, u = (32, np.uint32) if kind == F32 else (16, np.uint16)
+    rng = np.random.default_rng(40 + kind + op)
+    z = np.resize(edges(W), 5000)
+    rng.shuffle(z)
+    b = rng.integers(0, 1 << W, len(z), dtype=np.uint64)
+    S, Mk = np.uint64(1 << (W - 1)), np.uint64((1 << W) - 1)
+    if op:
+        t = b ^ z
+    else:  # t = ord^-1(ord(b) + unzigzag(z)), spec 4
+        ordb = np.where(b & S, b ^ Mk, b ^ S)
+        d = ((z >> np.uint64(1)) ^ (np.uint64(0) - (z & np.uint64(1)))) & Mk
+        o = (ordb + d) & Mk
+        t = np.where(o & S, o ^ S, o ^ Mk)
+    src, base = t.astype(u).tobytes(), b.astype(u).tobytes()
+    payloads = set()
+    for lv in levels():
+        simd(lv)
+        payloads.add(roundtrip(src, base, kind))
+    assert len(payloads) == 1
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_both_ops(kind):
     src, base = pair(kind, 20000, "finetune", seed=3)
