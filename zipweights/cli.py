@@ -1203,5 +1203,10 @@ def main(argv: list[str] | None = None) -> int:
         return _EXIT_SIGPIPE
 
 
+def cat_main(argv: list[str] | None = None) -> int:
+    """zipwcat, as zstdcat: `zipw decompress -c` of its arguments (standard input without)."""
+    return main(["decompress", "-c", *(sys.argv[1:] if argv is None else argv)])
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import subprocess
+import sys
 
 import pytest
 from _zipw_cli import listing, run, small_st
@@ -101,3 +102,14 @@ def test_several_inputs_to_stdout(tmp_path):
     assert run("-q", a, b).returncode == 0
     r = run("-dc", str(a) + ".zipw", str(b) + ".zipw")  # decompressed ones do, as zcat
     assert r.returncode == 0 and r.stdout == a.read_bytes() + b.read_bytes()
+
+
+def test_zipwcat_entry_point(st_file):
+    # what a `zipwcat` console script runs (pyproject's [project.scripts] names it)
+    zipweights.compress_file(str(st_file))
+    code = "import sys; from zipweights.cli import cat_main; sys.exit(cat_main())"
+    r = subprocess.run([sys.executable, "-c", code, str(st_file) + ".zipw"], capture_output=True)
+    assert r.returncode == 0 and r.stdout == st_file.read_bytes()
+    with open(str(st_file) + ".zipw", "rb") as f:
+        r = subprocess.run([sys.executable, "-c", code], stdin=f, capture_output=True)
+    assert r.returncode == 0 and r.stdout == st_file.read_bytes()
