@@ -1,5 +1,5 @@
 /* Standalone timing harness: cbench FILE KIND LEVEL [REPS]
- * build: gcc -O3 -std=c11 -Icsrc bench/kernels/cbench.c csrc/rans.c csrc/ent.c csrc/floatc.c -o /tmp/cbench */
+ * build: gcc -O3 -std=c11 -Icsrc bench/kernels/cbench.c csrc/rans.c csrc/ent.c csrc/floatc.c csrc/floatd.c -o /tmp/cbench */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  *   python -c "import sys,struct; sys.path.insert(0,'bench/kernels'); from models import tensors
  *   f=open('/tmp/minilm_bf16.chunks','wb'); [f.write(struct.pack('<I',len(b[s:s+2097152]))+b[s:s+2097152])
  *    for _,b in tensors('minilm','bf16') for s in range(0,len(b),2097152)]"
- * build: gcc -O3 -std=c11 -Icsrc bench/kernels/mbench.c csrc/rans.c csrc/ent.c csrc/floatc.c csrc/avx2.c -o /tmp/mbench */
+ * build: gcc -O3 -std=c11 -Icsrc bench/kernels/mbench.c csrc/rans.c csrc/ent.c csrc/floatc.c csrc/floatd.c csrc/avx2.c -o /tmp/mbench */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
