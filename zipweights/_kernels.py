@@ -28,6 +28,8 @@ KERNELS = (
     "merge_planes",
     "sparse_split",
     "sparse_merge",
+    "delta_encode",
+    "delta_decode",
 )
 
 
@@ -115,6 +117,8 @@ split_planes = _impl.split_planes
 merge_planes = _impl.merge_planes
 sparse_split = _impl.sparse_split
 sparse_merge = _impl.sparse_merge
+delta_encode = _impl.delta_encode
+delta_decode = _impl.delta_decode
 
 
 def __getattr__(name: str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidArgumentError, LimitExceededError
-from . import ent, errs, floatc, layout
+from . import delta, ent, errs, floatc, layout
 from .rans import MAXN
 
 
@@ -149,6 +149,28 @@ def float_decode(payload, kind, dst) -> None:
     W, EB, bmin, bmax = _kind(kind, len(d), "dst")
     info = _info()
     _check(floatc.decode(p, len(p), kind, W, EB, bmin, bmax, d, len(d), info), info)
+
+
+# ---------------------------------------------------------------- delta
+
+
+def delta_encode(src, base, kind) -> bytes:
+    """delta_encode(src, base, kind) -> bytes: src coded against base (as many bytes)"""
+    kind = int(kind)
+    s, b = _src(src), _src(base)
+    W, EB, B, _ = delta.check(len(s), len(b), kind)
+    out = np.empty(delta.bound(len(s)), np.uint8)
+    n = delta.encode(s, b, len(s) // (W // 8), kind, W, EB, B, out)
+    return out[:n].tobytes()
+
+
+def delta_decode(payload, base, kind, dst) -> None:
+    """delta_decode(payload, base, kind, dst): decode into dst against base"""
+    kind = int(kind)
+    p, b, d = _src(payload), _src(base), _dst(dst)
+    W, EB, B, ntok = delta.check(len(d), len(b), kind)
+    info = _info()
+    _check(delta.decode(p, len(p), b, kind, W, EB, B, ntok, d, len(d) // (W // 8), info), info)
 
 
 # one path, the scalar one: the tests that compare SIMD levels skip on this backend

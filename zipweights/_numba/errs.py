@@ -64,6 +64,17 @@ S_BITMAP_LEN = _m(50, C, "bitmap holds {0} bytes, expected {1}")
 S_PAST = _m(51, C, "bitmap has bits set past the last value")
 S_MARKS = _m(52, C, "bitmap marks {0} values, {1} stored")
 
+# delta payload (delta.c)
+D_KIND = _m(60, InvalidArgumentError, "unsupported delta kind {0} (0=BF16, 1=F16, 2=F32)")
+D_WHOLE = _m(61, InvalidArgumentError, "size {0} is not a multiple of the value size {1}")
+D_BASE = _m(62, InvalidArgumentError, "base holds {0} bytes, the chunk {1}")
+D_HEADER = _m(63, T, "payload truncated: need {0} bytes of header, have {1}")
+D_OP = _m(64, C, "unknown delta transform {0}")
+D_ELO = _m(65, C, "invalid first context exponent {0}")
+D_TOKEN = _m(66, C, "frequency table invalid: token {0} of {1}")
+D_RAW_OUT = _m(67, T, "payload truncated: raw bits run out")
+D_RAW_PAD = _m(68, C, "raw bits: {0} of {1} bytes used or non-zero padding")
+
 
 def raise_for(err: int, info) -> None:
     cls, fmt = MESSAGES[err]
