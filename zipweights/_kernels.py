@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pathlib
+import warnings
 
 from .errors import UnsupportedFeatureError
 
@@ -88,9 +89,21 @@ def _choose():
     if mod is not None:
         return "c", mod
     mod, nb_err = _load_numba()
-    if mod is not None:
-        return "numba", mod
     root = _in_source_tree()
+    if mod is not None:
+        if root is not None:
+            # from a checkout the missing build is most likely an oversight: say so once
+            # (the Numba kernels give the same bytes, after a JIT start-up)
+            warnings.warn(
+                f"zipweights is imported from its source tree ({root}), where its C kernels are "
+                f"not built ({c_err}); running on the Numba kernels instead (the same bytes, "
+                f"slower to start). Either build the C kernels there (python setup.py build_ext "
+                f"--inplace, or pip install -e .), or import zipweights from outside the source "
+                f"tree to use the installed one. Set {ENV}=numba to silence this.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return "numba", mod
     if root is not None:
         # numpy's habit: an import from a checkout names the checkout and the ways out
         raise ImportError(
