@@ -342,7 +342,8 @@ def restore_file(zpath: str, dest: str, threads=None, *, hub: tuple[str, str, st
     With `hub` = (repo_id, the .zipw's name in the repo, commit), a zipweights error
     says which repo file it came from (hub_error). `base`: a delta file's base."""
     try:
-        return decompress_file(zpath, dest, threads=threads, force=True, base=base).original_sha256
+        return decompress_file(zpath, dest, threads=threads, force=True, base=base,
+                               check_sha256=True).original_sha256  # the blob is named by it
     except ZipWeightsError as exc:
         if hub is None:
             raise
