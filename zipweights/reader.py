@@ -2,7 +2,9 @@
 
 Opening a file reads and checks its header, trailer and index, nothing else; chunks
 are decoded on demand, in parallel, straight into their final place, and every chunk
-is checked against its stored checksum after decoding.
+is checked against its stored xxh3-64 after decoding. The whole-file sha256 is checked
+by verify and where asked for (check_sha256=True), not by default: the chunk checks
+cover every payload byte (spec/FORMAT.md, "What the checks catch").
 """
 
 from __future__ import annotations
@@ -324,8 +326,9 @@ class ZipwFile:
         self.read_into(entry, out, threads)
         return out
 
-    def restore_into(self, out, threads: int | None = None, check_sha256: bool = True, progress=None) -> None:
-        """Rebuild the whole original file into `out`, a writable buffer of original size."""
+    def restore_into(self, out, threads: int | None = None, check_sha256: bool = False, progress=None) -> None:
+        """Rebuild the whole original file into `out`, a writable buffer of original size
+        (every chunk's xxh3-64 checked; the whole-file sha256 too with check_sha256)."""
         out = _byte_view(out, writable=True)
         if len(out) != self.original_size:
             raise InvalidArgumentError(f"output holds {len(out)} bytes, original is {self.original_size}")
@@ -334,7 +337,7 @@ class ZipwFile:
         out[: len(prefix)] = prefix
         self._whole(out[len(prefix) :], None, threads, check_sha256, progress)
 
-    def restore_to_fd(self, fd: int, threads: int | None = None, check_sha256: bool = True, progress=None) -> None:
+    def restore_to_fd(self, fd: int, threads: int | None = None, check_sha256: bool = False, progress=None) -> None:
         """Rebuild the whole original file into the open file `fd` (sized by the caller).
 
         Workers decode runs of consecutive chunks (a contiguous span of the original)
@@ -354,7 +357,7 @@ class ZipwFile:
             self.verify_base()
 
     def _whole(self, out, fd, threads, check_sha256, progress) -> None:
-        """Decode every chunk in file order, checking each and the sha256: into `out`
+        """Decode every chunk in file order, checking each (and the sha256 if asked): into `out`
         (a view of everything after the prefix), or into the workers' own buffers,
         written to `fd` when given."""
         largest = max((min(e.chunk_size, e.length) for e in self.entries if e.length), default=0)
@@ -472,7 +475,7 @@ def decompress_file(
     *,
     threads: int | None = None,
     force: bool = False,
-    check_sha256: bool = True,
+    check_sha256: bool = False,
     sync: bool = False,
     progress=None,
     max_output_size: int | None = None,
@@ -482,7 +485,12 @@ def decompress_file(
     without its .zipw suffix); return the output path (a str that also carries the
     original's `original_sha256` and `original_size`). An original larger than
     `max_output_size` (bytes; None: DEFAULT_MAX_OUTPUT_SIZE) is refused before the
-    output is created. A delta file needs its `base` (see ZipwFile)."""
+    output is created. A delta file needs its `base` (see ZipwFile).
+
+    Every chunk is checked against its xxh3-64 as it is decoded, always; the
+    whole-file sha256 only with `check_sha256=True` (verify_file always checks it):
+    it also proves the restored file as a whole equals the original, at the cost of
+    a serial hash over every byte (spec/FORMAT.md, "What the checks catch")."""
     src = os.fspath(src)
     if dst is None:
         if not src.endswith(container.SUFFIX):

@@ -216,7 +216,7 @@ def test_threaded_restore_checks_the_sha256(big, craft, tmp_path):
     src = tmp_path / "bad.safetensors.zipw"
     src.write_bytes(bad)
     with pytest.raises(ChecksumMismatchError, match="sha256"):
-        zipweights.decompress_file(src, tmp_path / "out.safetensors", threads=2)
+        zipweights.decompress_file(src, tmp_path / "out.safetensors", threads=2, check_sha256=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.safetensors.zipw"]
     with pytest.raises(ChecksumMismatchError, match="sha256"):
         zipweights.verify_file(src, threads=2)

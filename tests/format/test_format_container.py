@@ -506,9 +506,10 @@ def test_wrong_original_sha256(sample, craft):
     bad = _edit_bytes(z, craft, lambda b: b.__setitem__(8, b[8] ^ 1))
     with zipweights.ZipwFile(bad) as zf:
         with pytest.raises(ChecksumMismatchError, match="sha256"):
-            zf.restore_into(bytearray(zf.original_size), threads=1)
+            zf.restore_into(bytearray(zf.original_size), threads=1, check_sha256=True)
         with pytest.raises(ChecksumMismatchError, match="sha256"):
             zf.verify(threads=1)
+        zf.restore_into(bytearray(zf.original_size), threads=1)  # the default: chunk checks only
 
 
 @pytest.mark.parametrize("codec", [chain.PLANES, chain.SPARSE])
