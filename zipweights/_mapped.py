@@ -69,3 +69,52 @@ def release(mm, start: int, end: int) -> None:
             mm.madvise(_DONTNEED, a, b - a)
         except (OSError, ValueError):
             pass
+
+
+_WILLNEED = getattr(mmap, "MADV_WILLNEED", None)
+
+
+class ReadAhead:
+    """Asks the kernel, from a thread of its own, to read [start, end) of the file map
+    `mm` in order, WINDOW bytes at a time and at most AHEAD bytes past what the decode
+    has reached: from a cold page cache the disk then reads while the workers decode
+    what has arrived, instead of each worker's page fault waiting for its own read.
+    Submitting a window can block (the device queue is full), hence the thread."""
+
+    WINDOW = 4 << 20
+    AHEAD = 64 << 20
+
+    def __init__(self, mm, start: int, end: int, position=None):
+        self._mm = mm if isinstance(mm, mmap.mmap) and _WILLNEED is not None else None
+        self._start = start - start % mmap.PAGESIZE
+        self._end = end
+        self._position = position  # the decode's offset (Behind.position), or None
+        self._stop = threading.Event()
+        self._thread = None
+        if self._mm is not None and end - self._start > self.WINDOW:
+            self._thread = threading.Thread(target=self._run, name="zipw-readahead", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        pos = self._start
+        while pos < self._end and not self._stop.is_set():
+            if self._position is not None and pos - self._position() > self.AHEAD:
+                self._stop.wait(0.002)  # far enough ahead: let the decode catch up
+                continue
+            n = min(self.WINDOW, self._end - pos)
+            try:
+                self._mm.madvise(_WILLNEED, pos, n)
+            except (OSError, ValueError):  # a closed map, or a platform that refuses it
+                return
+            pos += n
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -19,7 +19,7 @@ import xxhash
 
 from . import basemodel, dtypes
 from ._fileio import atomic_output, check_output, open_regular_file, reserve
-from ._mapped import Behind
+from ._mapped import Behind, ReadAhead
 from ._parallel import Turns, default_threads, run_shared
 from .codec import chain, delta
 from .errors import (
@@ -317,7 +317,7 @@ class ZipwFile:
         self.check_output_size(sum(e.length for e in entries), "all tensors together")
         n_chunks = sum(len(e.chunks) for e in entries)
         parts = ((out, [(e, range(len(e.chunks)))]) for e, out in zip(entries, outs))
-        self._decode(parts, min(threads or default_threads(), n_chunks))
+        self._decode(parts, min(threads or default_threads(), n_chunks), ahead=_payload_span(entries))
 
     def read_bytes(self, name: str, threads: int | None = None) -> bytearray:
         entry = self.tensor(name)
@@ -371,6 +371,7 @@ class ZipwFile:
             [(out, [(e, range(len(e.chunks))) for e in self.entries])],
             max(1, min(threads or default_threads(), n_chunks)),
             target=target, bufsize=bufsize, fd=fd, sha=sha, progress=progress, release=True,
+            ahead=_payload_span(self.entries),
         )
         if sha is not None and sha.digest() != self.index.original_sha256:
             raise ChecksumMismatchError(
@@ -404,12 +405,14 @@ class ZipwFile:
                 yield start, None if dest is None else dest[pos : pos + size], run, size
 
     def _decode(self, parts, threads: int, *, target: int = BATCH_BYTES, bufsize: int = 0, fd=None, sha=None,
-                progress=None, release: bool = False) -> None:
+                progress=None, release: bool = False, ahead=None) -> None:
         """The one decode engine: every run of `parts` (see _runs) decoded and checked
         on `threads` workers; with `fd`, each run written at its original offset; with
         `sha`, the runs hashed in file order; `release`: a pass over the whole file
         hands the mapped pages it is done with back (payloads tile the file in order,
-        spec 5.2).
+        spec 5.2); `ahead` = (start, end): the payload span the runs read in order,
+        which a ReadAhead thread asks the kernel for ahead of the decode (a cold
+        page cache: read and decode overlap).
 
         Each worker takes the next run from one shared iterator (one task per chunk
         costs more in scheduling than a small chunk takes to decode) and decodes it
@@ -451,7 +454,15 @@ class ZipwFile:
                     progress(size)
 
         # taken lazily: a list of runs would cost a tuple per chunk
-        run_shared(work, enumerate(self._runs(parts, target)), threads, turns.stop)
+        with ReadAhead(self._mmap, *(ahead or (0, 0)), position=behind.position):
+            run_shared(work, enumerate(self._runs(parts, target)), threads, turns.stop)
+
+
+def _payload_span(entries) -> tuple[int, int]:
+    """(first, end) of the payload bytes of `entries`' chunks in the file."""
+    spans = [(int(e.chunks["offset"][0]), int(e.chunks["offset"][-1]) + int(e.chunks["length"][-1]))
+             for e in entries if len(e.chunks)]
+    return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else (0, 0)
 
 
 def _map_regular_file(path, where: str):
