@@ -446,7 +446,7 @@ def test_error_vector_raises_its_error(ev, tmp_path, request):
                 assert phrase in str(info.value), (run.__name__, phrase)
         out = tmp_path / "out"
         with pytest.raises(cls):
-            zipweights.decompress_file(path, out, **options)
+            zipweights.decompress_file(path, out, check_sha256=True, **options)  # as zipw decompress --sha256
         assert os.listdir(tmp_path) == []  # a failed restore leaves nothing behind
 
 
