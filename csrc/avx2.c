@@ -62,9 +62,29 @@ int zw_have_avx512(void) { return simd_level >= 2; }
 #define RL64(m) RL16(m), RL16((m) + 16), RL16((m) + 32), RL16((m) + 48)
 static const uint8_t RLUT[256][8] = {RL64(0), RL64(64), RL64(128), RL64(192)};
 
-/* The block decoder, defined once per instruction set: NAME, its target ATTR and the
- * RENORM(v) step that feeds vector v's lanes below ZW_L their next 16-bit words. */
-#define DEFINE_RDEC_BLOCK(NAME, ATTR, RENORM)                                               \
+/* the 8 entries et[ib[k]] as g0 = [e0 e1 | e4 e5], g1 = [e2 e3 | e6 e7], by 64-bit loads
+ * and shuffles into place (one vector shuffle per entry) */
+#define ASM_SHUF(g0, g1)                                                                    \
+    __m128d a0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[0])), (const double *)(et + ib[1])); \
+    __m128d a1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[4])), (const double *)(et + ib[5])); \
+    __m128d b0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[2])), (const double *)(et + ib[3])); \
+    __m128d b1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[6])), (const double *)(et + ib[7])); \
+    __m256 g0 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(a0), a1, 1));     \
+    __m256 g1 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(b0), b1, 1));
+/* the same by broadcast loads (load ports only) and blends (any vector ALU): Intel cores
+ * run every shuffle on one port, which the shuffles above and the renormalization's kept
+ * busy (measured: the AVX-512 kernel ran at the rate of its port-5 uops) */
+#define BQ(k) _mm256_set1_epi64x(*(const long long *)(et + ib[k]))
+#define ASM_BLEND(g0, g1)                                                                   \
+    __m256 g0 = _mm256_castsi256_ps(_mm256_blend_epi32(_mm256_blend_epi32(BQ(0), BQ(1), 0x0C), \
+                                                       _mm256_blend_epi32(BQ(4), BQ(5), 0xC0), 0xF0)); \
+    __m256 g1 = _mm256_castsi256_ps(_mm256_blend_epi32(_mm256_blend_epi32(BQ(2), BQ(3), 0x0C), \
+                                                       _mm256_blend_epi32(BQ(6), BQ(7), 0xC0), 0xF0));
+
+/* The block decoder, defined once per instruction set: NAME, its target ATTR, the
+ * RENORM(v) step that feeds vector v's lanes below ZW_L their next 16-bit words, and
+ * ASSEMBLE, how the 8 table entries reach two vectors. */
+#define DEFINE_RDEC_BLOCK(NAME, ATTR, RENORM, ASSEMBLE)                                     \
 ATTR void NAME(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out)    \
 {                                                                                           \
     __m256i x[NV], base[NV];                                                                \
@@ -92,12 +112,7 @@ ATTR void NAME(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16
              * come out in lane order */                                                    \
             uint32_t ib[8];                                                                 \
             _mm256_storeu_si256((__m256i *)ib, idx);                                        \
-            __m128d a0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[0])), (const double *)(et + ib[1])); \
-            __m128d a1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[4])), (const double *)(et + ib[5])); \
-            __m128d b0 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[2])), (const double *)(et + ib[3])); \
-            __m128d b1 = _mm_loadh_pd(_mm_load_sd((const double *)(et + ib[6])), (const double *)(et + ib[7])); \
-            __m256 g0 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(a0), a1, 1)); \
-            __m256 g1 = _mm256_castpd_ps(_mm256_insertf128_pd(_mm256_castpd128_pd256(b0), b1, 1)); \
+            ASSEMBLE(g0, g1)                                                                \
             __m256i f = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(2, 0, 2, 0))); \
             __m256i e = _mm256_castps_si256(_mm256_shuffle_ps(g0, g1, _MM_SHUFFLE(3, 1, 3, 1))); \
             __m256i freq = _mm256_and_si256(f, lo16), start = _mm256_srli_epi32(f, 16);     \
@@ -132,7 +147,7 @@ ATTR void NAME(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16
         x[v] = _mm256_blendv_epi8(x[v], nx, need);                                        \
         p += 2 * _mm_popcnt_u32((unsigned)mk);                                            \
     } while (0)
-DEFINE_RDEC_BLOCK(zw_rdec_block_avx2, T, RENORM_AVX2)
+DEFINE_RDEC_BLOCK(zw_rdec_block_avx2, T, RENORM_AVX2, ASM_SHUF)
 
 /* AVX-512 (VL, BW, VBMI2) variant of the block decoder: the same 8-lane vectors and
  * identical results; only the renormalization differs (it was about a third of the AVX2
@@ -140,16 +155,20 @@ DEFINE_RDEC_BLOCK(zw_rdec_block_avx2, T, RENORM_AVX2)
 #define T5 __attribute__((target("avx2,popcnt,bmi2,avx512f,avx512bw,avx512vl,avx512vbmi2")))
 
 /* AVX-512: vpexpandw hands the words to the lanes under the compare's mask, with no
- * round trip through a GPR on the state's path */
+ * round trip through a GPR on the state's path. The word mask (even words of the lanes
+ * below ZW_L: x >> 15 is 0 there, and below 2^16 everywhere) lets the expand write each
+ * word into the low half of the already shifted state, with no widening step. */
 #define RENORM_AVX512(v)                                                                  \
     do {                                                                                  \
         __mmask8 need = _mm256_cmplt_epu32_mask(x[v], Lv);                                \
-        __m128i w = _mm_maskz_expand_epi16(need, _mm_loadu_si128((const __m128i *)p));    \
-        x[v] = _mm256_mask_or_epi32(x[v], need, _mm256_slli_epi32(x[v], 16),              \
-                                    _mm256_cvtepu16_epi32(w));                            \
+        __m256i t_ = _mm256_srli_epi32(x[v], 15);                                         \
+        __mmask16 nw = _mm256_mask_testn_epi16_mask(0x5555, t_, t_);                      \
+        __m256i y_ = _mm256_mask_slli_epi32(x[v], need, x[v], 16);                        \
+        x[v] = _mm256_mask_expand_epi16(y_, nw,                                           \
+                   _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p)));          \
         p += 2 * _mm_popcnt_u32((unsigned)need);                                          \
     } while (0)
-DEFINE_RDEC_BLOCK(zw_rdec_block_avx512, T5, RENORM_AVX512)
+DEFINE_RDEC_BLOCK(zw_rdec_block_avx512, T5, RENORM_AVX512, ASM_BLEND)
 
 #include "transpose16.h"
 
