@@ -24,6 +24,13 @@
 
 #define T __attribute__((target("avx2,popcnt,bmi2,prfchw")))
 
+/* one bit per 16-bit lane of a compare result (lane i -> bit i): the signed pack keeps
+ * 0xffff / 0 as 0xff / 0. Not PEXT, which AMD before Zen 3 runs in microcode. */
+T static inline unsigned lanes16(__m256i c)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_packs_epi16(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1)));
+}
+
 /* values from z and the base, step-major, 16 at a time (spec/CODERS.md 4, "Values") */
 T static inline __m256i apply16(__m256i z, __m256i b, int op)
 {
@@ -435,7 +442,7 @@ T void zw_delta_count16_avx2(const uint8_t *src, const uint8_t *base, size_t n, 
             __m256i b = _mm256_loadu_si256((const __m256i *)(base + 2 * (j0 + k)));
             __m256i ev = _mm256_and_si256(_mm256_srl_epi16(b, ec), emv);
             __m256i e64 = _mm256_slli_epi16(ev, 6);
-            unsigned neq = ~_pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi16(t, b)), 0x55555555u) & 0xffff;
+            unsigned neq = ~lanes16(_mm256_cmpeq_epi16(t, b)) & 0xffff;
             _mm256_storeu_si256((__m256i *)(ebuf + k), ev);
             if (neq) { /* a quarter of a fine-tune's values: the rest are token 0 for both */
                 __m256i h0 = _mm256_add_epi16(e64, token16(zord16(t, b), &acc0));
@@ -498,9 +505,8 @@ T int zw_delta_prep16_avx2(const uint8_t *src, const uint8_t *base, size_t seg, 
         for (g = 0; g < ZW_LANES / 16; g++) {
             __m256i zz = _mm256_load_si256((const __m256i *)(z + s * ZW_LANES + 16 * g));
             /* z > 15 as unsigned 16-bit: max(z, 16) == z */
-            unsigned m = _pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi16(
-                                       _mm256_max_epu16(zz, _mm256_add_epi16(fifteen, _mm256_set1_epi16(1))), zz)),
-                                   0x55555555u);
+            unsigned m = lanes16(_mm256_cmpeq_epi16(
+                                       _mm256_max_epu16(zz, _mm256_add_epi16(fifteen, _mm256_set1_epi16(1))), zz));
             if (m) nb += compress16(_mm256_add_epi16(iota, _mm256_set1_epi16((short)(s * ZW_LANES + 16 * g))), m, big + nb);
         }
     return nb;
@@ -630,8 +636,7 @@ T int zw_delta_bigs_avx2(const uint16_t *idx, int S, int tmask, uint16_t *big)
     for (s = 0; s < S; s++)
         for (g = 0; g < ZW_LANES / 16; g++) {
             __m256i tk = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(idx + s * ZW_LANES + 16 * g)), tm);
-            unsigned m = _pext_u32((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_max_epu16(tk, sixteen), tk)),
-                                   0x55555555u);
+            unsigned m = lanes16(_mm256_cmpeq_epi16(_mm256_max_epu16(tk, sixteen), tk));
             if (m) nb += compress16(_mm256_add_epi16(iota, _mm256_set1_epi16((short)(s * ZW_LANES + 16 * g))), m, big + nb);
         }
     return nb;
