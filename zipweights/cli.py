@@ -613,7 +613,7 @@ def _decompress_zf(args, zf, label: str, dst: str, overall, like=None) -> None:
     """Restore the open .zipw `zf` to stdout (in order) or to the new file `dst`."""
     from ._fileio import atomic_output, reserve
 
-    check_sha256 = not args.no_sha256
+    check_sha256 = args.sha256
     if zf.base_record is not None:
         zf.base_model()  # found and checked before anything is written
     with _bar(args, zf.original_size, os.path.basename(label), overall, share=_size(label)) as bar:
@@ -648,7 +648,7 @@ def _decompress_file(args, job: _Job, overall) -> None:
             _decompress_zf(args, zf, src, dst, overall)
         return
     src_st = os.stat(src)
-    check_sha256 = not args.no_sha256 or args.rm  # --rm: the whole file is checked first
+    check_sha256 = args.sha256 or args.rm  # --rm: the whole file is checked first
     with ZipwFile(src, max_output_size=args.max_size, base=args.base) as zf:
         size = zf.original_size
         if zf.base_record is not None:
@@ -839,7 +839,7 @@ def cmd_bench(args) -> int:
                 stats = compress_file(path, packed, threads=threads, level=args.level, force=True)
                 ct.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                decompress_file(packed, back, threads=threads, force=True, check_sha256=not args.no_sha256)
+                decompress_file(packed, back, threads=threads, force=True, check_sha256=args.sha256)
                 dt.append(time.perf_counter() - t0)
             print(f"{os.path.basename(path)[:40]:40} {stats.ratio:7.4f} {size / statistics.median(ct) / 1e6:14.0f} "
                   f"{size / statistics.median(dt) / 1e6:16.0f}")
@@ -1025,8 +1025,13 @@ def _compress_parser(sub, max_size) -> None:
 
     d = sub.add_parser("decompress", help="FILE.zipw -> FILE, byte for byte")
     _stream_options(d)
-    d.add_argument("--no-sha256", action="store_true",
-                   help="skip the whole-file sha256 check (every chunk's checksum is still verified)")
+    # as zstd: every chunk's xxh3 by default; the whole-file sha256 on request (verify: always)
+    sums = d.add_mutually_exclusive_group()
+    sums.add_argument("--sha256", action="store_true",
+                      help="also check the restored file's sha256 against the recorded one (every "
+                           "chunk's xxh3 is always checked; zipw verify checks both)")
+    sums.add_argument("--no-sha256", action="store_true",
+                      help="the default: every chunk's checksum, not the whole-file sha256 (kept for old scripts)")
     d.add_argument("--max-size", **max_size)
     d.add_argument("--base", metavar="FILE", help=BASE_USED)
     d.set_defaults(func=cmd_decompress)
@@ -1053,7 +1058,9 @@ def _check_parsers(sub, max_size) -> None:
     _threads_opt(b)
     b.add_argument("-l", "--level", type=_level_arg, default=DEFAULT_LEVEL)
     b.add_argument("-r", "--runs", type=_runs_arg, default=5)
-    b.add_argument("--no-sha256", action="store_true", help="decompress without the whole-file sha256 check")
+    bsums = b.add_mutually_exclusive_group()
+    bsums.add_argument("--sha256", action="store_true", help="decompress with the whole-file sha256 check too")
+    bsums.add_argument("--no-sha256", action="store_true", help="the default: chunk checksums only")
     b.set_defaults(func=cmd_bench)
 
 

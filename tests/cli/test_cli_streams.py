@@ -25,7 +25,9 @@ def test_pipe_round_trip_is_byte_exact(st_file, tmp_path):
     back = run("-d", input=packed.stdout)  # zipw -d < m.zipw
     assert back.returncode == 0, back.stderr
     assert back.stdout == data
-    assert b"stdin:" in back.stderr and b"restored to stdout, sha256 verified" in back.stderr
+    assert b"stdin:" in back.stderr and b"restored to stdout, chunk checksums verified" in back.stderr
+    back = run("-d", "--sha256", input=packed.stdout)
+    assert back.returncode == 0 and back.stdout == data and b"restored to stdout, sha256 verified" in back.stderr
     assert listing(tmp_path) == ["m.safetensors"]  # nothing left behind, in the folder or as a spool
 
 

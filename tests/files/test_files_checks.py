@@ -159,3 +159,22 @@ def test_every_payload_byte_is_chunk_checked(small):
         except ZipWeightsError:
             continue
         assert bytes(out) == small["st"], f"flip at {pos}: silently wrong"
+
+
+def test_cli_decompress_checks_the_sha256_only_when_asked(small, craft, tmp_path):
+    # zipw decompress as zstd: chunk checksums by default; --sha256 refuses the rewritten
+    # prefix and leaves nothing behind; verify always refuses it
+    import subprocess
+    import sys
+
+    src = tmp_path / "bad.safetensors.zipw"
+    src.write_bytes(_prefix_changed(small["zipw"], craft))
+    zipw = [sys.executable, "-m", "zipweights.cli"]
+    r = subprocess.run([*zipw, "decompress", "--sha256", str(src)], capture_output=True, text=True)
+    assert r.returncode != 0 and "sha256" in r.stderr, r.stderr
+    assert not (tmp_path / "bad.safetensors").exists()
+    r = subprocess.run([*zipw, "verify", str(src)], capture_output=True, text=True)
+    assert r.returncode != 0 and "sha256" in r.stderr, r.stderr
+    r = subprocess.run([*zipw, "decompress", str(src)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "bad.safetensors").read_bytes() != small["st"]
