@@ -60,6 +60,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 from peers import delta_base  # noqa: E402
 from peers.delta_base import Ref, st_header  # noqa: E402
+from machine import cpu_model  # noqa: E402  (bench/ is the script folder)
 
 CORPUS = os.path.join(HERE, "corpus")
 WORK = os.path.join(HERE, "cache", "delta")
@@ -70,15 +71,6 @@ log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
 
 
 # -- machine ---------------------------------------------------------------------------------
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def cpu_flags():

@@ -40,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+from machine import cpu_model  # noqa: E402  (bench/ is the script folder)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -53,15 +54,6 @@ def default_files() -> list[str]:
     return files
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def drop_caches() -> None:

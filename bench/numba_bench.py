@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ sys.path.insert(0, ROOT)
 
 import zipweights  # noqa: E402
 from zipweights import _ckernels, _kernels, _numba, writer  # noqa: E402
+from machine import cpu_model  # noqa: E402  (bench/ is the script folder)
 
 DEFAULT = [os.path.join(ROOT, "bench", "corpus", f) for f in ("minilm-bf16.safetensors", "craft-fp32.safetensors")]
 
@@ -60,15 +60,6 @@ def timed(fn, runs):
     return statistics.median(ts), res
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def bench_file(path, runs):

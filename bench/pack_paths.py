@@ -6,9 +6,10 @@ corpus file, one process per path (the CPU is probed once per process), median o
 from __future__ import annotations
 
 import os
-import platform
 import subprocess
 import sys
+
+from machine import cpu_model
 
 _RUN = r"""
 import statistics, sys, time
@@ -36,14 +37,6 @@ print(f"{n / statistics.median(times) / 1e6:.0f}")
 """
 
 
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

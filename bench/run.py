@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import peers as peer_registry  # noqa: E402
 from peers.base import tensors  # noqa: E402
+from machine import cpu_model  # noqa: E402  (bench/ is the script folder)
 
 CORPUS = os.path.join(HERE, "corpus")
 CACHE = os.path.join(HERE, "cache")
@@ -51,15 +52,6 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def default_machine():
