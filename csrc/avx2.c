@@ -11,6 +11,7 @@
  * here (tests/kernels/test_portable.py) */
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(ZW_PORTABLE)
+#include <cpuid.h>
 #include <immintrin.h>
 
 static void merge16_init(void);
@@ -18,7 +19,30 @@ static void merge16_init(void);
 /* what this CPU has (0 scalar, 1 AVX2, 2 AVX-512 VL/BW/VBMI2), probed once at import;
  * simd_level is what the kernels use: the CPU's level, capped by ZW_NO_SIMD=1 /
  * ZW_NO_AVX512=1 in the environment at import or by zw_cpu_set (the tests compare all) */
-static int cpu_level, simd_level;
+static int cpu_level, simd_level, fast_pext;
+
+/* PEXT is one fast instruction on Intel (Haswell on) and AMD Zen 3 on, but microcode on
+ * AMD before Zen 3 (family 0x17 and Hygon's 0x18: tens to hundreds of cycles, growing with
+ * the mask's set bits), where it made the SIMD encoder slower than the scalar one. As zstd
+ * keys its BMI2 paths to the CPU, the vendor and family decide, once; ZW_NO_PEXT=1 (or 0)
+ * forces the shift/mask pack (or PEXT) for tests and benchmarks. Probed with the rest. */
+
+static int pext_probe(void)
+{
+    unsigned a, b, c, d, fam;
+    const char *env = getenv("ZW_NO_PEXT");
+    if (env && *env) return *env == '0';
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    /* "AuthenticAMD" / "HygonGenuine" in ebx, edx, ecx */
+    if (!((b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u) ||
+          (b == 0x6f677948u && d == 0x6e65476eu && c == 0x656e6975u)))
+        return 1;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    fam = (a >> 8) & 0xf;
+    if (fam == 0xf) fam += (a >> 20) & 0xff;
+    return fam >= 0x19;
+}
+
 
 void zw_cpu_init(void)
 {
@@ -37,6 +61,7 @@ void zw_cpu_init(void)
     simd_level = cpu_level;
     if (no_512 && no_512[0] == '1' && simd_level > 1) simd_level = 1;
     if (no_simd && no_simd[0] == '1') simd_level = 0;
+    fast_pext = cpu_level >= 1 && pext_probe();
 }
 
 int zw_cpu_set(int level)
@@ -47,6 +72,7 @@ int zw_cpu_set(int level)
 
 int zw_have_avx2(void) { return simd_level >= 1; }
 int zw_have_avx512(void) { return simd_level >= 2; }
+int zw_fast_pext(void) { return fast_pext; }
 
 #define T __attribute__((target("avx2,popcnt,bmi2")))
 #define NV (ZW_LANES / 8) /* state vectors */
@@ -337,6 +363,7 @@ int zw_cpu_set(int level)
 }
 int zw_have_avx2(void) { return 0; }
 int zw_have_avx512(void) { return 0; }
+int zw_fast_pext(void) { return 0; }
 void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out)
 {
     (void)d, (void)t, (void)S, (void)ctx, (void)out;

@@ -139,30 +139,6 @@ T void zw_float_enc_steps_avx2(const uint8_t *hb, size_t seg, int w, int A, int 
     *pp = p;
 }
 
-/* PEXT is one fast instruction on Intel (Haswell on) and AMD Zen 3 on, but microcode on
- * AMD before Zen 3 (family 0x17 and Hygon's 0x18: tens to hundreds of cycles, growing with
- * the mask's set bits), where it made the SIMD encoder slower than the scalar one. As zstd
- * keys its BMI2 paths to the CPU, the vendor and family decide, once; ZW_NO_PEXT=1 (or 0)
- * forces the shift/mask pack (or PEXT) for tests and benchmarks. */
-#include <cpuid.h>
-static int pext_ok = -1;
-
-static int pext_probe(void)
-{
-    unsigned a, b, c, d, fam;
-    const char *env = getenv("ZW_NO_PEXT");
-    if (env && *env) return *env == '0';
-    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
-    /* "AuthenticAMD" / "HygonGenuine" in ebx, edx, ecx */
-    if (!((b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u) ||
-          (b == 0x6f677948u && d == 0x6e65476eu && c == 0x656e6975u)))
-        return 1;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    fam = (a >> 8) & 0xf;
-    if (fam == 0xf) fam += (a >> 20) & 0xff;
-    return fam >= 0x19;
-}
-
 /* 4 w-bit fields in the low bits of 16-bit lanes -> 4w contiguous bits (PEXT's result):
  * fold pairs of lanes, then pairs of pairs; w <= 8 keeps every stray bit above the masks */
 static inline uint64_t fold4(uint64_t x, int w)
@@ -177,9 +153,7 @@ T void zw_pack_rest_bmi2(const uint8_t *hb, size_t n8, int w, uint8_t *rp)
 {
     const uint64_t m = 0x0001000100010001ull * ((1u << w) - 1);
     size_t j;
-    int ok = pext_ok;
-    if (ok < 0) pext_ok = ok = pext_probe(); /* a race writes the same value */
-    if (ok)
+    if (zw_fast_pext())
         for (j = 0; j < n8; j += 8) {
             uint64_t a, b;
             memcpy(&a, hb + 2 * j, 8);

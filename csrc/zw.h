@@ -231,6 +231,8 @@ int zw_have_avx2(void);
 void zw_rdec_block_avx2(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out);
 /* the same with AVX-512 VL/BW/VBMI2 renormalization; zw_have_avx512() implies avx2 */
 int zw_have_avx512(void);
+/* PEXT is one fast instruction here (not microcode: AMD before Zen 3); ZW_NO_PEXT=0/1 forces */
+int zw_fast_pext(void);
 void zw_rdec_block_avx512(zw_rdec *d, const zw_dtabs *t, int S, const uint32_t *ctx, uint16_t *out);
 /* tmp: S x 32 step-major symbols (S multiple of 16) of steps [i0, i0+S); writes the values
  * l*seg + i0 + s. merge16: 16-bit values (sym << w | w raw bits from rest); merge32 adds
