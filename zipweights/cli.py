@@ -1008,6 +1008,16 @@ def _stream_options(sp) -> None:
     _verbosity(sp)
 
 
+def _sha256_options(p) -> None:
+    """As zstd: every chunk's xxh3 by default; the whole-file sha256 on request (verify: always)."""
+    sums = p.add_mutually_exclusive_group()
+    sums.add_argument("--sha256", action="store_true",
+                      help="also check the restored file's sha256 against the recorded one (every "
+                           "chunk's xxh3 is always checked; zipw verify checks both)")
+    sums.add_argument("--no-sha256", action="store_true",
+                      help="the default: every chunk's checksum, not the whole-file sha256 (kept for old scripts)")
+
+
 def _compress_parser(sub, max_size) -> None:
     c = sub.add_parser("compress", help="FILE -> FILE.zipw; a folder: every *.safetensors in it",
                        epilog=LEVEL_HELP)
@@ -1025,13 +1035,7 @@ def _compress_parser(sub, max_size) -> None:
 
     d = sub.add_parser("decompress", help="FILE.zipw -> FILE, byte for byte")
     _stream_options(d)
-    # as zstd: every chunk's xxh3 by default; the whole-file sha256 on request (verify: always)
-    sums = d.add_mutually_exclusive_group()
-    sums.add_argument("--sha256", action="store_true",
-                      help="also check the restored file's sha256 against the recorded one (every "
-                           "chunk's xxh3 is always checked; zipw verify checks both)")
-    sums.add_argument("--no-sha256", action="store_true",
-                      help="the default: every chunk's checksum, not the whole-file sha256 (kept for old scripts)")
+    _sha256_options(d)
     d.add_argument("--max-size", **max_size)
     d.add_argument("--base", metavar="FILE", help=BASE_USED)
     d.set_defaults(func=cmd_decompress)
@@ -1058,9 +1062,7 @@ def _check_parsers(sub, max_size) -> None:
     _threads_opt(b)
     b.add_argument("-l", "--level", type=_level_arg, default=DEFAULT_LEVEL)
     b.add_argument("-r", "--runs", type=_runs_arg, default=5)
-    bsums = b.add_mutually_exclusive_group()
-    bsums.add_argument("--sha256", action="store_true", help="decompress with the whole-file sha256 check too")
-    bsums.add_argument("--no-sha256", action="store_true", help="the default: chunk checksums only")
+    _sha256_options(b)
     b.set_defaults(func=cmd_bench)
 
 
