@@ -426,23 +426,9 @@ class ZipwFile:
         progress_lock = threading.Lock()  # progress bars are not all thread-safe
         local = threading.local()
         behind = Behind(self._mmap if release else None)
-        # One decode thread on a machine with more cores: the writes (and the sha256)
-        # go to a thread of their own, a run behind the decode, as zstd's --asyncio does:
-        # the kernel's copy into the page cache is a third of a restore's time here.
-        writer = _WriteBehind(fd, sha, bufsize) if fd is not None and threads == 1 and default_threads() > 1 else None
 
         def work(job):
             k, (start, view, run, size) = job
-            if writer is not None:
-                buf = writer.buffer()
-                for e, i, a, b in run:
-                    self._decode_chunk(e, i, buf[a:b])
-                last, i = run[-1][0].chunks, run[-1][1]
-                behind.done(k, int(last["offset"][i]) + int(last["length"][i]))
-                writer.put(buf, start, size)
-                if progress is not None:
-                    progress(size)
-                return
             if view is None:
                 if not hasattr(local, "buf"):
                     local.buf = memoryview(bytearray(bufsize))
@@ -469,80 +455,7 @@ class ZipwFile:
 
         # taken lazily: a list of runs would cost a tuple per chunk
         with ReadAhead(self._mmap, *(ahead or (0, 0)), position=behind.position):
-            if writer is None:
-                run_shared(work, enumerate(self._runs(parts, target)), threads, turns.stop)
-                return
-            try:
-                run_shared(work, enumerate(self._runs(parts, target)), threads, writer.stop)
-            except BaseException:
-                writer.close(failed=True)
-                raise
-            writer.close()
-
-
-class _WriteBehind:
-    """Writes (and hashes) runs in the order they are put, on a thread of its own, while
-    the one decode thread fills the next buffer; DEPTH buffers in all, so the memory is
-    bounded and a slow disk holds the decode back rather than piling up runs."""
-
-    DEPTH = 3
-
-    def __init__(self, fd: int, sha, bufsize: int):
-        import queue
-
-        self._fd, self._sha, self._bufsize = fd, sha, bufsize
-        self._todo: queue.Queue = queue.Queue()
-        self._free: queue.Queue = queue.Queue()
-        self._made = 0
-        self._error: BaseException | None = None
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="zipw-write", daemon=True)
-        self._thread.start()
-
-    def buffer(self) -> memoryview:
-        if self._error is not None:
-            raise self._error
-        if self._made < self.DEPTH and self._free.empty():
-            self._made += 1
-            return memoryview(bytearray(self._bufsize))
-        buf = self._free.get()
-        if buf is None:  # the writer failed or was stopped
-            raise self._error if self._error is not None else OSError("write stopped")
-        return buf
-
-    def put(self, buf: memoryview, start: int, size: int) -> None:
-        self._todo.put((buf, start, size))
-
-    def _run(self) -> None:
-        while True:
-            item = self._todo.get()
-            if item is None:
-                return
-            buf, start, size = item
-            if self._error is None and not self._stopped:
-                try:
-                    view = buf[:size]
-                    if self._sha is not None:
-                        self._sha.update(view)
-                    _pwrite_all(self._fd, view, start)
-                except BaseException as exc:
-                    self._error = exc
-                    self._free.put(None)  # wakes a decode thread waiting for a buffer
-                    continue
-            self._free.put(buf)
-
-    def stop(self) -> None:
-        self._stopped = True
-        self._free.put(None)
-
-    def close(self, failed: bool = False) -> None:
-        """Waits until every run put is written; raises the writer's error, if any."""
-        if failed:
-            self._stopped = True
-        self._todo.put(None)
-        self._thread.join()
-        if self._error is not None and not failed:
-            raise self._error
+            run_shared(work, enumerate(self._runs(parts, target)), threads, turns.stop)
 
 
 def _payload_span(entries) -> tuple[int, int]:
