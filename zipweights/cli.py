@@ -23,7 +23,6 @@ import stat
 import sys
 
 from . import __version__
-from ._parallel import default_threads
 from .errors import EXIT_DATA, EXIT_OK, EXIT_USAGE, exit_code
 from .errors import CorruptDataError, InvalidArgumentError, ZipWeightsError
 from .errors import UsageError as _Usage
@@ -1018,9 +1017,12 @@ def _sha256_options(p) -> None:
                       help="the default: every chunk's checksum, not the whole-file sha256 (kept for old scripts)")
 
 
-def _compress_parser(sub, max_size) -> None:
-    c = sub.add_parser("compress", help="FILE -> FILE.zipw; a folder: every *.safetensors in it",
-                       epilog=LEVEL_HELP)
+def _max_size(p) -> None:
+    p.add_argument("--max-size", type=_size_arg, default=DEFAULT_MAX_OUTPUT_SIZE, metavar="SIZE",
+                   help="refuse files that declare more than SIZE bytes of output (default 1T)")
+
+
+def _add_compress(c) -> None:
     _stream_options(c)
     c.add_argument("-l", "--level", type=_level_arg, default=DEFAULT_LEVEL, metavar="N",
                    help=f"{MIN_LEVEL} (fastest) .. {MAX_LEVEL} (smallest), default {DEFAULT_LEVEL}; also -1 .. -9")
@@ -1033,31 +1035,33 @@ def _compress_parser(sub, max_size) -> None:
     c.add_argument("--base", metavar="FILE", help=BASE_HELP + "; recorded by sha256 and relative path")
     c.set_defaults(func=cmd_compress)
 
-    d = sub.add_parser("decompress", help="FILE.zipw -> FILE, byte for byte")
+
+def _add_decompress(d) -> None:
     _stream_options(d)
     _sha256_options(d)
-    d.add_argument("--max-size", **max_size)
+    _max_size(d)
     d.add_argument("--base", metavar="FILE", help=BASE_USED)
     d.set_defaults(func=cmd_decompress)
 
 
-def _check_parsers(sub, max_size) -> None:
-    i = sub.add_parser("info", help="per-tensor table: dtype, shape, codec, ratio")
+def _add_info(i) -> None:
     i.add_argument("inputs", nargs="+", metavar="FILE|DIR", help=".zipw files, folders of them, or '-'")
     i.add_argument("--json", action="store_true", help="one JSON object a file, a line each")
     i.set_defaults(func=cmd_info)
 
-    v = sub.add_parser("verify", help="decode everything and check every checksum")
+
+def _add_verify(v) -> None:
     v.add_argument("inputs", nargs="+", metavar="FILE|DIR", help=".zipw files, folders of them, or '-'")
     v.add_argument("--original", help="also check that FILE restores exactly this file")
-    v.add_argument("--max-size", **max_size)
+    _max_size(v)
     v.add_argument("--base", metavar="FILE", help=BASE_USED + "; its whole sha256 is checked")
     v.add_argument("--json", action="store_true", help="one JSON object a file, a line each (ok, or the error)")
     _threads_opt(v)
     _verbosity(v)
     v.set_defaults(func=cmd_verify)
 
-    b = sub.add_parser("bench", help="time compress and decompress of files (whole job, medians)")
+
+def _add_bench(b) -> None:
     b.add_argument("inputs", nargs="+", metavar="FILE")
     _threads_opt(b)
     b.add_argument("-l", "--level", type=_level_arg, default=DEFAULT_LEVEL)
@@ -1066,14 +1070,24 @@ def _check_parsers(sub, max_size) -> None:
     b.set_defaults(func=cmd_bench)
 
 
-def _mirror_parser(sub) -> None:
-    m = sub.add_parser(
-        "mirror", help="mirror a Hub repo as a compressed repo or folder (--restore: the reverse)",
-        description="SRC: a repo id, optionally @revision. DEST: a repo id, or a local folder (an existing "
-                    "folder, a path starting with / ./ ../ ~, or with more than one '/'; 'hf:' forces a repo). "
-                    "Besides the files, DEST gets .zipw-mirror.json (what was mirrored from which commit, to "
-                    "resume) and a note in README.md between <!-- zipw-mirror --> marks (taken out by --restore); "
-                    "--dry-run lists both.")
+MIRROR_DESCRIPTION = """\
+SRC: a repo id, optionally @revision. DEST: a repo id, or a local folder (an
+existing folder, a path starting with / ./ ../ ~, or with more than one '/';
+'hf:' forces a repo).
+
+Besides the files, DEST gets (and --dry-run lists):
+  .zipw-mirror.json  the source repo and commit, and for every file its source id,
+                     output name and sizes: how a rerun knows what is done
+  README.md          the source's model card (or a new one) with a note saying
+                     what was compressed and how to load it, between the lines
+                     <!-- zipw-mirror --> and <!-- /zipw-mirror -->
+--restore writes README.md back without the note, byte for byte the card the
+compressed repo was made from (a card that held only the note is not written),
+and its own .zipw-mirror.json.
+"""
+
+
+def _add_mirror(m) -> None:
     m.add_argument("src", nargs="?", metavar="SRC")
     m.add_argument("dest", nargs="?", metavar="DEST")
     m.add_argument("--list", metavar="FILE", help="a file of 'SRC DEST' lines, mirrored one after the other")
@@ -1096,25 +1110,59 @@ def _mirror_parser(sub) -> None:
     m.set_defaults(func=cmd_mirror)
 
 
+# command: (its line in `zipw --help`, extra add_parser arguments, what adds its options)
+_COMMANDS = {
+    "compress": ("FILE -> FILE.zipw; a folder: every *.safetensors in it", {"epilog": LEVEL_HELP},
+                 _add_compress),
+    "decompress": ("FILE.zipw -> FILE, byte for byte", {}, _add_decompress),
+    "info": ("per-tensor table: dtype, shape, codec, ratio", {}, _add_info),
+    "verify": ("decode everything and check every checksum", {}, _add_verify),
+    "bench": ("time compress and decompress of files (whole job, medians)", {}, _add_bench),
+    "mirror": ("mirror a Hub repo as a compressed repo or folder (--restore: the reverse)",
+               {"description": MIRROR_DESCRIPTION, "formatter_class": argparse.RawDescriptionHelpFormatter},
+               _add_mirror),
+}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its complaints in zipw's one form: "zipw: what is wrong"."""
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"zipw: {message} (see `{self.prog} --help`)\n")
 
+    def _get_formatter(self):
+        # argparse makes a formatter for every add_argument (to check its metavar), and
+        # each asks shutil (an import of shutil, bz2, lzma and zlib) for the terminal's
+        # width; the same width, from os alone, as shutil.get_terminal_size finds it
+        return self.formatter_class(prog=self.prog, width=_help_width())
 
-def _parser() -> argparse.ArgumentParser:
+
+def _help_width() -> int:
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return max(columns, 1) - 2  # as argparse: 2 short of the edge
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """zipw's parser; with `command`, only that command's options are added (the others
+    keep their names and help lines): parsing a compress command line then costs a
+    sixth of building them all."""
     p = _Parser(
         prog="zipw", description="Lossless compression for neural-network weights.",
         epilog="zstd's spelling works too: `zipw FILE` compresses, `zipw -d FILE` decompresses, "
                "`zipw -dc FILE` writes to stdout, `zipw -9 FILE`, `cat FILE | zipw > FILE.zipw`.")
-    p.add_argument("--version", action="version", version=f"zipw {__version__}")
+    p.add_argument("-V", "--version", action="version", version=f"zipw {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
-    max_size = dict(type=_size_arg, default=DEFAULT_MAX_OUTPUT_SIZE, metavar="SIZE",
-                    help="refuse files that declare more than SIZE bytes of output (default 1T)")
-    _compress_parser(sub, max_size)
-    _check_parsers(sub, max_size)
-    _mirror_parser(sub)
+    for name in COMMANDS:
+        text, extra, options = _COMMANDS[name]
+        sp = sub.add_parser(name, help=text, **extra)
+        if command is None or command == name:
+            options(sp)
     return p
 
 
@@ -1168,7 +1216,7 @@ def _command_argv(argv: list[str]) -> list[str]:
     """A command line in zstd's spelling (no command word) as zipw's: `zipw FILE` and
     `zipw -9 FILE` compress, `zipw -d FILE` and `zipw -dc FILE` decompress, and `zipw`
     alone reads standard input (when it is not a terminal)."""
-    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")):
+    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version", "-V")):
         return argv
     if not argv and (sys.stdin is None or sys.stdin.isatty()):
         return argv  # argparse says a command is needed
@@ -1183,12 +1231,15 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    argv = _command_argv(list(sys.argv[1:] if argv is None else argv))
+    parser = _parser(argv[0] if argv and argv[0] in COMMANDS else None)
     try:
-        args = parser.parse_args(_command_argv(list(sys.argv[1:] if argv is None else argv)))
+        args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, a usage error: argparse has said why
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if getattr(args, "threads", None) == 0:
+        from ._parallel import default_threads
+
         args.threads = default_threads()  # -T0, as zstd's: all cores
     from ._fileio import install_signal_handlers
 
@@ -1217,5 +1268,8 @@ def cat_main(argv: list[str] | None = None) -> int:
     return main(["decompress", "-c", *(sys.argv[1:] if argv is None else argv)])
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m zipweights.cli: as the console script
+    from ._cli_main import _one_blas_thread
+
+    _one_blas_thread()
     sys.exit(main())

@@ -1,11 +1,14 @@
 """Start-up: what each command imports (the time itself is measured in
-bench/startup_bench.py, never asserted here). `zipw --version` and a usage error import
-none of numpy, the kernels, the writer or reader, tqdm or huggingface_hub; `import
-zipweights` alone imports no numpy; every public name still works."""
+bench/startup_bench.py, never asserted here). The console script's `zipw --version`
+imports neither argparse nor zipweights.cli; `--version` and a usage error import none
+of numpy, the kernels, the writer or reader, tqdm or huggingface_hub; `import
+zipweights` alone imports no numpy; every public name still works; the console script
+asks numpy's OpenBLAS for one thread unless the user chose."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -22,10 +25,49 @@ def _imported(code: str) -> list[str]:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["compress", "-l", "12", "x"], ["mirror", "--help"], ["-h"]])
+@pytest.mark.parametrize("argv", [["--version"], ["-V"], ["compress", "-l", "12", "x"], ["mirror", "--help"], ["-h"]])
 def test_parsing_imports_nothing_heavy(argv):
     code = f"from zipweights import cli\ntry:\n    cli.main({argv!r})\nexcept SystemExit:\n    pass"
     assert _imported(code) == []
+
+
+def _script_imports(*argv: str) -> set[str]:
+    """The modules the installed `zipw` console script imports (python -X importtime
+    of the script itself), or of its entry module where it is not installed."""
+    from _zipw_cli import zipw_command
+
+    cmd = zipw_command()
+    target = [cmd[0]] if len(cmd) == 1 else ["-m", "zipweights._cli_main"]
+    r = subprocess.run([sys.executable, "-X", "importtime", *target, *argv], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_console_script_version_is_lean():
+    seen = _script_imports("--version")
+    assert "zipweights._cli_main" in seen  # the entry point is the lean one
+    assert not seen & {"zipweights.cli", "argparse", "shutil", *HEAVY}, sorted(seen)
+
+
+def test_console_script_help_builds_no_codec():
+    seen = _script_imports("compress", "--help")
+    assert "zipweights.cli" in seen and not seen & {"shutil", *HEAVY}, sorted(seen)
+
+
+@pytest.mark.parametrize("preset", [None, "3"])
+def test_one_openblas_thread_unless_chosen(tmp_path, preset):
+    from _zipw_cli import small_st
+
+    src = tmp_path / "s.safetensors"
+    src.write_bytes(small_st())
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if preset is not None:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    code = ("import os, sys; from zipweights._cli_main import main; s = main(['compress', '-q', sys.argv[1]]); "
+            "import numpy; print(s, os.environ['OPENBLAS_NUM_THREADS'])")
+    r = subprocess.run([sys.executable, "-c", code, str(src)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", preset or "1"]
 
 
 def test_import_zipweights_is_light():

@@ -137,16 +137,21 @@ def mirror_file(src: str, dst: str, *, name: str, restore: bool = False, expect_
 
 
 # -- model card note ---------------------------------------------------------------------
+_NOTE = re.compile(r"\n?" + re.escape(NOTE_BEGIN) + r"\n.*?" + re.escape(NOTE_END) + r"\n?", re.S)
+
+
 def add_note(card: str, text: str) -> str:
+    """`card` with the note after it, one newline between (so a card that ends with a
+    newline gets a blank line): the one newline is what strip_note takes back, so
+    that --restore gives the card byte for byte, whatever it ends with."""
     card = strip_note(card)
-    sep = "" if not card or card.endswith("\n\n") else ("\n" if card.endswith("\n") else "\n\n")
-    return f"{card}{sep}{NOTE_BEGIN}\n{text}\n{NOTE_END}\n"
+    return f"{card}{chr(10) if card else ''}{NOTE_BEGIN}\n{text}\n{NOTE_END}\n"
 
 
 def strip_note(card: str) -> str:
-    pattern = re.compile(r"\n*" + re.escape(NOTE_BEGIN) + r".*?" + re.escape(NOTE_END) + r"\n?", re.S)
-    stripped = pattern.sub("\n", card)
-    return stripped if stripped != card else card
+    """The card add_note was given: the note, its closing newline and the one newline
+    before it taken out."""
+    return _NOTE.sub("", card, count=1)
 
 
 def note_text(source: str, commit: str, records: list[dict], base: str | None = None) -> str:
@@ -419,8 +424,13 @@ def _mirror_card(p: Plan, out: _Destination, work: str, fetch, restore: bool, ba
     if p.card is not None:
         with open(fetch(p.source, CARD, revision=p.commit, cache_dir=os.path.join(work, "card"))) as f:
             card = f.read()
+    if restore:
+        plain = strip_note(card)
+        if plain or not card or plain == card:  # a card that was only the note: the source had none
+            out.write_card(plain)
+        return
     records = list(out.manifest["files"].values())
-    out.write_card(strip_note(card) if restore else add_note(card, note_text(p.source, p.commit, records, base)))
+    out.write_card(add_note(card, note_text(p.source, p.commit, records, base)))
 
 
 def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclude=None, threads: int | None = None,
