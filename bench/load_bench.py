@@ -2,13 +2,16 @@
 """Load benchmark: reading weights from .zipw vs from the uncompressed .safetensors.
 
     python bench/load_bench.py [FILE.safetensors ...] [--runs 5] [--threads 1,2]
-                               [--cache warm|cold|both] [--json OUT]
+                               [--cache warm|cold|both] [--read-mbps MB] [--json OUT]
 
 Default files: bench/corpus/craft-{bf16,fp16,fp32}.safetensors. Each file is
 compressed once (default level) into a temporary folder beside the corpus (the same
 disk); with --cache warm both files are then read once so every timing is from the
 page cache; with --cache cold (root) the page cache is dropped before every timed
-run, so both sides read from disk. All timings run in this one process, the two
+run, so both sides read from disk; --read-mbps MB (root, with --cache cold) caps this
+process's reads from the corpus's disk at MB megabytes a second (the kernel's block
+throttle: a cgroup-v2 `io.max` or cgroup-v1 `blkio.throttle.read_bps_device` limit on
+a cgroup this process moves into), a slow disk on a machine whose disk is fast. All timings run in this one process, the two
 sides interleaved, imports excluded; the median of --runs runs is reported, with the
 CPU model and the load average.
 
@@ -180,6 +183,38 @@ def bench_file(src: str, runs: int, threads: list[int], tmp: str, cold: bool) ->
     }
 
 
+def throttle_reads(mbps: float, path: str) -> str:
+    """Move this process into a cgroup whose reads from the block device holding `path`
+    are capped at `mbps` MB/s; return a description of the limit."""
+    st = os.stat(path)
+    major, minor = os.major(st.st_dev), os.minor(st.st_dev)
+    # a partition's throttle is set on its whole disk
+    sysdev = os.path.realpath(f"/sys/dev/block/{major}:{minor}")
+    if os.path.exists(os.path.join(sysdev, "partition")):
+        with open(os.path.join(os.path.dirname(sysdev), "dev")) as f:
+            major, minor = map(int, f.read().split(":"))
+    bps = int(mbps * 1e6)
+    v2, v1 = "/sys/fs/cgroup/unified", "/sys/fs/cgroup/blkio"
+    for root, limit_file, line in (
+        ("/sys/fs/cgroup", "io.max", f"{major}:{minor} rbps={bps}"),
+        (v2, "io.max", f"{major}:{minor} rbps={bps}"),
+        (v1, "blkio.throttle.read_bps_device", f"{major}:{minor} {bps}"),
+    ):
+        if not os.path.exists(os.path.join(root, "cgroup.procs")):
+            continue
+        group = os.path.join(root, "zipw-load-bench")
+        try:
+            os.makedirs(group, exist_ok=True)
+            with open(os.path.join(group, limit_file), "w") as f:
+                f.write(line)
+            with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        except OSError:
+            continue
+        return f"{group}/{limit_file} = {line!r}"
+    sys.exit("--read-mbps: no cgroup io/blkio controller to throttle reads with here")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="*")
@@ -187,6 +222,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", default="1,2", help="decode threads, a comma-separated list (default: 1,2)")
     ap.add_argument("--cache", choices=("warm", "cold", "both"), default="warm",
                     help="cold: the page cache is dropped before every timed run (root only)")
+    ap.add_argument("--read-mbps", type=float, help="cap this process's disk reads (MB/s; root, cold cache)")
     ap.add_argument("--json", help="write the results here as JSON")
     args = ap.parse_args(argv)
     files = args.files or default_files()
@@ -194,6 +230,7 @@ def main(argv=None) -> int:
     caches = ["warm", "cold"] if args.cache == "both" else [args.cache]
     if "cold" in caches and os.geteuid() != 0:
         sys.exit("--cache cold needs root (it writes /proc/sys/vm/drop_caches)")
+    throttle = throttle_reads(args.read_mbps, HERE) if args.read_mbps else None
 
     import safetensors
     import torch
@@ -205,7 +242,7 @@ def main(argv=None) -> int:
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "zipweights": zipweights.__version__, "safetensors": safetensors.__version__,
-        "torch": torch.__version__, "threads": threads, "runs": args.runs,
+        "torch": torch.__version__, "threads": threads, "runs": args.runs, "read_throttle": throttle,
     }
     print(f"# load benchmark  {env}")
     results = []
