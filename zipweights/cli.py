@@ -309,9 +309,27 @@ def _check_job(args, job: _Job, seen: dict) -> None:
     parent = os.path.dirname(job.dst) or os.curdir
     if not job.mkdir and not os.path.isdir(parent):
         raise InvalidArgumentError(f"{job.dst}: folder {parent} does not exist")
+    _check_writable(job.dst, parent)
     if job.src != STDIO:
         check_distinct(job.src, os.stat(job.src), job.dst)
     seen[job.dst] = job.src
+
+
+def _check_writable(dst: str, parent: str) -> None:
+    """The output's folder (or, where it is to be made, the nearest folder above it that
+    exists) lets us create a file: found now, not after the work (access(2) also says
+    no on a read-only filesystem and an immutable folder, where root may write nowhere)."""
+    folder = parent
+    while not os.path.lexists(folder):
+        up = os.path.dirname(folder.rstrip(os.sep)) or os.curdir
+        if up == folder:
+            break
+        folder = up
+    if not os.path.isdir(folder):
+        raise InvalidArgumentError(f"{dst}: {folder} is not a folder; nothing can be written under it")
+    kw = {"effective_ids": True} if os.access in os.supports_effective_ids else {}
+    if not os.access(folder, os.W_OK | os.X_OK, **kw):
+        raise InvalidArgumentError(f"{dst}: folder {folder} is not writable; nothing written")
 
 
 def _checked(args, run: _Run, jobs: list[_Job], check_more=None) -> list[_Job]:

@@ -100,3 +100,62 @@ def test_dtype_is_for_files_that_are_not_safetensors(tmp_path, capsys):
 
 def test_rm_refused_for_stdin():
     assert run("compress", "--rm", "-", input=small_st()).returncode == 2
+
+
+def _locked_folder(path, files=()):
+    """A folder (holding `files`, moved in) in which nobody may create a file, even root
+    (an immutable folder: chattr +i; for any other user a mode 555 folder does it), and
+    how to unlock it."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    path.mkdir()
+    for f in files:
+        os.rename(f, path / os.path.basename(f))
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        return lambda: path.chmod(0o755)
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)]).returncode != 0:
+        pytest.skip("root, and this filesystem has no immutable folders: nothing refuses root a write")
+    return lambda: subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_unwritable_folders_are_refused_before_any_work(tmp_path):
+    a, b, c = _three(tmp_path)
+    unlock = _locked_folder(tmp_path / "locked")
+    try:
+        r = run("compress", a, b, c, "--output-dir-flat", tmp_path / "locked")
+        r2 = run("compress", a, b, c, "--output-dir-mirror", tmp_path / "locked" / "sub")
+    finally:
+        unlock()
+    for res in (r, r2):
+        assert res.returncode == 2
+        lines = res.stderr.decode().splitlines()
+        assert len(lines) == 4 and all("locked is not writable; nothing written" in x for x in lines[:3]), lines
+        assert lines[3] == "zipw: 3 of 3 files not done (see above)"
+    assert os.listdir(tmp_path / "locked") == []
+
+
+def test_a_refused_output_is_reported_before_the_others_are_coded(tmp_path):
+    a, b, c = _three(tmp_path)
+    unlock = _locked_folder(tmp_path / "locked", [b])  # b's output would go beside it
+    try:
+        r = run("compress", a, tmp_path / "locked" / "b.safetensors", c)
+    finally:
+        unlock()
+    assert r.returncode == 2
+    lines = r.stderr.decode().splitlines()
+    assert "locked/b.safetensors.zipw: folder" in lines[0] and "is not writable" in lines[0], lines
+    assert lines[1].startswith(f"{a}: ") and lines[2].startswith(f"{c}: ") and "1 of 3" in lines[3]
+    assert os.path.exists(a + ".zipw") and os.path.exists(c + ".zipw")
+
+
+def test_an_output_under_a_file_is_refused_before_any_work(tmp_path):
+    a, b, c = _three(tmp_path)
+    r = run("compress", a, b, "--output-dir-flat", tmp_path / "c.safetensors" / "x")
+    assert r.returncode == 2
+    err = r.stderr.decode()
+    assert err.count("a parent of this path is not a folder") == 2 and "2 of 2 files not done" in err
+    assert not (tmp_path / "a.safetensors.zipw").exists()
