@@ -23,6 +23,10 @@ two helpers taken from `huggingface_hub.file_download` pinned by tests/hub/test_
   `WeakFileLock`) while it writes that blob; restoring takes the same lock.
 - A `local_dir` download keeps its metadata under `<local_dir>/.cache/huggingface/`.
 
+A streamed download (stream.py) keeps the .zipw bytes received so far in
+`blobs/<etag of the .zipw>.incomplete` (for a local_dir, under its `.cache/huggingface/
+download/`), a prefix of the file, written under the blob's lock and removed once restored.
+
 zipweights adds two records of its own, which huggingface_hub ignores:
 `<storage>/.zipw-etags/<etag of the .zipw>` (the sha256 of the file it restores to) and,
 for a local_dir, `<local_dir>/.cache/huggingface/download/<path>.zipw-restored.json`.
@@ -81,6 +85,28 @@ def local_record(local_dir: str, filename: str) -> str:
 
 def local_meta_dir(local_dir: str) -> str:
     return os.path.join(local_dir, ".cache", "huggingface")
+
+
+def partial(storage_dir: str, etag: str) -> str:
+    """blobs/<etag>.incomplete: the prefix of a .zipw received so far (a streamed
+    download resumes from it; the name huggingface_hub's resumable downloads used)."""
+    return os.path.join(storage_dir, "blobs", f"{etag}.incomplete")
+
+
+def local_partial(local_dir: str, filename: str, etag: str) -> str:
+    """The same for a local_dir download, beside huggingface_hub's own metadata."""
+    return os.path.join(local_dir, ".cache", "huggingface", "download", *filename.split("/")) + f".{etag}.incomplete"
+
+
+def blob_lock(cache_dir: str, storage_dir: str, etag: str) -> str:
+    """.locks/<storage folder>/<etag>.lock: the lock huggingface_hub takes for blob <etag>."""
+    return os.path.join(cache_dir, ".locks", os.path.basename(storage_dir), f"{etag}.lock")
+
+
+def locked(lock_path: str):
+    """huggingface_hub's lock (a WeakFileLock) on `lock_path`, its folder made."""
+    os.makedirs(os.path.dirname(lock_path), exist_ok=True)
+    return WeakFileLock(lock_path)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -202,9 +228,7 @@ def store_blob(cache_dir: str, storage_dir: str, sha: str, restored: str, force:
     it there first (or `force`). Returns the blob's path."""
     path = blob(storage_dir, sha)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    lock = os.path.join(cache_dir, ".locks", os.path.basename(storage_dir), f"{sha}.lock")
-    os.makedirs(os.path.dirname(lock), exist_ok=True)
-    with WeakFileLock(lock):
+    with locked(blob_lock(cache_dir, storage_dir, sha)):
         if force or not os.path.isfile(path):
             os.replace(restored, path)
     return path

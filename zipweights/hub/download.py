@@ -10,8 +10,13 @@ from `snapshots/<commit>/X.safetensors`, and the temporary cache is removed. Fro
 on the cache looks exactly as if the plain file had been downloaded: huggingface_hub's
 own offline mode, `local_files_only`, `try_to_load_from_cache` and transformers find it.
 
+Where the server serves byte ranges (the Hub and its CDN do), the .zipw is not fetched
+whole first: stream.py asks for its index by range and decodes the payloads as they
+arrive, into the same blob (a server without ranges, olah for one, gets the path above).
+
 Only public huggingface_hub functions are used (hf_hub_download, snapshot_download,
-get_hf_file_metadata, hf_hub_url, get_cached_repo_tree, HfApi.repo_info) plus two
+get_hf_file_metadata, hf_hub_url, get_cached_repo_tree, HfApi.repo_info / list_repo_tree,
+utils.http_stream_backoff) plus two
 stable helpers of `huggingface_hub.file_download` (repo_folder_name, REGEX_COMMIT_HASH),
 pinned by tests/hub/test_pins.py. The cache's layout, and every write into it, is
 cache.py's; this module makes the metadata calls, dry runs and the orchestration.
@@ -21,9 +26,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import importlib.util
 import json
 import os
 import tempfile
+import urllib.parse
 from pathlib import Path
 
 import huggingface_hub
@@ -39,7 +46,7 @@ from huggingface_hub.utils import build_hf_headers, filter_repo_objects
 from ..errors import ZipWeightsError
 from ..format.container import SUFFIX
 from ..reader import ZipwFile, decompress_file
-from . import WEIGHTS_SUFFIX, cache
+from . import WEIGHTS_SUFFIX, cache, stream
 
 # The functions as huggingface_hub ships them, taken before transparent mode can patch.
 ORIG_HF_HUB_DOWNLOAD = file_download.hf_hub_download
@@ -86,13 +93,33 @@ def _names(subfolder, filename) -> str:
 
 def _zipw_metadata(repo_id, filename, repo_type, revision, *, library_name, library_version, user_agent,
                    etag_timeout, token, headers, endpoint):
-    """(url, huggingface_hub's file metadata) of `filename + ".zipw"` in the repo."""
+    """(url, huggingface_hub's file metadata, its request headers) of `filename + ".zipw"`."""
     hf_headers = build_hf_headers(token=token, library_name=library_name, library_version=library_version,
                                   user_agent=user_agent, headers=headers)
     url = huggingface_hub.hf_hub_url(repo_id, filename + SUFFIX, repo_type=repo_type, revision=revision,
                                      endpoint=endpoint)
     return url, huggingface_hub.get_hf_file_metadata(url, token=token, timeout=etag_timeout, headers=hf_headers,
-                                                     endpoint=endpoint)
+                                                     endpoint=endpoint), hf_headers
+
+
+def _stream_source(url: str, meta, hf_headers: dict, pinned: str):
+    """(URL, headers) hf_hub_download would GET the file from, or None where it would not
+    use HTTP (a xet file with hf_xet installed and enabled) or the size is unknown.
+    As huggingface_hub does: the metadata's final location (a redirect's target) is
+    fetched, without the authorization header where it is another host (a CDN's signed
+    URL); where there was no redirect, `pinned`, the URL at the commit, so that every
+    range is of one file even if the branch moves meanwhile."""
+    if meta.size is None or os.environ.get("ZIPW_HUB_STREAM", "1") == "0":
+        return None
+    if meta.xet_file_data is not None and not constants.HF_HUB_DISABLE_XET \
+            and importlib.util.find_spec("hf_xet") is not None:
+        return None
+    headers = dict(hf_headers)
+    if meta.location and meta.location != url:
+        if urllib.parse.urlsplit(meta.location).netloc != urllib.parse.urlsplit(url).netloc:
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        return meta.location, headers
+    return pinned, headers
 
 
 def hf_hub_download(
@@ -174,7 +201,7 @@ def dry_run_restored(repo_id, filename, *, repo_type=None, revision=None, cache_
     file_size is the compressed size, the bytes that would be transferred."""
     repo_type = repo_type or "model"
     revision = _resolved(revision) or constants.DEFAULT_REVISION
-    _, meta = _zipw_metadata(repo_id, filename, repo_type, revision, library_name=library_name,
+    _, meta, _ = _zipw_metadata(repo_id, filename, repo_type, revision, library_name=library_name,
                              library_version=library_version, user_agent=user_agent, etag_timeout=etag_timeout,
                              token=token, headers=headers, endpoint=endpoint)
     if local_dir is not None:
@@ -226,7 +253,7 @@ def download_restored(
     revision = _resolved(revision) or constants.DEFAULT_REVISION
     cache_dir = cache.cache_root(cache_dir)
     zname = filename + SUFFIX
-    url, meta = _zipw_metadata(repo_id, filename, repo_type, revision, library_name=library_name,
+    url, meta, hf_headers = _zipw_metadata(repo_id, filename, repo_type, revision, library_name=library_name,
                                library_version=library_version, user_agent=user_agent, etag_timeout=etag_timeout,
                                token=token, headers=headers, endpoint=endpoint)
     commit, zetag = meta.commit_hash, meta.etag
@@ -236,12 +263,38 @@ def download_restored(
                  user_agent=user_agent, etag_timeout=etag_timeout, token=token, headers=headers,
                  endpoint=endpoint, tqdm_class=tqdm_class)
 
-    def fetch_and_restore(tmp: str, dest: str) -> str:
-        """The .zipw fetched into the temporary cache `tmp`, restored into `dest`: its sha256."""
-        zpath = ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch)
+    # the file at its commit: the tail and the body are ranges of one immutable file
+    source = _stream_source(url, meta, hf_headers,
+                            huggingface_hub.hf_hub_url(repo_id, zname, repo_type=repo_type, revision=commit,
+                                                       endpoint=endpoint))
+
+    def restore(zpath: str, dest: str) -> str:
         base = hub_base(zpath, repo_id, zname, commit, repo_type=repo_type, cache_dir=cache_dir,
                         token=token, endpoint=endpoint, headers=headers)
         return restore_file(zpath, dest, threads, hub=(repo_id, zname, commit), base=base)
+
+    def fetch_and_restore(tmp: str, dest: str, partial: str, lock: str) -> str:
+        """The .zipw streamed and decoded as it arrives (stream.py), else fetched whole into
+        the temporary cache `tmp` and restored: the restored file at `dest`, its sha256."""
+        if source is not None:
+            try:
+                with cache.locked(lock):
+                    got = stream.download(*source, meta.size, partial, dest, name=f"{repo_id}/{zname}",
+                                          threads=threads, tqdm_class=tqdm_class)
+                if got.sha256 is not None:
+                    return got.sha256
+                try:  # a delta file, downloaded whole: restored once its base is found
+                    return restore(got.path, dest)
+                finally:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(got.path)
+            except stream.NotStreamable:
+                pass  # a server without ranges: the whole file, as huggingface_hub fetches it
+            except ZipWeightsError as exc:
+                if isinstance(exc, HubRestoreMixin):
+                    raise
+                raise hub_error(exc, repo_id, zname, commit, f"cannot restore {filename}") from exc
+        return restore(ORIG_HF_HUB_DOWNLOAD(repo_id, zname, cache_dir=tmp, **fetch), dest)
 
     if local_dir is not None:
         local_dir = cache.real(local_dir)
@@ -255,8 +308,10 @@ def download_restored(
         meta_dir = cache.local_meta_dir(local_dir)
         os.makedirs(meta_dir, exist_ok=True)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
+        partial = cache.local_partial(local_dir, zname, zetag)
+        os.makedirs(os.path.dirname(partial), exist_ok=True)
         with tempfile.TemporaryDirectory(dir=meta_dir, prefix=".zipw-") as tmp:
-            sha = fetch_and_restore(tmp, dest)
+            sha = fetch_and_restore(tmp, dest, partial, partial + ".lock")
         cache.write_text(record, json.dumps({"commit": commit, "zipw_etag": zetag, "sha256": sha}))
         return dest
 
@@ -269,7 +324,8 @@ def download_restored(
     if blob is None or force_download or not os.path.isfile(blob):
         with cache.temporary(cache_dir) as tmp:
             restored = os.path.join(tmp, "restored")
-            sha = fetch_and_restore(tmp, restored)
+            sha = fetch_and_restore(tmp, restored, cache.partial(storage, zetag),
+                                    cache.blob_lock(cache_dir, storage, zetag))
             blob = cache.store_blob(cache_dir, storage, sha, restored, force=force_download)
         cache.record_etag(storage, zetag, sha)
     return cache.publish(storage, commit, revision, filename, blob)
@@ -367,6 +423,20 @@ def _missing_restored(tree_paths, base_dir, allow_patterns, ignore_patterns) -> 
     return [p for p in wanted if not os.path.isfile(os.path.join(base_dir, *p.split("/")))]
 
 
+def _tree_paths(api, repo_id: str, repo_type: str, commit: str, cache_dir: str, local_dir) -> list[str] | None:
+    """Every file path of the repo at `commit`: huggingface_hub's cached listing of it,
+    else the Hub's (the listing huggingface_hub's snapshot_download would make); None
+    where neither answers (snapshot_download then says why)."""
+    with contextlib.suppress(Exception):
+        return [f.path for f in huggingface_hub.get_cached_repo_tree(
+            repo_id, repo_type=repo_type, revision=commit, cache_dir=cache_dir, local_dir=local_dir)]
+    try:
+        return [f.path for f in api.list_repo_tree(repo_id, recursive=True, revision=commit, repo_type=repo_type)
+                if isinstance(f, huggingface_hub.hf_api.RepoFile)]
+    except Exception:
+        return None
+
+
 def _ignore_zipw(ignore_patterns):
     if ignore_patterns is None:
         extra = []
@@ -435,9 +505,9 @@ def snapshot_download(
             return base
 
     commit = revision
+    api = huggingface_hub.HfApi(endpoint=endpoint, token=token, library_name=library_name,
+                                library_version=library_version, user_agent=user_agent, headers=headers)
     if not cache.is_commit(revision):
-        api = huggingface_hub.HfApi(endpoint=endpoint, token=token, library_name=library_name,
-                                    library_version=library_version, user_agent=user_agent, headers=headers)
         try:
             commit = api.repo_info(repo_id, repo_type=repo_type_, revision=revision).sha
         except (RepositoryNotFoundError, huggingface_hub.errors.RevisionNotFoundError):
@@ -446,15 +516,28 @@ def snapshot_download(
             # no connection, Hub down, ...: huggingface_hub's own fallback to the cache
             return snapshot_download(repo_id, revision=revision, local_files_only=True,
                                      allow_patterns=allow_patterns, ignore_patterns=ignore_patterns, **common)
-    path = ORIG_SNAPSHOT_DOWNLOAD(repo_id, revision=commit, allow_patterns=allow_patterns,
-                                  ignore_patterns=_ignore_zipw(ignore_patterns), **common)
+    paths = _tree_paths(api, repo_id, repo_type_, commit, cache_dir_, local_dir)
+    plain = None if paths is None else list(filter_repo_objects(
+        items=paths, allow_patterns=allow_patterns, ignore_patterns=_ignore_zipw(ignore_patterns)))
+    if plain == [] and _virtual(paths) and list(filter_repo_objects(
+            items=_virtual(paths), allow_patterns=allow_patterns, ignore_patterns=ignore_patterns)):
+        # only restored files are asked for (transformers names the shards of a sharded
+        # model): huggingface_hub would fetch nothing and warn "No files matched ..."
+        # (and show "Fetching 0 files"), though every file asked for is about to arrive
+        if local_dir is not None:
+            os.makedirs(local_dir, exist_ok=True)
+        path = str(os.path.realpath(local_dir)) if local_dir is not None else None
+    else:
+        path = ORIG_SNAPSHOT_DOWNLOAD(repo_id, revision=commit, allow_patterns=allow_patterns,
+                                      ignore_patterns=_ignore_zipw(ignore_patterns), **common)
     if local_dir is None:
         cache.write_ref(storage, revision, commit)
     else:
         cache.write_local_commit(storage, revision, commit)
-    tree = huggingface_hub.get_cached_repo_tree(repo_id, repo_type=repo_type_, revision=commit,
-                                                cache_dir=cache_dir_, local_dir=local_dir)
-    todo = list(filter_repo_objects(items=_virtual([f.path for f in tree]), allow_patterns=allow_patterns,
+    if paths is None:
+        paths = [f.path for f in huggingface_hub.get_cached_repo_tree(
+            repo_id, repo_type=repo_type_, revision=commit, cache_dir=cache_dir_, local_dir=local_dir)]
+    todo = list(filter_repo_objects(items=_virtual(paths), allow_patterns=allow_patterns,
                                     ignore_patterns=ignore_patterns))
 
     def one(name):
