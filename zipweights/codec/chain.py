@@ -33,16 +33,35 @@ SPARSE_ONLY_ZEROS = 0.25  # float chunks: from here on, only the sparse codec (u
 
 @dataclass(frozen=True)
 class Level:
-    """What an encoder tries at one compression level: the float coder's search
-    (`float_search`, a row of csrc/floatc.c's SEARCH table), byte planes with zstd
-    beside it (`planes`), at which zstd level (also for bitmaps and integer tensors),
-    and whether mostly-zero float chunks are coded densely as well as sparsely."""
+    """What an encoder tries at one compression level, and keeps the smallest of.
+
+    `float_rows`: the float coder's searches (rows of csrc/floatc.c's SEARCH table), each
+    run and the smallest payload kept (its search picks a layout by an estimated cost, so
+    a wider row is not always smaller than a narrower one). `stream_zstd`: the zstd levels
+    tried on every stream other than float payloads (sparse bitmaps, planes of integer and
+    incompressible chunks), per stream the smallest kept. `probe`: byte planes of a float
+    chunk are coded (with zstd at `planes_zstd`, per plane the smallest) only where a
+    sample says they may beat the float payload (see planes_estimate): where the estimate
+    is at most `probe`; None: never. `planes`: byte planes on every float chunk, without
+    the probe (the exhaustive reference; no level sets it). `dense_sparse`: mostly-zero
+    float chunks coded densely as well as sparsely (no level sets it either)."""
 
     level: int
-    zstd_level: int
-    float_search: int = 1
+    float_rows: tuple[int, ...] = (1,)
+    stream_zstd: tuple[int, ...] = (3,)
+    probe: float | None = None
+    planes_zstd: tuple[int, ...] = ()
     planes: bool = False
     dense_sparse: bool = False
+
+    @property
+    def float_search(self) -> int:
+        """The first (and cheapest) float search row: the level's reference payload."""
+        return self.float_rows[0]
+
+    @property
+    def zstd_level(self) -> int:
+        return self.stream_zstd[0]
 
     @classmethod
     def of(cls, level: int) -> "Level":
@@ -50,30 +69,49 @@ class Level:
 
 
 MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 3
-# Each level tries what the one below it tries and more (bench/levels_bench.py measures
-# them; README, Levels). Float search (csrc/floatc.c SEARCH) 0: one table; 4: a run of 2
-# exponents and the sign split, 12-bit precision; 1: the exponent's quantiles and runs of
-# 2 and 6 exponents, the sign split, 13 bits; 5: also a run of 14 and 14 bits, with the
-# decode tables kept in L2 (search 6 lets them grow: ~0.03 % smaller on CRAFT, ~15 %
-# slower to decode there). No level sets dense_sparse: measured, it bought 0.00 % on the
-# pruned corpus files at 2-3x the time (a Level built with it is the exhaustive reference).
-# The zstd levels of 5-9 are ones where its output shrank on the corpus' planes (zstd is
-# not monotone: its 6-8 came out larger than its 5 there).
+# Float search rows (csrc/floatc.c SEARCH) 0: one table; 4: a run of 2 exponents and the
+# sign split, 12-bit precision; 1: the exponent's quantiles and runs of 2 and 6 exponents,
+# the sign split, 13 bits; 5: also a run of 14 and 14 bits, with the decode tables kept in
+# L2 (search 6 lets them grow: ~0.03 % smaller on CRAFT, ~15 % slower to decode there, so
+# no level uses it: no level decodes slower than the default).
+# From the default up, each level tries everything the one below it tries and more, and
+# keeps the smallest payload, so that no level comes out larger than the one below it on
+# any chunk: the same first float row (1), the same planes margin against it, zstd level
+# sets that only grow (zstd is not monotone: its 6-8 came out larger than its 5 on the
+# corpus' planes, hence sets rather than one level), probe thresholds that only rise.
+# Byte planes win on few float chunks (on the corpus: MiniLM fp32's position embeddings
+# and 4 of the 45 chunks of its word embeddings, 4-7 % smaller than the float payload),
+# so they are coded only where the probe says so (bench/results/levels-probe.md).
+# Planes of probed chunks, from the default up: zstd 3 and 5, per plane the smaller. On
+# MiniLM fp32's 6 chunks where planes win, zstd 5 alone saved 106.7 KB, with 3 109.0 KB
+# (5 with 9: 109.6 KB at 3.7x the time; 7, 6 and 4 alone less than 5)
+_Z = (3, 5)
 _LEVELS = {lv.level: lv for lv in (
-    Level(1, zstd_level=1, float_search=0),
-    Level(2, zstd_level=2, float_search=4),
-    Level(3, zstd_level=3, float_search=1),
-    Level(4, zstd_level=3, float_search=5),
-    Level(5, zstd_level=3, float_search=5, planes=True),
-    Level(6, zstd_level=5, float_search=5, planes=True),
-    Level(7, zstd_level=10, float_search=5, planes=True),
-    Level(8, zstd_level=12, float_search=5, planes=True),
-    Level(9, zstd_level=14, float_search=5, planes=True),
+    Level(1, float_rows=(0,), stream_zstd=(1,)),
+    Level(2, float_rows=(4,), stream_zstd=(2,)),
+    Level(3, float_rows=(1,), stream_zstd=(3,), probe=0.995, planes_zstd=_Z),
+    Level(4, float_rows=(1, 5), stream_zstd=(3,), probe=0.995, planes_zstd=_Z),
+    Level(5, float_rows=(1, 5), stream_zstd=(3,), probe=0.995, planes_zstd=_Z + (12,)),
+    Level(6, float_rows=(1, 5), stream_zstd=(3, 9), probe=0.995, planes_zstd=_Z + (12,)),
+    Level(7, float_rows=(1, 5), stream_zstd=(3, 9), probe=1.0, planes_zstd=_Z + (12, 16)),
+    Level(8, float_rows=(1, 5), stream_zstd=(3, 9, 16), probe=1.0, planes_zstd=_Z + (12, 16)),
+    Level(9, float_rows=(1, 5), stream_zstd=(3, 9, 16), probe=1.0, planes_zstd=_Z + (12, 16, 19)),
 )}
-# Byte planes replace a float payload only when they save this much (bytes, and a
-# fraction of the payload): a planes chunk costs a few coder calls more to decode, which
-# small savings (biases of a few hundred values, a hair off a big chunk) do not repay.
+# Byte planes replace a float payload only when they save this much against the level's
+# first float row (bytes, and a fraction of that payload): a planes chunk costs a few coder
+# calls more to decode, which small savings (biases of a few hundred values, a hair off a
+# big chunk) do not repay. Measured against the first row, which every level from the
+# default up shares, so that a planes payload one level takes the levels above take too.
 PLANES_MIN_SAVING, PLANES_MIN_GAIN = 1024, 0.01
+# The probe (planes_estimate): PROBE_STRIPES evenly spaced stripes of 1/PROBE_SPAN of
+# the chunk each (1/16 of it in all), coded as byte planes with zstd 1 (the exponent plane
+# order-0), scaled to the chunk; chunks under PROBE_MIN bytes are not probed (a 1 KiB
+# saving is then out of reach of all but a few). On the corpus and the held-out EasyOCR
+# weights the estimate was at most 0.992 on every chunk where planes win and at least
+# 0.999 on every chunk of 200 KB or more where they lose (bench/results/levels-probe.md). Stripes rather than
+# the chunk's head: on MiniLM fp32's word embeddings the rows where planes win are not at
+# the start of their chunks (its first 1/16 said 1.008 on a chunk where planes save 7 %).
+PROBE_STRIPES, PROBE_SPAN, PROBE_MIN = 8, 128, 64 << 10
 
 
 def float_kind(dtype: DType) -> int | None:
@@ -102,19 +140,56 @@ def encode_chunk(data, dtype: DType, level: Level) -> tuple[int, bytes]:
 
 def _encode_dense(data, dtype: DType, level: Level) -> tuple[int, bytes]:
     n = len(data)
-    best = (STORE, None)
-    best_len = n
-    payload = _encode_float(data, dtype, level)
-    if payload is not None and len(payload) < best_len:
-        best, best_len = (FLOAT, payload), len(payload)
-    if best[0] == STORE or level.planes:
+    first = _encode_float(data, dtype, level)
+    if first is None or len(first) >= n:
+        # Not a float chunk (or not one the float coder compresses): stored, or byte
+        # planes, or a wider float search where one finds something after all.
+        best, best_len = (STORE, None), n
+        if first is not None:
+            for row in level.float_rows[1:]:
+                payload = _kernels.float_encode(data, float_kind(dtype), row)
+                if len(payload) < best_len:
+                    best, best_len = (FLOAT, payload), len(payload)
         payload = _encode_planes(data, dtype, level)
-        margin = max(PLANES_MIN_SAVING, int(best_len * PLANES_MIN_GAIN)) if best[0] == FLOAT else 1
-        if best_len - len(payload) >= margin:
+        if len(payload) < best_len:
             best, best_len = (PLANES, payload), len(payload)
-    if best[0] == STORE:
-        return STORE, bytes(data)
+        return (STORE, bytes(data)) if best[0] == STORE else best
+    ref = len(first)
+    best, best_len = (FLOAT, first), ref
+    for row in level.float_rows[1:]:
+        payload = _kernels.float_encode(data, float_kind(dtype), row)
+        if len(payload) < best_len:
+            best, best_len = (FLOAT, payload), len(payload)
+    if level.planes or (level.probe is not None and n >= PROBE_MIN
+                        and planes_estimate(data, dtype, ref) <= level.probe):
+        payload = _encode_planes(data, dtype, level, level.planes_zstd or level.stream_zstd)
+        if ref - len(payload) >= max(PLANES_MIN_SAVING, int(ref * PLANES_MIN_GAIN)) \
+                and len(payload) < best_len:
+            best = (PLANES, payload)
     return best
+
+
+def planes_estimate(data, dtype: DType, float_size: int) -> float:
+    """Byte planes' size, estimated from a sample of a float chunk (see PROBE_STRIPES),
+    over `float_size`, the chunk's float payload (of search row 1 from the default up):
+    under 1 where planes may win. Costs zstd 1 and an order-0 pass on 1/16 of the chunk,
+    ~1/20 of a float encode (a float encode of the sample instead of `float_size` would
+    cost ~1/5 more: the coder's table search does not shrink with its input). The same coders at every
+    level, so that a higher level's larger threshold fires wherever a lower one's does."""
+    n, unit = len(data), dtype.unit
+    view = memoryview(data).cast("B")
+    stripe = (n // PROBE_SPAN) // unit * unit
+    sample = b"".join(view[(n * j // PROBE_STRIPES) // unit * unit:][:stripe] for j in range(PROBE_STRIPES))
+    planes = memoryview(split.split(sample, dtype))
+    m = len(sample) // unit
+    zstd = entropy.CODERS[entropy.ZSTD].encode
+    total = _STREAM_HEAD.size * unit
+    for p in range(unit):
+        plane = planes[p * m : (p + 1) * m]
+        # the exponent plane by order-0 coding alone, which suits it best (zstd 1 on it
+        # as well cost more than the rest of the probe and moved no decision on the corpus)
+        total += len(_kernels.ent_encode(plane)) if p == 0 else min(m, len(zstd(plane, 1)))
+    return total * n / len(sample) / float_size
 
 
 def _encode_store(data, dtype: DType, level: Level) -> bytes:
@@ -122,19 +197,30 @@ def _encode_store(data, dtype: DType, level: Level) -> bytes:
 
 
 def _encode_float(data, dtype: DType, level: Level) -> bytes | None:
-    """The fused float payload; None for a dtype (or a length) the coder does not take."""
+    """The fused float payload of the level's first search row; None for a dtype (or a
+    length) the coder does not take."""
     kind = float_kind(dtype)
     if kind is None or len(data) % (4 if kind == 2 else 2):
         return None
     return _kernels.float_encode(data, kind, level.float_search)
 
 
-def _encode_planes(data, dtype: DType, level: Level) -> bytes:
+def _encode_stream(data, zstd_levels) -> tuple[int, bytes]:
+    """entropy.encode at each zstd level; the smallest (the first of equals)."""
+    best = None
+    for z in zstd_levels:
+        got = entropy.encode(data, z)
+        if best is None or len(got[1]) < len(best[1]):
+            best = got
+    return best
+
+
+def _encode_planes(data, dtype: DType, level: Level, zstd_levels=None) -> bytes:
     planes = memoryview(split.split(data, dtype))
     m = len(data) // dtype.unit
     parts = []
     for p in range(dtype.unit):
-        coder, payload = entropy.encode(planes[p * m : (p + 1) * m], level.zstd_level)
+        coder, payload = _encode_stream(planes[p * m : (p + 1) * m], zstd_levels or level.stream_zstd)
         parts.append(_STREAM_HEAD.pack(coder, len(payload)))
         parts.append(payload)
     return b"".join(parts)
@@ -142,7 +228,7 @@ def _encode_planes(data, dtype: DType, level: Level) -> bytes:
 
 def _encode_sparse(data, dtype: DType, level: Level) -> bytes:
     bitmap, values, nnz = sparse.split(data, dtype.unit)
-    coder, coded_bitmap = entropy.encode(bitmap, level.zstd_level)
+    coder, coded_bitmap = _encode_stream(bitmap, level.stream_zstd)
     if nnz * dtype.unit >= MIN_CODED:
         inner, coded_values = _encode_dense(values, dtype, level)
     else:
