@@ -2,12 +2,14 @@
 
 On a terminal it is a tqdm bar; into a file or a pipe (a log), where tqdm's carriage
 returns would pile up, it is a plain line at every tenth of the way. A bar may feed a
-`parent` (the bar over a whole run of files), which then moves with it.
+`parent` (the bar over a whole run of files), which then moves with it. Bars may be
+fed from several threads (a download watched while another file is coded).
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 
 
 class Progress:
@@ -27,6 +29,7 @@ class Progress:
         self.parent, self.share, self._passed = parent, total if share is None else share, 0
         self.plain = show and not _isatty(sys.stderr)
         self._step = 0
+        self._lock = threading.Lock()
         if not show or self.plain:
             return
         from tqdm import tqdm
@@ -39,6 +42,10 @@ class Progress:
         return self.bar is not None or self.plain
 
     def __call__(self, n: int) -> None:
+        with self._lock:
+            self._add(n)
+
+    def _add(self, n: int) -> None:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
@@ -66,11 +73,12 @@ class Progress:
             self.bar.set_description(label)
 
     def close(self) -> None:
-        if self.parent is not None and self._passed < self.share:
-            self.parent(self.share - self._passed)  # what the work did not report (a failure, a skipped step)
-            self._passed = self.share
-        if self.bar is not None:
-            self.bar.close()
+        with self._lock:
+            if self.parent is not None and self._passed < self.share:
+                self.parent(self.share - self._passed)  # what the work did not report (a failure, a skipped step)
+                self._passed = self.share
+            if self.bar is not None:
+                self.bar.close()
 
 
 def _isatty(stream) -> bool:

@@ -924,7 +924,8 @@ def cmd_mirror(args) -> int:
             s = hub_mirror.mirror(src, dest, restore=args.restore, include=args.include, exclude=args.exclude,
                                   threads=args.threads, level=args.level, dry_run=args.dry_run,
                                   endpoint=args.endpoint, token=args.token, workdir=args.workdir,
-                                  progress=not args.quiet, log=log if (args.verbose or args.dry_run) else None,
+                                  progress=not args.quiet and (args.verbose or sys.stderr.isatty()),
+                                  log=log if (args.verbose or args.dry_run) else None,
                                   base=args.base)
         except ZipWeightsError as exc:
             print(f"zipw mirror: {src} -> {dest}: {exc}", file=sys.stderr)

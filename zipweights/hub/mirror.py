@@ -378,42 +378,87 @@ def _log_dry_run(p: Plan, restore: bool, log, include=None, exclude=None) -> Non
     log(f"would write {MANIFEST} (what was mirrored from commit {p.commit[:12]}, to resume)")
 
 
+def _bytes_under(folder: str) -> int:
+    """The bytes of the files under `folder`, links left out: huggingface_hub grows a
+    blob's `.incomplete` file there as the download arrives."""
+    n = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                st = os.lstat(os.path.join(root, name))
+                if not os.path.islink(os.path.join(root, name)):
+                    n += st.st_size
+    return n
+
+
+@contextlib.contextmanager
+def _watched(cache: str, fed: Progress, every: float = 0.1):
+    """While a download into `cache` runs, `fed` moves with the bytes that have arrived
+    (polled: huggingface_hub reports its progress only to its own bars)."""
+    stop = threading.Event()
+
+    def watch():
+        while not stop.wait(every):
+            got = min(_bytes_under(cache), fed.total)
+            if got > fed.done:
+                fed(got - fed.done)
+
+    t = threading.Thread(target=watch, name="zipw-mirror-download-bar", daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        t.join()
+        fed.close()  # the whole share, however much the polls saw
+
+
 def _run_files(p: Plan, out: _Destination, work: str, fetch, *, restore, threads, level, progress, log,
                base_for=None):
     """Every file of the plan through two stages (the next download runs while this file
     is compressed and checked); yields each FileRecord as its output is recorded.
-    `base_for(i, path, local)`: (local base path, base location) for a delta, or (None, None)."""
-    total = sum(t[1] for t in p.todo)
-    bar = Progress(total, f"{p.source}: file 1/{len(p.todo)}", show=bool(progress and total) and sys.stderr.isatty(),
-                   leave=True, position=0)
+    `base_for(i, path, local)`: (local base path, base location) for a delta, or (None, None).
 
-    def download(i, path):
+    `progress`: one bar over the whole plan (files and bytes), above one for the file
+    being coded; on a terminal tqdm bars, elsewhere plain lines. Each file's bytes count
+    half as they download and half as they are coded, so the overall bar moves while
+    the first (or any) big file is still arriving."""
+    total = sum(t[1] for t in p.todo)
+    shown = bool(progress and total)
+    bar = Progress(total, f"{p.source}: file 1/{len(p.todo)}", show=shown, leave=True, position=0)
+
+    def download(i, path, size):
         cache = os.path.join(work, f"dl-{i}")
-        return cache, fetch(p.source, path, revision=p.commit, cache_dir=cache)
+        if not shown:
+            return cache, fetch(p.source, path, revision=p.commit, cache_dir=cache)
+        with _watched(cache, Progress(size, path, show=False, parent=bar, share=size // 2)):
+            return cache, fetch(p.source, path, revision=p.commit, cache_dir=cache)
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(download, 0, p.todo[0][0]) if p.todo else None
+        pending = pool.submit(download, 0, p.todo[0][0], p.todo[0][1]) if p.todo else None
         for i, (path, size, sha, blob_id) in enumerate(p.todo):
             bar.describe(f"{p.source}: file {i + 1}/{len(p.todo)}, {path}")  # downloading below, then coded
             cache, local = pending.result()
-            pending = pool.submit(download, i + 1, p.todo[i + 1][0]) if i + 1 < len(p.todo) else None
+            if i + 1 < len(p.todo):
+                pending = pool.submit(download, i + 1, p.todo[i + 1][0], p.todo[i + 1][1])
             dst = out.path(output_name(path, restore))
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             if os.path.exists(dst):
                 os.unlink(dst)  # a stale output the plan did not accept
             base_path, base_loc = base_for(i, path, local) if base_for is not None else (None, None)
+            file_bar = Progress(size, path, show=shown, parent=bar, share=size - size // 2, position=1)
             try:
-                before = bar.done
                 rec = mirror_file(local, dst, name=path, restore=restore,
                                   expect_sha256=sha if not restore else None, threads=threads, level=level,
-                                  base=base_path, base_location=base_loc, progress=bar)
+                                  base=base_path, base_location=base_loc, progress=file_bar)
+                file_bar(max(0, size - file_bar.done))  # what coding did not count (its header, a copy)
             finally:
+                file_bar.close()
                 shutil.rmtree(cache, ignore_errors=True)  # the plain copy goes as soon as it is done with
                 shutil.rmtree(os.path.join(work, f"base-{i}"), ignore_errors=True)
             out.add(rec, sha or blob_id, dst)
             log(f"{rec.action} {path}: {rec.source_size} -> {rec.output_size} bytes "
                 f"({rec.ratio:.3f}) in {rec.seconds:.2f} s")
-            bar(max(0, size - (bar.done - before)))  # what compressing did not count (its header, a copy)
             yield rec
     bar.close()
 
@@ -433,10 +478,29 @@ def _mirror_card(p: Plan, out: _Destination, work: str, fetch, restore: bool, ba
     out.write_card(add_note(card, note_text(p.source, p.commit, records, base)))
 
 
+@contextlib.contextmanager
+def _own_bars(progress: bool):
+    """huggingface_hub's download bars off while ours run: two sets of bars would fight
+    over the terminal, and into a log tqdm writes carriage returns."""
+    if not progress:
+        yield
+        return
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_off = are_progress_bars_disabled()
+    disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_off:
+            enable_progress_bars()
+
+
 def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclude=None, threads: int | None = None,
            level: int | None = None, dry_run: bool = False, endpoint: str | None = None, token=None,
            workdir: str | None = None, progress: bool = True, log=None, base: str | None = None) -> dict:
-    """Mirror one repo; return a summary dict (records, bytes, seconds). `base`
+    """Mirror one repo; return a summary dict (records, bytes, seconds). `progress`:
+    bars on stderr (plain lines where it is not a terminal; see _run_files). `base`
     ("REPO[@REV]"): code each safetensors file against the file of the same name in
     that repo (a fine-tune against its base), recording the base's hub location."""
     from huggingface_hub import HfApi
@@ -488,9 +552,10 @@ def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclu
                 return None, None
             return local_base, {"repo_id": base_repo, "revision": base_commit, "filename": path}
 
-        for rec in _run_files(p, out, work, fetch, restore=restore, threads=threads, level=level,
-                              progress=progress, log=log, base_for=base_for):
-            summary["records"].append(rec.to_json())
+        with _own_bars(progress):
+            for rec in _run_files(p, out, work, fetch, restore=restore, threads=threads, level=level,
+                                  progress=progress, log=log, base_for=base_for):
+                summary["records"].append(rec.to_json())
         # not if the globs leave the card out
         if (p.card is not None or not restore) and _selected(CARD, include, exclude):
             _mirror_card(p, out, work, fetch, restore, summary.get("base"))
