@@ -5,13 +5,17 @@ comes from (zipweights/codec/chain.py's _LEVELS says what each tries). CSV to st
     python bench/level_gain.py [--levels 1-9] [--sha] FILE...
 
 --sha adds each output's sha256 (to show that a change leaves the encoder's output as
-it was, file by file).
+it was, file by file). --probe-ab N instead times the default level with and without its
+planes probe (chain.Level.probe), N runs each, interleaved, medians of this process' CPU
+time: what the probe costs where it finds nothing, and where it does.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -20,12 +24,44 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import zipweights  # noqa: E402
+from zipweights.codec import chain  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_model  # noqa: E402
+
+
+def probe_ab(files, runs: int, threads: int, out: str) -> None:
+    on = chain.Level.of(chain.DEFAULT_LEVEL)
+    off = dataclasses.replace(on, probe=None)
+    cpu: dict = {}
+    size: dict = {}
+    try:
+        for lv in (on, off):  # warm-up (thread-local zstd contexts, kernel tables), not timed
+            chain._LEVELS[chain.DEFAULT_LEVEL] = lv
+            zipweights.compress_file(files[0], out, threads=threads, level=chain.DEFAULT_LEVEL, force=True)
+        for _ in range(runs):
+            for name, lv in (("probe", on), ("no probe", off)):
+                chain._LEVELS[chain.DEFAULT_LEVEL] = lv
+                for path in files:
+                    c0 = time.process_time()
+                    zipweights.compress_file(path, out, threads=threads, level=chain.DEFAULT_LEVEL, force=True)
+                    cpu.setdefault((name, path), []).append(time.process_time() - c0)
+                    size[name, path] = os.path.getsize(out)
+    finally:
+        chain._LEVELS[chain.DEFAULT_LEVEL] = on
+    print("file,original,ratio_probe,ratio_no_probe,cpu_s_probe,cpu_s_no_probe,cpu_probe_over_no_probe")
+    for path in files:
+        n = os.path.getsize(path)
+        a, b = (statistics.median(cpu[k, path]) for k in ("probe", "no probe"))
+        print(f"{os.path.basename(path)},{n},{size['probe', path] / n:.6f},{size['no probe', path] / n:.6f},"
+              f"{a:.3f},{b:.3f},{a / b:.3f}", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--levels", default="1-9", help="e.g. 1-9 or 3,9")
     ap.add_argument("--sha", action="store_true", help="also the sha256 of every output")
+    ap.add_argument("--probe-ab", type=int, metavar="N", help="time the default level with and without its probe")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("files", nargs="+")
     args = ap.parse_args()
@@ -34,9 +70,13 @@ def main() -> None:
         levels = list(range(a, b + 1))
     else:
         levels = [int(x) for x in args.levels.split(",")]
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
-                if ln.startswith("model name")), "unknown CPU")
+    cpu = cpu_model()
     print(f"# cpu: {cpu}; load: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    if args.probe_ab:
+        with tempfile.TemporaryDirectory() as tmp:
+            probe_ab(args.files, args.probe_ab, args.threads, os.path.join(tmp, "x.zipw"))
+        print(f"# load at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+        return
     print("file,level,original,compressed,ratio,compress_s,compress_cpu_s" + (",sha256" if args.sha else ""), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "x.zipw")

@@ -3,6 +3,7 @@ every level, on the corpus (bench/corpus, `python bench/build_corpus.py`).
 
     python bench/levels_bench.py                      # the default subset, levels 1-9, 3 runs
     python bench/levels_bench.py --files '*.safetensors' --runs 5 --per-file
+    python bench/levels_bench.py --files '*.safetensors' --extra /tmp/held/*.safetensors
 
 Each cell is the whole job as `zipw` runs it (read from the page cache, code, write the
 output into the page cache, sha256 included), through zipweights.compress_file and
@@ -30,6 +31,9 @@ sys.path.insert(0, ROOT)
 
 import zipweights  # noqa: E402  (the source tree's, not an installed copy)
 from zipweights.codec import chain  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import cpu_model  # noqa: E402
 
 CORPUS = os.path.join(ROOT, "bench", "corpus")
 SUBSET = (
@@ -82,21 +86,13 @@ def _measure(files, levels, threads: int, runs: int) -> dict:
 
 
 def _machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", help="glob of corpus file names (default: the subset above)")
+    ap.add_argument("--extra", nargs="*", default=[], help="more files, outside the corpus (held-out weights)")
     ap.add_argument("--levels", default=f"{chain.MIN_LEVEL}-{chain.MAX_LEVEL}", help="e.g. 1-9 or 1,3,9")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
@@ -107,7 +103,7 @@ def main() -> None:
         levels = list(range(a, b + 1))
     else:
         levels = [int(x) for x in args.levels.split(",")]
-    files = _files(args.files)
+    files = _files(args.files) + [os.path.abspath(p) for p in args.extra]
     orig = {p: os.path.getsize(p) for p in files}
     total = sum(orig.values())
     load0 = os.getloadavg()[0]
@@ -123,21 +119,33 @@ def main() -> None:
 
     default = chain.DEFAULT_LEVEL if chain.DEFAULT_LEVEL in levels else levels[0]
     base = agg(default)
-    print(f"\nMB/s of original bytes; CPU: over this process's CPU time (per core), wall: over elapsed time.\n")
-    print(f"| level | ratio | size vs {default} | compress MB/s CPU | wall | CPU time vs {default} | "
-          f"decompress MB/s CPU | wall |")
-    print("|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print(f"\nMB/s of original bytes; CPU: over this process's CPU time (per core), wall: over elapsed time;"
+          f" slowest: the lowest of the files' compress MB/s CPU; larger: files on which the level's output is"
+          f" larger than the level below's.\n")
+    print(f"| level | ratio | size vs {default} | compress MB/s CPU | wall | slowest | CPU time vs {default} | "
+          f"decompress MB/s CPU | wall | larger |")
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for lv in levels:
         size, cw, cc, dw, dc = agg(lv)
+        slowest = min(orig[p] / cells[lv, p][2] / 1e6 for p in files)
+        below = levels[levels.index(lv) - 1] if levels.index(lv) else None
+        larger = sum(cells[lv, p][0] > cells[below, p][0] for p in files) if below is not None else 0
         print(f"| {lv} | {size / total:.5f} | {100 * (size / base[0] - 1):+.3f} % | {total / cc / 1e6:.1f} | "
-              f"{total / cw / 1e6:.1f} | {cc / base[2]:.2f}x | {total / dc / 1e6:.0f} | {total / dw / 1e6:.0f} |")
+              f"{total / cw / 1e6:.1f} | {slowest:.1f} | {cc / base[2]:.2f}x | {total / dc / 1e6:.0f} | "
+              f"{total / dw / 1e6:.0f} | {larger} |")
     if args.per_file:
         for p in files:
             print(f"\n{os.path.basename(p)} ({orig[p] / 1e6:.1f} MB)\n")
             print("| level | ratio | compress MB/s CPU | decompress MB/s CPU |\n|--:|--:|--:|--:|")
             for lv in levels:
                 size, _, cc, _, dc = cells[lv, p]
-                print(f"| {lv} | {size / orig[p]:.5f} | {orig[p] / cc / 1e6:.1f} | {orig[p] / dc / 1e6:.0f} |")
+                print(f"| {lv} | {size / orig[p]:.6f} | {orig[p] / cc / 1e6:.1f} | {orig[p] / dc / 1e6:.0f} |")
+    # one line a file: the ratio at every level (the README's per-file table)
+    print("\n| file | MB | " + " | ".join(str(lv) for lv in levels) + " |")
+    print("|---|--:|" + "--:|" * len(levels))
+    for p in files:
+        print(f"| {os.path.basename(p).removesuffix('.safetensors')} | {orig[p] / 1e6:.1f} | "
+              + " | ".join(f"{cells[lv, p][0] / orig[p]:.6f}" for lv in levels) + " |")
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 
