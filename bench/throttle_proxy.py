@@ -18,13 +18,17 @@ so many bytes each), `refuse` (answer every request 503; `refuse_after_cut`: fro
 first cut on, a server gone down), `hold_at` (stop sending a file
 at this file offset until `release()`; `held` is set meanwhile), `flip` (serve the byte at
 this file offset inverted). `log` records (method, path, Range header, status, body bytes
-sent) per request. The script form prints `endpoint <url>` once it listens.
+sent, the wall-clock time its last byte went) per request. The script form prints
+`endpoint <url>` once it listens; GET /__zipw_proxy__/log answers the log as JSON (and
+clears it), GET /__zipw_proxy__/warm/<path> fetches a body from upstream ahead of a
+timed run.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import http.server
 import re
 import sys
@@ -166,10 +170,19 @@ class ThrottleProxy:
     # -- serving --------------------------------------------------------------------------
     def _record(self, handler, status: int, sent: int) -> None:
         with self.lock:
-            self.log.append((handler.command, handler.path, handler.headers.get("Range"), status, sent))
+            self.log.append((handler.command, handler.path, handler.headers.get("Range"), status, sent, time.time()))
 
     def _handle(self, handler, head: bool) -> None:
         path = handler.path
+        if path == CONTROL + "log":  # what was sent (the script form's `log`), then forgotten
+            with self.lock:
+                data, self.log[:] = json.dumps(self.log).encode(), []
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return
         if path.startswith(CONTROL + "warm/"):  # fetch a body into the proxy, send nothing
             self._body("/" + path[len(CONTROL + "warm/"):], {"Accept-Encoding": "identity"})
             handler.send_response(204)

@@ -192,3 +192,28 @@ def test_a_corrupt_byte_is_refused_naming_the_repo_file(hf_env, repo, weights, p
     assert info.value.repo_id == repo and info.value.filename == "model.safetensors.zipw"
     blobs = os.path.join(_storage(hf_env, repo), "blobs")
     assert not os.path.isdir(blobs) or os.listdir(blobs) == []  # no blob, no partial to resume from
+
+
+def test_a_delta_file_streams_whole_then_finds_its_base(hf_env, hub, weights, proxy, tmp_path):
+    """A file coded against a base model is downloaded by ranges like any other (and
+    resumable), then restored once its base is fetched from the hub."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    src = weights[0]
+    base_commit = hub.commit("stream/delta-base", {"model.safetensors": src})
+    t = load_file(src)
+    rng = np.random.default_rng(3)
+    t["a.weight"] = (t["a.weight"] + 1e-4 * rng.standard_normal(t["a.weight"].shape)).astype(np.float32)
+    ft = str(tmp_path / "ft.safetensors")
+    save_file(t, ft, metadata={"format": "np"})
+    ftz = ft + ".zipw"
+    zipweights.compress_file(ft, ftz, base=src, base_location={
+        "repo_id": "stream/delta-base", "revision": base_commit, "filename": "model.safetensors"})
+    hub.commit("stream/delta-ft", {"model.safetensors.zipw": ftz})
+    path = zhub.hf_hub_download("stream/delta-ft", "model.safetensors", endpoint=proxy.endpoint)
+    assert _sha(path) == _sha(ft)
+    gets = [g for g in _zipw_gets(proxy) if "delta-ft" in g[1]]
+    assert [g[3] for g in gets] == [206, 206] and sum(g[4] for g in gets) == os.path.getsize(ftz)
+    blobs = os.listdir(os.path.join(_storage(hf_env, "stream/delta-ft"), "blobs"))
+    assert not [b for b in blobs if b.endswith(".incomplete")]
