@@ -271,13 +271,9 @@ def download(url: str, headers: dict, size: int, partial: str, dest: str, *, nam
 def _download(url, headers, size, partial, fd, dest, name, threads, tqdm_class, max_output_size, mm) -> Result:
     have = min(os.fstat(fd).st_size, size)
     os.ftruncate(fd, have)
-    pos = 0
-    while pos < have:  # what earlier attempts received, into the map
-        n = os.preadv(fd, [memoryview(mm)[pos:have]], pos)
-        if n <= 0:
-            break
-        pos += n
-    have = pos
+    if have:  # what earlier attempts received, into the map
+        with open(partial, "rb") as f:
+            have = f.readinto(memoryview(mm)[:have]) or 0
     # [tail_start, size): asked for first (the trailer and the index), joins the partial last
     tail_start = size if have >= size else max(size - TAIL, have)
     if tail_start < size:
