@@ -149,7 +149,9 @@ def test_probe_stays_quiet_on_a_crafted_chunk_where_planes_lose(dt):
     data = v.tobytes() if dt is F32 else (v.view(np.uint32) >> 16).astype("<u2").tobytes()
     top = chain.Level.of(chain.MAX_LEVEL)
     ref = _kernels.float_encode(data, chain.float_kind(dt), top.float_search)
-    assert chain.planes_estimate(data, dt, len(ref)) > top.probe
+    # the low planes (the bits the float coder stores raw) do not compress: the probe
+    # stops at its first stage
+    assert chain.planes_estimate(data, dt, len(ref)) == float("inf")
     for lv in UPPER:
         codec, _ = chain.encode_chunk(data, dt, chain.Level.of(lv))
         assert codec == chain.FLOAT, lv

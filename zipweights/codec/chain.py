@@ -111,7 +111,10 @@ PLANES_MIN_SAVING, PLANES_MIN_GAIN = 1024, 0.01
 # 0.999 on every chunk of 200 KB or more where they lose (bench/results/levels-probe.md). Stripes rather than
 # the chunk's head: on MiniLM fp32's word embeddings the rows where planes win are not at
 # the start of their chunks (its first 1/16 said 1.008 on a chunk where planes save 7 %).
-PROBE_STRIPES, PROBE_SPAN, PROBE_MIN = 8, 128, 64 << 10
+# PROBE_LOW_MIN: the low planes of the sample compressed by zstd 1 to at least this
+# fraction of their size: planes cannot win (on the corpus such planes came out at 1.000
+# or more on every chunk where planes lose, at most 0.96 where they win).
+PROBE_STRIPES, PROBE_SPAN, PROBE_MIN, PROBE_LOW_MIN = 8, 128, 64 << 10, 0.99
 
 
 def float_kind(dtype: DType) -> int | None:
@@ -172,10 +175,17 @@ def _encode_dense(data, dtype: DType, level: Level) -> tuple[int, bytes]:
 def planes_estimate(data, dtype: DType, float_size: int) -> float:
     """Byte planes' size, estimated from a sample of a float chunk (see PROBE_STRIPES),
     over `float_size`, the chunk's float payload (of search row 1 from the default up):
-    under 1 where planes may win. Costs zstd 1 and an order-0 pass on 1/16 of the chunk,
-    ~1/20 of a float encode (a float encode of the sample instead of `float_size` would
-    cost ~1/5 more: the coder's table search does not shrink with its input). The same coders at every
-    level, so that a higher level's larger threshold fires wherever a lower one's does."""
+    under 1 where planes may win, infinite where they cannot. The same coders at every
+    level, so that a higher level's larger threshold fires wherever a lower one's does.
+
+    First the low planes (fp32's two low bytes, the low byte of 16-bit floats), which
+    hold the bits the float coder stores raw, by zstd 1: where they do not compress,
+    planes cannot win (their exponent plane, coded order-0, is no smaller than the float
+    coder's exponents coded in context) and the probe stops there, at zstd 1 on 1/32 of
+    the chunk, ~1/30 of a float encode. Else the rest: the exponent
+    plane order-0, the planes between by zstd 1. (A float encode of the sample instead of
+    scaling by `float_size` would cost ~1/5 of the chunk's: the coder's table search does
+    not shrink with its input.)"""
     n, unit = len(data), dtype.unit
     view = memoryview(data).cast("B")
     stripe = (n // PROBE_SPAN) // unit * unit
@@ -183,13 +193,18 @@ def planes_estimate(data, dtype: DType, float_size: int) -> float:
     planes = memoryview(split.split(sample, dtype))
     m = len(sample) // unit
     zstd = entropy.CODERS[entropy.ZSTD].encode
-    total = _STREAM_HEAD.size * unit
-    for p in range(unit):
+    low = 2 if unit == 4 else 1
+    total = 0
+    for p in range(unit - low, unit):
+        total += min(m, len(zstd(planes[p * m : (p + 1) * m], 1)))
+    if total >= PROBE_LOW_MIN * low * m:
+        return float("inf")
+    for p in range(unit - low):
         plane = planes[p * m : (p + 1) * m]
         # the exponent plane by order-0 coding alone, which suits it best (zstd 1 on it
         # as well cost more than the rest of the probe and moved no decision on the corpus)
         total += len(_kernels.ent_encode(plane)) if p == 0 else min(m, len(zstd(plane, 1)))
-    return total * n / len(sample) / float_size
+    return (total + _STREAM_HEAD.size * unit) * n / len(sample) / float_size
 
 
 def _encode_store(data, dtype: DType, level: Level) -> bytes:
