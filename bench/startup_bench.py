@@ -133,8 +133,9 @@ def main() -> None:
             ("zipw info (4 KB file)", [zipw, "info", packed], env, ["info", packed]),
         ]
         if os.path.exists(dev_zipw):
-            rows += [(f"{dev_zipw} --version (this checkout, as is)", [dev_zipw, "--version"], dict(os.environ), None),
-                     (f"{dev_zipw} compress (this checkout, as is)", [dev_zipw, *c_args], dict(os.environ), None)]
+            rows += [("zipw --version, this checkout's venv as it is", [dev_zipw, "--version"], dict(os.environ), None),
+                     ("zipw compress (4 KB), this checkout's venv as it is", [dev_zipw, *c_args], dict(os.environ),
+                      None)]
         if zstd:
             rows += [("zstd --version", [zstd, "--version"], env, None),
                      ("zstd -q -f (4 KB file)", [zstd, "-q", "-f", src, "-o", os.path.join(tmp, "t.zst")], env, None)]
@@ -148,7 +149,8 @@ def main() -> None:
         load1 = load()
         print(f"# start-up: median (min) of {args.runs} interleaved rounds, ms; {cpu_model()}, "
               f"{os.cpu_count()} CPUs; load average {load0} at start, {load1} at the end")
-        print(f"# zipw: {zipw} ({scripts['zipw']}), installed layout, bytecode cached; "
+        print(f"# zipw: {zipw} ({scripts['zipw']}), installed layout, bytecode cached; this checkout's: {dev_zipw}, "
+              f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}; "
               f"zstd: {zstd or 'not on PATH (the zstandard wheel has no command-line tool)'}")
         print("\n| command | median ms | min ms | heavy modules imported |\n|---|--:|--:|---|")
         for (label, _, e, zargs), ts in zip(rows, times):

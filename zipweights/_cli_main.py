@@ -10,12 +10,12 @@ import sys
 
 
 def _one_blas_thread() -> None:
-    """numpy's OpenBLAS starts a thread per core at import and lets them spin: on a
-    2-core machine that doubled the time of `import numpy` (170 -> 100 ms, median of
-    30, bench/startup_bench.py). No zipw command does linear algebra (the codecs run in
-    zipweights' own threads), so this process asks for one, unless the user said
-    otherwise. Child processes inherit it (a local Ray cluster's workers run the same
-    codecs)."""
+    """numpy's OpenBLAS starts a thread per core at import and lets them spin, which
+    slows the import: on this 2-core machine 169 -> 98 ms (median of 30 interleaved
+    pairs at load 2; less under heavier load, where no core is free to spin on). No
+    zipw command does linear algebra (the codecs run in zipweights' own threads), so
+    this process asks for one, unless the user said otherwise. Child processes inherit
+    it (a local Ray cluster's workers run the same codecs)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
