@@ -192,3 +192,16 @@ def test_restore_of_local_paths_is_a_usage_error(tmp_path):
     err = r.stderr.decode()
     assert r.returncode == 2 and err.startswith("zipw: mirror: SRC ./m2 is a local path"), err
     assert "Traceback" not in err and "HFValidationError" not in err
+
+
+def test_a_failing_pair_of_a_list_is_skipped_and_the_rest_done(hub, tmp_path):
+    env = _env(tmp_path)
+    hub.commit("mcli/small", {"m.safetensors": _weights(3000, seed=2), "README.md": b"# small\n"})
+    lst = tmp_path / "pairs.txt"
+    lst.write_text(f"mcli/no-such-repo {tmp_path / 'x'}\nmcli/small {tmp_path / 'y'}\n")
+    r = _zipw("mirror", "--endpoint", hub.endpoint, "-q", "--list", lst, env=env)
+    err = r.stderr.decode()
+    assert r.returncode == 1, err
+    assert err.startswith(f"zipw mirror: mcli/no-such-repo -> {tmp_path / 'x'}: "), err
+    assert "Traceback" not in err and not (tmp_path / "x").exists()
+    assert sorted(os.listdir(tmp_path / "y")) == [".zipw-mirror.json", "README.md", "m.safetensors.zipw"]
