@@ -17,8 +17,9 @@ the attempt brought data, else after a second, 5 attempts without progress at mo
 the bytes received are kept in a partial file, a prefix of the .zipw (`<blob>.incomplete`,
 the file huggingface_hub's own resumable downloads kept), so a download that failed
 resumes from there on the next call. A server that does not honor ranges (status 200 to a
-range request, as olah 0.5.4; a Content-Range that does not match; an encoded body) is
-answered with NotStreamable before anything is written: the caller then downloads the
+range request, as olah 0.5.4; a Content-Range that does not match; an encoded body; an
+HTTP error for the first range request) is answered with NotStreamable before anything
+is restored: the caller then downloads the
 whole file through huggingface_hub and restores it, as without this module.
 
 Requests go through huggingface_hub's HTTP session (`http_stream_backoff`), with the URL
@@ -36,6 +37,7 @@ import time
 import urllib.parse
 
 from huggingface_hub import constants
+from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff, httpx
 from huggingface_hub.utils import tqdm as hf_tqdm
 
@@ -277,7 +279,12 @@ def _download(url, headers, size, partial, fd, dest, name, threads, tqdm_class, 
     # [tail_start, size): asked for first (the trailer and the index), joins the partial last
     tail_start = size if have >= size else max(size - TAIL, have)
     if tail_start < size:
-        mm[tail_start:size] = _fetch(url, headers, tail_start, size, size)
+        try:
+            mm[tail_start:size] = _fetch(url, headers, tail_start, size, size)
+        except HfHubHTTPError as exc:
+            # the first range request refused (a CDN that forbids ranges, ...): whatever the
+            # whole-file download meets, huggingface_hub's own path reports it
+            raise NotStreamable(f"{url}: the range request for the index failed: {exc}") from exc
         index_offset, index_length, _ = container.read_trailer(mm[size - container.TRAILER_SIZE:size], size, name)
         if index_length > fmt_index.MAX_INDEX_SIZE:
             raise LimitExceededError(f"{name}: index of {index_length} bytes exceeds {fmt_index.MAX_INDEX_SIZE}")
