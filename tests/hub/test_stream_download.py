@@ -217,3 +217,35 @@ def test_a_delta_file_streams_whole_then_finds_its_base(hf_env, hub, weights, pr
     assert [g[3] for g in gets] == [206, 206] and sum(g[4] for g in gets) == os.path.getsize(ftz)
     blobs = os.listdir(os.path.join(_storage(hf_env, "stream/delta-ft"), "blobs"))
     assert not [b for b in blobs if b.endswith(".incomplete")]
+
+
+def test_an_index_longer_than_the_tail_is_fetched_in_a_second_range(hf_env, hub, proxy, tmp_path):
+    """2,000 tensors: the kept safetensors header alone makes the index longer than the
+    first range; the rest of it is asked for before the payloads."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(5)
+    src = str(tmp_path / "many.safetensors")
+    save_file({f"layer.{i}.weight": (rng.standard_normal(256) * 0.02).astype(np.float32) for i in range(2000)},
+              src, metadata={"format": "np"})
+    z = compressed(src)
+    zsize = os.path.getsize(z)
+    index_offset = _index_offset(z)
+    assert zsize - index_offset > stream.TAIL
+    hub.commit("stream/many", {"model.safetensors.zipw": z})
+    path = zhub.hf_hub_download("stream/many", "model.safetensors", endpoint=proxy.endpoint)
+    assert _sha(path) == _sha(src)
+    gets = _zipw_gets(proxy)
+    assert [g[2] for g in gets] == [f"bytes={zsize - stream.TAIL}-{zsize - 1}",
+                                    f"bytes={index_offset}-{zsize - stream.TAIL - 1}",
+                                    f"bytes=0-{index_offset - 1}"]
+    assert sum(g[4] for g in gets) == zsize
+
+
+def _index_offset(z) -> int:
+    from zipweights.format import container
+
+    with open(z, "rb") as f:
+        f.seek(-container.TRAILER_SIZE, os.SEEK_END)
+        return container.read_trailer(f.read(), os.path.getsize(z), z)[0]
