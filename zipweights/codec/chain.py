@@ -221,12 +221,15 @@ def _encode_float(data, dtype: DType, level: Level) -> bytes | None:
 
 
 def _encode_stream(data, zstd_levels) -> tuple[int, bytes]:
-    """entropy.encode at each zstd level; the smallest (the first of equals)."""
-    best = None
-    for z in zstd_levels:
-        got = entropy.encode(data, z)
-        if best is None or len(got[1]) < len(best[1]):
-            best = got
+    """The smallest of entropy.encode at each zstd level (the first of equals): RAW and
+    the order-0 coder once, then zstd at each level."""
+    best = entropy.encode(data, zstd_levels[0])
+    if len(data) < 32:  # entropy.encode keeps streams this short raw
+        return best
+    for z in zstd_levels[1:]:
+        payload = entropy.CODERS[entropy.ZSTD].encode(data, z)
+        if payload is not None and len(payload) < len(best[1]):
+            best = (entropy.ZSTD, payload)
     return best
 
 
