@@ -249,3 +249,46 @@ def _index_offset(z) -> int:
     with open(z, "rb") as f:
         f.seek(-container.TRAILER_SIZE, os.SEEK_END)
         return container.read_trailer(f.read(), os.path.getsize(z), z)[0]
+
+
+CHILD = """
+import sys
+from zipweights import hub as zhub
+zhub.hf_hub_download(sys.argv[1], "model.safetensors", endpoint=sys.argv[2])
+"""
+
+
+def test_a_killed_download_resumes_from_what_it_wrote(hf_env, repo, weights, proxy):
+    """The downloading process is killed (SIGKILL) while the server holds the body: the
+    partial file keeps what arrived, and the next download asks only for the rest."""
+    import signal
+    import subprocess
+    import time
+
+    _, _, sha, zsize = weights
+    proxy.hold_at = (zsize * 2) // 3
+    child = subprocess.Popen([sys.executable, "-c", CHILD, repo, proxy.endpoint], env=dict(os.environ))
+    storage = _storage(hf_env, repo)
+    blobs = os.path.join(storage, "blobs")
+    try:
+        assert proxy.held.wait(60), "the proxy never reached the hold"
+        partial = None
+        for _ in range(600):  # the child writes what arrived a block at a time
+            names = [n for n in os.listdir(blobs) if n.endswith(".incomplete")] if os.path.isdir(blobs) else []
+            if names and os.path.getsize(os.path.join(blobs, names[0])) >= stream.BLOCK:
+                partial = os.path.join(blobs, names[0])
+                break
+            time.sleep(0.05)
+        assert partial is not None
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+        proxy.release()
+    kept = os.path.getsize(partial)
+    with open(weights[1], "rb") as f:
+        assert open(partial, "rb").read() == f.read(kept)
+    del proxy.log[:]
+    path = zhub.hf_hub_download(repo, "model.safetensors", endpoint=proxy.endpoint)
+    assert _sha(path) == sha
+    assert [g[2] for g in _zipw_gets(proxy)[1:]] == [f"bytes={kept}-{zsize - stream.TAIL - 1}"]
+    assert not os.path.exists(partial)
