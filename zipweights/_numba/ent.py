@@ -24,6 +24,7 @@ from .rans import (
     rdec_init,
     rdec_tail,
     seg_len,
+    steps32,
     table_read_list,
     table_write,
     wr32,
@@ -160,13 +161,21 @@ def decode(p, start, ln, dst, doff, n, info):
     pos = s0 + 4 * LANES
     seg = seg_len(n)
     r = n - LANES * seg
-    tmp = np.empty(LANES * BLK, np.int64)
+    tmp = np.empty(LANES * BLK, np.uint16)
+    ro = np.zeros(LANES, np.int64)
     for i0 in range(0, seg, BLK):
         S = min(BLK, seg - i0)
-        err = rdec_block(p, pos, end, x, base, et, PB, S, tmp, res)
-        if err:
-            return err
-        pos = res[0]
+        used = np.int64(-1)
+        if end - pos >= 2 * LANES * S:
+            used = steps32(x, base, et, PB, p, pos, S, tmp, ro, 0)
+        if used >= 0:
+            pos += used
+        else:
+            # near the stream's end (or without the IR): the scalar steps
+            err = rdec_block(p, pos, end, x, base, et, PB, S, tmp, res)
+            if err:
+                return err
+            pos = res[0]
         for l in range(LANES):
             o = doff + l * seg + i0
             for s in range(S):

@@ -21,6 +21,7 @@ from .rans import (
     bw_finish,
     enc_put,
     jit,
+    ld64,
     log2_floor,
     normalize,
     normalize_list,
@@ -31,6 +32,9 @@ from .rans import (
     rdec_init,
     rdec_tail,
     seg_len,
+    st16,
+    st32,
+    steps32_raw,
     table_read_list,
     table_write,
     wr32,
@@ -652,7 +656,7 @@ def decode(p, ln, kind, W, EB, Bmin, Bmax, dst, nbytes, info):
     pos += restlen
     x = np.empty(LANES, np.int64)
     base = np.empty(LANES, np.int64)
-    # the rANS stream follows the raw bits and is at least 128 bytes long, so the 3-byte
+    # the rANS stream follows the raw bits and is at least 128 bytes long, so the 8-byte
     # reads of the raw bits below stay inside the payload
     err = rdec_init(p, pos, ln - pos, x, base, info)
     if err:
@@ -661,9 +665,33 @@ def decode(p, ln, kind, W, EB, Bmin, Bmax, dst, nbytes, info):
     seg = seg_len(n)
     r = n - LANES * seg
     msk = (np.int64(1) << w) - 1
-    tmp = np.empty(LANES * BLK, np.int64)
+    tmp = np.empty(LANES * BLK, np.uint16)
+    ro = np.empty(LANES, np.int64)
     for i0 in range(0, seg, BLK):
+        # S is a multiple of 16 (seg and BLK are): each lane's raw bits of the block
+        # start on a byte, as steps32_raw needs
         S = min(BLK, seg - i0)
+        used = np.int64(-1)
+        # w <= 8: a lane's 8 raw values of a group fit the one 8-byte load (f16 payloads
+        # with B < 8 take the scalar loop)
+        if w <= 8 and ln - pos >= 2 * LANES * S:
+            for l in range(LANES):
+                ro[l] = rest + (((l * seg + i0) * w) >> 3)
+            used = steps32_raw(x, base, et, P, p, pos, S, tmp, ro, w)
+        if used >= 0:
+            pos += used
+            for l in range(LANES):
+                j0 = l * seg + i0
+                if W == 16:
+                    for s in range(S):
+                        st16(dst, 2 * (j0 + s), np.int64(tmp[s * LANES + l]))
+                else:
+                    for s in range(S):
+                        j = j0 + s
+                        hv = np.int64(tmp[s * LANES + l])
+                        st32(dst, 4 * j, (hv << 16) | (np.int64(planes[j]) << 8) | np.int64(planes[n + j]))
+            continue
+        # near the stream's end (or without the IR): the scalar steps, then the raw bits
         err = rdec_block(p, pos, ln, x, base, et, P, S, tmp, res)
         if err:
             return err
@@ -673,17 +701,11 @@ def decode(p, ln, kind, W, EB, Bmin, Bmax, dst, nbytes, info):
             for s in range(S):
                 j = j0 + s
                 bp = j * w
-                b = rest + (bp >> 3)
-                v = np.int64(p[b]) | (np.int64(p[b + 1]) << 8) | (np.int64(p[b + 2]) << 16)
-                hv = (tmp[s * LANES + l] << w) | ((v >> (bp & 7)) & msk)
+                hv = (np.int64(tmp[s * LANES + l]) << w) | ((ld64(p, rest + (bp >> 3)) >> (bp & 7)) & msk)
                 if W == 16:
-                    dst[2 * j] = hv & 0xFF
-                    dst[2 * j + 1] = hv >> 8
+                    st16(dst, 2 * j, hv)
                 else:
-                    dst[4 * j] = planes[n + j]
-                    dst[4 * j + 1] = planes[j]
-                    dst[4 * j + 2] = hv & 0xFF
-                    dst[4 * j + 3] = hv >> 8
+                    st32(dst, 4 * j, (hv << 16) | (np.int64(planes[j]) << 8) | np.int64(planes[n + j]))
     if r:
         err = rdec_tail(p, pos, ln, x, base, et, P, r, tmp, res)
         if err:
@@ -692,15 +714,9 @@ def decode(p, ln, kind, W, EB, Bmin, Bmax, dst, nbytes, info):
         for k in range(r):
             j = LANES * seg + k
             bp = j * w
-            b = rest + (bp >> 3)
-            v = np.int64(p[b]) | (np.int64(p[b + 1]) << 8) | (np.int64(p[b + 2]) << 16)
-            hv = (tmp[k] << w) | ((v >> (bp & 7)) & msk)
+            hv = (np.int64(tmp[k]) << w) | ((ld64(p, rest + (bp >> 3)) >> (bp & 7)) & msk)
             if W == 16:
-                dst[2 * j] = hv & 0xFF
-                dst[2 * j + 1] = hv >> 8
+                st16(dst, 2 * j, hv)
             else:
-                dst[4 * j] = planes[n + j]
-                dst[4 * j + 1] = planes[j]
-                dst[4 * j + 2] = hv & 0xFF
-                dst[4 * j + 3] = hv >> 8
+                st32(dst, 4 * j, (hv << 16) | (np.int64(planes[j]) << 8) | np.int64(planes[n + j]))
     return rdec_finish(pos, ln, x, info)

@@ -3,12 +3,22 @@ normalization, the table bit streams, decode tables and the 32-lane decoder.
 
 Integers are int64 throughout: Numba turns a mix of uint64 and int64 into float64, and
 every quantity here fits 63 bits (states < 2^31, counts <= 2^30). A failing function
-returns an error id of errs.py with its numbers in info[]."""
+returns an error id of errs.py with its numbers in info[].
+
+The decoders' hot loop (steps of all 32 lanes while the stream surely holds the words) is
+written in LLVM vector IR (steps32 below): LLVM does not vectorize the Numba loop (the
+table read is a gather through an index it cannot prove free of the stores), and the
+scalar loop ran at the portable C path's speed, a quarter of C's SIMD path."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import errs as E
 from ._log2tab import LOG2TAB
@@ -370,6 +380,271 @@ def rans_encode_bytes(src, n, es, out):
     return ln
 
 
+# ---------------------------------------------------------------- unaligned access
+# little-endian loads and stores of 2, 4, 8 bytes at any offset of a uint8 array (C's
+# memcpy): one instruction where Numba would do one per byte. Little-endian hosts only
+# (x86-64, arm64: the platforms Numba ships for).
+
+
+def _data_ptr(context, builder, aty, arr, idx):
+    return builder.gep(context.make_array(aty)(context, builder, arr).data, [idx])
+
+
+@intrinsic
+def ld64(typingctx, arr, idx):
+    """the 8 bytes of arr at idx as an int64 (little-endian)"""
+
+    def codegen(context, builder, sig, args):
+        from llvmlite import ir
+
+        t = ir.IntType(64)
+        ptr = _data_ptr(context, builder, sig.args[0], args[0], args[1])
+        return builder.load(builder.bitcast(ptr, t.as_pointer()), typ=t, align=1)
+
+    return types.int64(arr, types.int64), codegen
+
+
+def _store(bits):
+    @intrinsic
+    def st(typingctx, arr, idx, val):
+        def codegen(context, builder, sig, args):
+            from llvmlite import ir
+
+            t = ir.IntType(bits)
+            ptr = _data_ptr(context, builder, sig.args[0], args[0], args[1])
+            builder.store(builder.trunc(args[2], t), builder.bitcast(ptr, t.as_pointer()), align=1)
+            return context.get_dummy_value()
+
+        return types.void(arr, types.int64, types.int64), codegen
+
+    return st
+
+
+st16 = _store(16)  # st16(arr, idx, v): the low 2 bytes of v at arr[idx]
+st32 = _store(32)
+
+
+# ---------------------------------------------------------------- rANS steps in vector IR
+# steps32(x, base, et, pb, p, pos, S, out, ro, w): S steps (a multiple of 8) of the 32
+# lanes from the stream at p[pos], the caller having checked that 2*32*S bytes are left
+# (one word per lane and step at most). Lane states x[32] and slot bases base[32] (int64)
+# are read and written back; step s of lane l writes out[32*s + l] (uint16): the symbol,
+# shifted left by w and or-ed with the lane's next w raw bits when w > 0. The raw bits of
+# lane l start at byte ro[l] of p, byte-aligned, 8 values in w bytes (a float payload's
+# low bits, spec/CODERS.md 3; w <= 8). Returns the bytes of stream used, or -1 where the IR is not
+# available (then the caller runs the scalar loop).
+#
+# One step is the scalar one (csrc/rans.c DEC_ONE) on two vectors of 16 lanes: a gather
+# of the table entries, the state update in uint32, then the renormalization as an
+# expanding load: the lanes whose state fell below L take the next words in lane order,
+# which is the order the scalar loop reads them. LLVM lowers the gathers and expanding
+# loads to vpgatherdq/vpexpandw with AVX-512, to AVX2 gathers and shuffles without, and
+# to scalar code on targets with neither (still the same bytes: the IR is integer-only).
+
+_V = "<16 x i32>"
+
+
+def _splat(name, ty, val):
+    return (f"  %{name}.i = insertelement <16 x {ty}> poison, {ty} {val}, i32 0\n"
+            f"  %{name} = shufflevector <16 x {ty}> %{name}.i, <16 x {ty}> poison, <16 x i32> zeroinitializer\n")
+
+
+def _ir_step(k, raw):
+    """step k of a group of 8: both halves' table steps and outputs, then the two
+    renormalizations (a before b: lanes 0..15 read their words first)"""
+    V = _V
+    t = []
+    for h in "ab":
+        q = f"{h}{k}"
+        t.append(f"""
+  %slot{q} = and {V} %x{h}{k}, %smask
+  %idx{q} = add {V} %b{h}{k}, %slot{q}
+  %ptr{q} = getelementptr i64, ptr %et, {V} %idx{q}
+  %en{q} = call <16 x i64> @llvm.masked.gather.v16i64.v16p0(<16 x ptr> %ptr{q}, i32 8, <16 x i1> %true, <16 x i64> poison)
+  %lo{q} = trunc <16 x i64> %en{q} to {V}
+  %hi64{q} = lshr <16 x i64> %en{q}, %c32q
+  %hi{q} = trunc <16 x i64> %hi64{q} to {V}
+  %f{q} = and {V} %lo{q}, %cffff
+  %st{q} = lshr {V} %lo{q}, %c16
+  %xs{q} = lshr {V} %x{h}{k}, %pbv
+  %m{q} = mul {V} %f{q}, %xs{q}
+  %m2{q} = add {V} %m{q}, %slot{q}
+  %xn{q} = sub {V} %m2{q}, %st{q}
+  %b{h}{k + 1} = lshr {V} %hi{q}, %c12
+  %sy{q} = and {V} %hi{q}, %cfff""")
+        if raw:
+            t.append(f"""
+  %rb64{q} = and <16 x i64> %acc{h}{k}, %rmask
+  %rb{q} = trunc <16 x i64> %rb64{q} to {V}
+  %acc{h}{k + 1} = lshr <16 x i64> %acc{h}{k}, %wv
+  %sys{q} = shl {V} %sy{q}, %wv32
+  %hv{q} = or {V} %sys{q}, %rb{q}""")
+        else:
+            t.append(f"""
+  %hv{q} = or {V} %sy{q}, zeroinitializer""")
+        t.append(f"""
+  %hv16{q} = trunc {V} %hv{q} to <16 x i16>
+  %o{q} = add i64 %ob, {32 * k + (16 if h == "b" else 0)}
+  %op{q} = getelementptr i16, ptr %out, i64 %o{q}
+  store <16 x i16> %hv16{q}, ptr %op{q}, align 2""")
+    for h, pin, pout in (("a", f"%p{k}", f"%pm{k}"), ("b", f"%pm{k}", f"%p{k + 1}")):
+        q = f"{h}{k}"
+        t.append(f"""
+  %need{q} = icmp ult {V} %xn{q}, %cL
+  %w{q} = call <16 x i16> @llvm.masked.expandload.v16i16(ptr {pin}, <16 x i1> %need{q}, <16 x i16> zeroinitializer)
+  %wz{q} = zext <16 x i16> %w{q} to {V}
+  %xsh{q} = shl {V} %xn{q}, %c16
+  %xor{q} = or {V} %xsh{q}, %wz{q}
+  %x{h}{k + 1} = select <16 x i1> %need{q}, {V} %xor{q}, {V} %xn{q}
+  %mb{q} = bitcast <16 x i1> %need{q} to i16
+  %cnt{q} = call i16 @llvm.ctpop.i16(i16 %mb{q})
+  %cz{q} = zext i16 %cnt{q} to i64
+  %adv{q} = shl i64 %cz{q}, 1
+  {pout} = getelementptr i8, ptr {pin}, i64 %adv{q}""")
+    return "".join(t)
+
+
+def _steps_ir(name, raw):
+    V = _V
+    G = 8  # steps per group: a lane's 8 raw values are w whole bytes, one 8-byte load
+    pre = "".join(_splat(*a) for a in (
+        ("smask", "i32", "%sm1"), ("pbv", "i32", "%pb"), ("c32q", "i64", "32"), ("cffff", "i32", "65535"),
+        ("c16", "i32", "16"), ("c12", "i32", "12"), ("cfff", "i32", "4095"), ("cL", "i32", str(L)),
+        ("true", "i1", "true"), ("wv", "i64", "%w"), ("wv32", "i32", "%w32"), ("rmask", "i64", "%rm2")))
+    body = []
+    if raw:  # each group's raw bits: 8 bytes from each lane's next w
+        body = [_splat("gofv", "i64", "%gof"), """
+  %gva = add <16 x i64> %roa, %gofv
+  %gvb = add <16 x i64> %rob, %gofv
+  %rpa = getelementptr i8, ptr %p.in, <16 x i64> %gva
+  %rpb = getelementptr i8, ptr %p.in, <16 x i64> %gvb
+  %acca0 = call <16 x i64> @llvm.masked.gather.v16i64.v16p0(<16 x ptr> %rpa, i32 1, <16 x i1> %true, <16 x i64> poison)
+  %accb0 = call <16 x i64> @llvm.masked.gather.v16i64.v16p0(<16 x ptr> %rpb, i32 1, <16 x i1> %true, <16 x i64> poison)
+"""]
+    body += [_ir_step(k, raw) for k in range(G)]
+    body = "".join(body)
+    regs = ("xa", "xb", "ba", "bb")
+    fin = "".join(f"  %{v}.f = phi {V} [%{v}.e, %entry], [%{v}{G}, %loop]\n" for v in regs)
+    fin += f"  %pf = phi ptr [%p, %entry], [%p{G}, %loop]\n"
+    fin += "".join(f"  %{v}.z = zext {V} %{v}.f to <16 x i64>\n"
+                   f"  store <16 x i64> %{v}.z, ptr %{v}.p, align 8\n" for v in regs)
+    return f"""
+declare <16 x i64> @llvm.masked.gather.v16i64.v16p0(<16 x ptr>, i32, <16 x i1>, <16 x i64>)
+declare <16 x i16> @llvm.masked.expandload.v16i16(ptr, <16 x i1>, <16 x i16>)
+declare i16 @llvm.ctpop.i16(i16)
+
+define i64 @{name}(ptr %xp, ptr %bp, ptr %et, i64 %pb64, ptr %p.in, i64 %pos, i64 %S, ptr %out, ptr %ro, i64 %w) {{
+entry:
+  %p = getelementptr i8, ptr %p.in, i64 %pos
+  %pb = trunc i64 %pb64 to i32
+  %one = shl i32 1, %pb
+  %sm1 = sub i32 %one, 1
+  %w32 = trunc i64 %w to i32
+  %rm1 = shl i64 1, %w
+  %rm2 = sub i64 %rm1, 1
+{pre}  %xa.p = getelementptr i64, ptr %xp, i64 0
+  %xb.p = getelementptr i64, ptr %xp, i64 16
+  %ba.p = getelementptr i64, ptr %bp, i64 0
+  %bb.p = getelementptr i64, ptr %bp, i64 16
+  %ro2 = getelementptr i64, ptr %ro, i64 16
+  %roa = load <16 x i64>, ptr %ro, align 8
+  %rob = load <16 x i64>, ptr %ro2, align 8
+  %xa64 = load <16 x i64>, ptr %xa.p, align 8
+  %xb64 = load <16 x i64>, ptr %xb.p, align 8
+  %ba64 = load <16 x i64>, ptr %ba.p, align 8
+  %bb64 = load <16 x i64>, ptr %bb.p, align 8
+  %xa.e = trunc <16 x i64> %xa64 to {V}
+  %xb.e = trunc <16 x i64> %xb64 to {V}
+  %ba.e = trunc <16 x i64> %ba64 to {V}
+  %bb.e = trunc <16 x i64> %bb64 to {V}
+  %ng = udiv i64 %S, {G}
+  %empty = icmp eq i64 %ng, 0
+  br i1 %empty, label %done, label %loop
+loop:
+  %g = phi i64 [0, %entry], [%g1, %loop]
+  %xa0 = phi {V} [%xa.e, %entry], [%xa{G}, %loop]
+  %xb0 = phi {V} [%xb.e, %entry], [%xb{G}, %loop]
+  %ba0 = phi {V} [%ba.e, %entry], [%ba{G}, %loop]
+  %bb0 = phi {V} [%bb.e, %entry], [%bb{G}, %loop]
+  %p0 = phi ptr [%p, %entry], [%p{G}, %loop]
+  %ob = mul i64 %g, {32 * G}
+  %gof = mul i64 %g, %w
+{body}
+  %g1 = add i64 %g, 1
+  %more = icmp ult i64 %g1, %ng
+  br i1 %more, label %loop, label %done
+done:
+{fin}  %pi = ptrtoint ptr %pf to i64
+  %pz = ptrtoint ptr %p to i64
+  %used = sub i64 %pi, %pz
+  ret i64 %used
+}}
+"""
+
+
+def _ir_usable() -> bool:
+    """the IR above needs opaque pointers (`ptr`: LLVM 15+; llvmlite's LLVM has them only
+    from 17 on) and a little-endian host; ZIPWEIGHTS_NUMBA_IR=0 turns it off (for
+    comparing the scalar loop: read when a kernel is compiled, so with an empty cache)"""
+    import llvmlite.binding as llvm
+
+    if os.environ.get("ZIPWEIGHTS_NUMBA_IR", "1").strip() == "0" or sys.byteorder != "little":
+        return False
+    return llvm.llvm_version_info[0] >= 17
+
+
+_IR_LIBS: dict = {}
+
+
+def _ir_library(context, name, raw):
+    """the code library holding the function `name`, compiled once per process; None
+    where the IR cannot run (the caller's code then takes the scalar loop)"""
+    if name not in _IR_LIBS:
+        lib = None
+        if _ir_usable():
+            import llvmlite.binding as llvm
+
+            mod = llvm.parse_assembly(_steps_ir(name, raw))
+            mod.verify()
+            lib = context.codegen().create_library(name)
+            lib.add_llvm_module(mod)
+            lib.finalize()
+        _IR_LIBS[name] = lib
+    return _IR_LIBS[name]
+
+
+def _steps_intrinsic(name, raw):
+    @intrinsic
+    def steps(typingctx, x, base, et, pb, p, pos, S, out, ro, w):
+        def codegen(context, builder, sig, args):
+            from llvmlite import ir
+
+            i64 = ir.IntType(64)
+            lib = _ir_library(context, name, raw)
+            if lib is None:
+                return ir.Constant(i64, -1)
+            context.active_code_library.add_linking_library(lib)
+            ptr = ir.IntType(8).as_pointer()
+            fnty = ir.FunctionType(i64, [ptr, ptr, ptr, i64, ptr, i64, i64, ptr, ptr, i64])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+
+            def data(i):
+                d = context.make_array(sig.args[i])(context, builder, args[i]).data
+                return builder.bitcast(d, ptr)
+
+            return builder.call(fn, [data(0), data(1), data(2), args[3], data(4), args[5], args[6], data(7),
+                                     data(8), args[9]])
+
+        sig = types.int64(x, base, et, types.int64, p, types.int64, types.int64, out, ro, types.int64)
+        return sig, codegen
+
+    return steps
+
+
+steps32_raw = _steps_intrinsic("zw_numba_steps32_raw", True)  # float payloads: symbols + raw bits
+steps32 = _steps_intrinsic("zw_numba_steps32", False)  # ent payloads: symbols (w, ro unused)
+
+
 # ---------------------------------------------------------------- rANS decode
 # a decoder is (x[32], base[32], pos): states, slot bases of the lanes' next contexts, and
 # the next word's offset in the payload; `end` is the stream's end
@@ -406,10 +681,13 @@ def rdec_block(p, pos, end, x, base, et, pb, S, out, res):
                 out[o + l] = sy & 0xFFF
                 x[l] = xx
             for l in range(LANES):
+                # branchless (as csrc/rans.c): whether a lane renormalizes is data, and
+                # the branch mispredicted half the time
                 xx = x[l]
-                if xx < L:
-                    x[l] = (xx << 16) | np.int64(p[pos]) | (np.int64(p[pos + 1]) << 8)
-                    pos += 2
+                need = np.int64(xx < L)
+                wv = np.int64(p[pos]) | (np.int64(p[pos + 1]) << 8)
+                x[l] = ((xx << 16) | wv) if need else xx
+                pos += 2 * need
     else:
         for s in range(S):
             for l in range(LANES):
