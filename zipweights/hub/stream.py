@@ -51,6 +51,7 @@ from ..reader import BATCH_BYTES, ZipwFile
 
 TAIL = 64 << 10  # the first range: the trailer and, for most files, the whole index
 BLOCK = 1 << 20  # body bytes handed on at a time (to the partial file, the decoder, the progress bar)
+AHEAD = 256 << 20  # received bytes the decode may lag behind before the download waits
 RETRIES = 5  # attempts in a row that bring no data before giving up, as huggingface_hub
 RETRY_WAIT = 1.0  # seconds before an attempt that follows one without progress
 TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -169,6 +170,13 @@ class _Decoder:
         self._bufsize = min(self._target + largest, zf.original_size - len(zf.index.prefix))
         n_chunks = sum(len(e.chunks) for e in zf.entries)
         self._threads = max(1, min(threads, n_chunks))
+        # Where the decode is slower than the link (10 Gbit/s here), what arrived and is
+        # not yet decoded would pile up in memory: the download waits while it is more
+        # than `ahead` bytes past the decode (payloads released behind it). At least two
+        # runs' payloads, so the run the decode waits for is always in.
+        ends = [end for *_, end in _runs(zf.entries, self._target)]
+        widest = max((b - a for a, b in zip([0] + ends, ends)), default=0)
+        self._ahead = None if copies else max(AHEAD, 2 * widest)
         os.pwrite(fd, zf.index.prefix, 0)
         self._thread = threading.Thread(target=self._run, name="zipw-stream-decode", daemon=True)
         self._thread.start()
@@ -177,6 +185,14 @@ class _Decoder:
         with self._cond:
             self._have = n
             self._cond.notify_all()
+
+    def wait_room(self, n: int) -> None:
+        """Hold the download (which has `n` bytes) while the decode is too far behind."""
+        if self._ahead is None:
+            return
+        with self._cond:
+            while n - self._behind.position() > self._ahead and not self._aborted and self.error is None:
+                self._cond.wait(0.1)
 
     def abort(self) -> None:
         with self._cond:
@@ -205,6 +221,8 @@ class _Decoder:
             for e, i, j, a, b in run:
                 zf.read_into(e, view[a:b], threads=1, chunks=range(i, j))
             self._behind.done(k, end)
+            with self._cond:
+                self._cond.notify_all()  # a download waiting for room
             # the sha256 is the one serial stage: hash first when it is our turn, else
             # write while the run before ours is hashed (as the reader's engine does)
             written = False
@@ -225,6 +243,8 @@ class _Decoder:
             run_shared(work, self._jobs(), self._threads, stop)
         except BaseException as exc:
             self.error = exc
+            with self._cond:
+                self._cond.notify_all()
 
     def join(self) -> None:
         self._thread.join()
@@ -313,6 +333,7 @@ def _download(url, headers, size, partial, fd, dest, name, threads, tqdm_class, 
             if decoder.error is not None:
                 raise decoder.error  # a chunk that does not decode: stop downloading
             decoder.arrived(n)
+            decoder.wait_room(n)
 
     try:
         bar = stack.enter_context((tqdm_class or hf_tqdm)(total=size, initial=have, unit="B", unit_scale=True,
