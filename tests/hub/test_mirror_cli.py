@@ -205,3 +205,20 @@ def test_a_failing_pair_of_a_list_is_skipped_and_the_rest_done(hub, tmp_path):
     assert err.startswith(f"zipw mirror: mcli/no-such-repo -> {tmp_path / 'x'}: "), err
     assert "Traceback" not in err and not (tmp_path / "x").exists()
     assert sorted(os.listdir(tmp_path / "y")) == [".zipw-mirror.json", "README.md", "m.safetensors.zipw"]
+
+
+def test_on_a_terminal_our_bars_and_not_huggingface_hubs(hub, tmp_path):
+    import shlex
+    import shutil
+
+    if shutil.which("script") is None:
+        pytest.skip("no `script` to give zipw a terminal")
+    hub.commit("mcli/tty", {"m.safetensors": _weights(3000, seed=3), "config.json": b"{}", "README.md": b"# t\n"})
+    cmd = shlex.join([*zipw_command(), "mirror", "--endpoint", hub.endpoint, "mcli/tty", str(tmp_path / "o")])
+    # a terminal of a known size: tqdm draws nothing on one of 0 columns
+    r = subprocess.run(["script", "-qec", f"stty cols 120 rows 40; {cmd}", "/dev/null"], capture_output=True,
+                       env=_env(tmp_path, hf_bars=True))
+    out = r.stdout.decode(errors="replace")
+    assert r.returncode == 0, out
+    assert "mcli/tty: file 2/2, m.safetensors: 100%|" in out, out  # tqdm's bar, over the whole mirror
+    assert "README.md:" not in out, out  # huggingface_hub's download bar of the card (ours name no card)

@@ -556,9 +556,9 @@ def mirror(source: str, dest: str, *, restore: bool = False, include=None, exclu
             for rec in _run_files(p, out, work, fetch, restore=restore, threads=threads, level=level,
                                   progress=progress, log=log, base_for=base_for):
                 summary["records"].append(rec.to_json())
-        # not if the globs leave the card out
-        if (p.card is not None or not restore) and _selected(CARD, include, exclude):
-            _mirror_card(p, out, work, fetch, restore, summary.get("base"))
+            # not if the globs leave the card out
+            if (p.card is not None or not restore) and _selected(CARD, include, exclude):
+                _mirror_card(p, out, work, fetch, restore, summary.get("base"))
         summary["seconds"] = time.perf_counter() - t0
         summary["bytes_in"] = sum(r["source_size"] for r in summary["records"])
         summary["bytes_out"] = sum(r["output_size"] for r in summary["records"])
