@@ -6,8 +6,9 @@ every level, on the corpus (bench/corpus, `python bench/build_corpus.py`).
     python bench/levels_bench.py --files '*.safetensors' --extra /tmp/held/*.safetensors
 
 Each cell is the whole job as `zipw` runs it (read from the page cache, code, write the
-output into the page cache, sha256 included), through zipweights.compress_file and
-decompress_file (whose sha256 check proves each round trip), at --threads (default 1).
+output into the page cache; compress computes the sha256 it records, decompress checks
+every chunk's xxh3 as `zipw decompress` does by default), through zipweights.compress_file
+and decompress_file, at --threads (default 1).
 Speeds are MB/s of original bytes: the files' total bytes over the sum of their median
 times, both over the process's CPU time (at one thread: MB/s per core, and steady on a
 shared machine) and over wall time (what a user waits; noisy where others share it). The default subset is the corpus' two largest files (the fp32
@@ -66,7 +67,7 @@ def _run_once(path: str, level: int, threads: int, tmp: str) -> tuple[int, ...]:
     w0, c0 = time.perf_counter(), time.process_time()
     stats = zipweights.compress_file(path, packed, threads=threads, level=level, force=True)
     w1, c1 = time.perf_counter(), time.process_time()
-    zipweights.decompress_file(packed, back, threads=threads, force=True)  # sha256 checked
+    zipweights.decompress_file(packed, back, threads=threads, force=True)  # every chunk's xxh3 checked
     w2, c2 = time.perf_counter(), time.process_time()
     if os.path.getsize(back) != os.path.getsize(path):
         raise SystemExit(f"{path}: level {level} did not restore the file")
