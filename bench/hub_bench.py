@@ -18,7 +18,9 @@ and models the time to a model loaded in memory at 100 Mbit/s, 1 Gbit/s, 10 Gbit
     bytes * 8 / link speed  +  restore time (compressed only)  +  load time
 
 (transfer computed, restore and load measured on this machine; download and restore are
-counted one after the other, as zipweights.hub runs them). It also times
+counted one after the other, as zipweights.hub runs them against a server without byte
+ranges, olah for one; where the server serves ranges, the restore overlaps the download:
+bench/hub_stream_bench.py measures that through a throttled link). It also times
 `zipw mirror` (hub -> local folder over loopback: download, compress, full verify,
 write) on the plain repo.
 """
