@@ -109,7 +109,7 @@ def _stream_source(url: str, meta, hf_headers: dict, pinned: str):
     fetched, without the authorization header where it is another host (a CDN's signed
     URL); where there was no redirect, `pinned`, the URL at the commit, so that every
     range is of one file even if the branch moves meanwhile."""
-    if meta.size is None or os.environ.get("ZIPW_HUB_STREAM", "1") == "0":
+    if meta.size is None or not stream.AVAILABLE or os.environ.get("ZIPW_HUB_STREAM", "1") == "0":
         return None
     if meta.xet_file_data is not None and not constants.HF_HUB_DISABLE_XET \
             and importlib.util.find_spec("hf_xet") is not None:

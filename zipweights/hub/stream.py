@@ -38,8 +38,15 @@ import urllib.parse
 
 from huggingface_hub import constants
 from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.utils import hf_raise_for_status, http_stream_backoff, httpx
+from huggingface_hub.utils import hf_raise_for_status
 from huggingface_hub.utils import tqdm as hf_tqdm
+
+try:  # huggingface_hub >= 1.0 (httpx): its streaming request and the errors it raises
+    from huggingface_hub.utils import http_stream_backoff, httpx
+
+    AVAILABLE = True
+except ImportError:  # an older huggingface_hub (requests): the whole-file path only
+    AVAILABLE = False
 
 from .._fileio import atomic_output, reserve
 from .._mapped import Behind
@@ -54,7 +61,7 @@ BLOCK = 1 << 20  # body bytes handed on at a time (to the partial file, the deco
 AHEAD = 256 << 20  # received bytes the decode may lag behind before the download waits
 RETRIES = 5  # attempts in a row that bring no data before giving up, as huggingface_hub
 RETRY_WAIT = 1.0  # seconds before an attempt that follows one without progress
-TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) if AVAILABLE else ()
 
 # hosts seen answering a range request with the whole body: not asked again this process
 _NO_RANGE: set[str] = set()
