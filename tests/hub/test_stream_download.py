@@ -315,3 +315,24 @@ def test_the_download_waits_for_a_decode_that_lags(hf_env, repo, weights, proxy,
     assert _sha(path) == weights[2]
     assert waits and all(a is not None and a < weights[3] for _, a in waits)  # two runs, not the file
     assert all(lag <= a for lag, a in waits)
+
+
+def test_snapshot_streams_every_shard(hf_env, hub, proxy, tmp_path):
+    """snapshot_download restores the shards side by side (its worker threads), each
+    streamed by ranges through the one link."""
+    from helpers import sharded
+
+    files = sharded(str(tmp_path), seeds=(11, 12, 13))
+    repo = {}
+    for name, p in files.items():
+        repo[name + ".zipw" if name.endswith(".safetensors") else name] = \
+            compressed(p) if name.endswith(".safetensors") else p
+    hub.commit("stream/sharded", repo)
+    folder = zhub.snapshot_download("stream/sharded", endpoint=proxy.endpoint)
+    for name, p in files.items():
+        assert _sha(os.path.join(folder, name)) == _sha(p), name
+    gets = _zipw_gets(proxy)
+    sizes = [os.path.getsize(p + ".zipw") for n, p in files.items() if n.endswith(".safetensors")]
+    assert max(sizes) < stream.TAIL  # small shards: each whole in its first range
+    assert len(gets) == 3 and all(g[3] == 206 and g[2].startswith("bytes=0-") for g in gets)
+    assert sum(g[4] for g in gets) == sum(sizes)
