@@ -2,6 +2,7 @@
 against the .zipw fetched then restored, and the .zipw decoded while it downloads.
 
     python bench/hub_stream_bench.py [--files craft-bf16,craft-fp32] [--mbit 100,1000,10000] [--runs 3]
+                                     [--rtt-ms 0]
 
 olah serves two repos per corpus file on 127.0.0.1 (one holding X.safetensors, one
 X.safetensors.zipw only); bench/throttle_proxy.py runs in front of it as a process of its
@@ -54,9 +55,10 @@ class Proxy:
     """bench/throttle_proxy.py as a process of its own (its pacing loop must not share
     the client's interpreter)."""
 
-    def __init__(self, upstream: str, mbit: float):
+    def __init__(self, upstream: str, mbit: float, rtt_ms: float = 0):
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "throttle_proxy.py"), "--upstream",
-                                      upstream, "--mbit", str(mbit)], stdout=subprocess.PIPE, text=True)
+                                      upstream, "--mbit", str(mbit), "--rtt-ms", str(rtt_ms)],
+                                     stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().split()
         if line[:1] != ["endpoint"]:
             raise RuntimeError(f"throttle_proxy.py said {line!r}")
@@ -85,6 +87,7 @@ def main() -> int:
     ap.add_argument("--files", default="craft-bf16,craft-fp32", help="corpus file names, without .safetensors")
     ap.add_argument("--mbit", default="100,1000,10000", help="link speeds in Mbit/s")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rtt-ms", type=float, default=0, help="a round trip the proxy adds before every answer")
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
 
@@ -106,7 +109,8 @@ def main() -> int:
     corpus = os.path.join(HERE, "corpus")
     files = {}
     server = HubServer(os.path.join(root, "hub"), port=port)
-    results = {"cpu": cpu_model(), "cores": os.cpu_count(), "load_start": load(), "runs": args.runs, "rows": []}
+    results = {"cpu": cpu_model(), "cores": os.cpu_count(), "load_start": load(), "runs": args.runs,
+               "rtt_ms": args.rtt_ms, "rows": []}
     try:
         for i, name in enumerate(args.files.split(",")):
             src = os.path.join(corpus, name + ".safetensors")
@@ -120,7 +124,7 @@ def main() -> int:
         print(f"CPU: {results['cpu']}, {results['cores']} cores; load at start {results['load_start']}; "
               f"medians of {args.runs}", flush=True)
         for mbit in [float(x) for x in args.mbit.split(",")]:
-            proxy = Proxy(server.endpoint, mbit)
+            proxy = Proxy(server.endpoint, mbit, args.rtt_ms)
             try:
                 for name, (i, src, z, want, commit) in files.items():
                     proxy.warm(f"/bench/plain{i}/resolve/main/model.safetensors")
@@ -171,7 +175,8 @@ def main() -> int:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
 
-    print(f"\nCPU: {results['cpu']}; medians of {args.runs}; time from the call to the restored file\n")
+    print(f"\nCPU: {results['cpu']}; medians of {args.runs}; round trip {args.rtt_ms:g} ms; "
+          "time from the call to the restored file\n")
     print("| file | link | plain | zipw fetch + restore | zipw streamed | streamed / plain |")
     print("|---|---|--:|--:|--:|--:|")
     for row in results["rows"]:

@@ -9,7 +9,8 @@ unthrottled, kept in memory per URL path) and answers GETs from that copy: a sin
 (`bytes=a-b`, `bytes=a-`, `bytes=-n`) as 206 with Content-Range, anything else as 200 with
 the whole body. HEAD and the JSON API are forwarded. Every body byte it sends goes through
 one shared `Link`, paced to `rate` bytes per second (all connections together, as one
-link), in slices of a few milliseconds.
+link), in slices of a few milliseconds; `rtt` delays every answer by one round trip
+(connection set-up is not modelled: connections are reused).
 
 For the tests it runs in a thread (`with ThrottleProxy(upstream) as p: p.endpoint`) and has
 knobs that a flaky link or a broken server would turn: `honor_range=False` (answer ranges
@@ -70,13 +71,14 @@ class Link:
 
 class ThrottleProxy:
     def __init__(self, upstream: str, rate: float | None = None, *, honor_range: bool = True,
-                 cache_all: bool = False, host: str = "127.0.0.1", port: int = 0):
+                 cache_all: bool = False, rtt: float = 0.0, host: str = "127.0.0.1", port: int = 0):
         up = urllib.parse.urlsplit(upstream)
         self.up_host, self.up_port = up.hostname, up.port or 80
         self.up_netloc = up.netloc
         self.link = Link(rate)
         self.honor_range = honor_range
         self.cache_all = cache_all  # keep bodies of paths at a branch too (a benchmark's fixed repos)
+        self.rtt = rtt  # seconds each request waits before its answer starts: one round trip
         self.cuts: list[int] = []
         self.refuse = False
         self.refuse_after_cut = False
@@ -189,6 +191,8 @@ class ThrottleProxy:
             handler.send_header("Content-Length", "0")
             handler.end_headers()
             return
+        if self.rtt:
+            time.sleep(self.rtt)
         if self.refuse:
             handler.send_response(503)
             handler.send_header("Content-Length", "0")
@@ -282,9 +286,10 @@ def main() -> int:
     ap.add_argument("--mbit", type=float, default=0, help="link speed in Mbit/s (0: unlimited)")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--no-range", action="store_true", help="answer Range requests with 200, as olah does")
+    ap.add_argument("--rtt-ms", type=float, default=0, help="a round trip added before every answer")
     args = ap.parse_args()
     proxy = ThrottleProxy(args.upstream, args.mbit * 1e6 / 8 or None, honor_range=not args.no_range,
-                          cache_all=True, port=args.port)
+                          cache_all=True, rtt=args.rtt_ms / 1000, port=args.port)
     print("endpoint", proxy.endpoint, flush=True)
     try:
         proxy.server.serve_forever()

@@ -19,8 +19,12 @@ the file huggingface_hub's own resumable downloads kept), so a download that fai
 resumes from there on the next call. A server that does not honor ranges (status 200 to a
 range request, as olah 0.5.4; a Content-Range that does not match; an encoded body; an
 HTTP error for the first range request) is answered with NotStreamable before anything
-is restored: the caller then downloads the
-whole file through huggingface_hub and restores it, as without this module.
+is restored: the caller then downloads the whole file through huggingface_hub and
+restores it, as without this module.
+
+Memory: the file arrives into an anonymous map whose pages are handed back behind the
+decode, and the download waits while it is more than AHEAD bytes ahead of the decode (a
+link faster than the decode), so a multi-GB shard does not sit in memory.
 
 Requests go through huggingface_hub's HTTP session (`http_stream_backoff`), with the URL
 and headers its hf_hub_download would use (download.py resolves them).
