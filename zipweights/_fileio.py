@@ -30,9 +30,7 @@ import errno
 import hashlib
 import os
 import re
-import secrets
 import signal
-import socket
 import stat
 import threading
 
@@ -51,7 +49,17 @@ _UMASK = _read_umask()
 
 # -- temporary names -----------------------------------------------------------------
 TEMP_TAG = ".zipw-tmp-"
-_HOST = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:8]
+def _host_name() -> str:
+    # os.uname gives gethostname's answer without importing socket at every start;
+    # Windows has no os.uname
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
+
+
+_HOST = hashlib.sha256(_host_name().encode("utf-8", "surrogateescape")).hexdigest()[:8]
 _TEMP_RE = re.compile(r"^\..*\.zipw-tmp-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]+$")
 # what zipweights wrote before (tempfile.mkstemp: ".NAME.XXXXXXXX.tmp") and what the
 # hub's small text files use (".zipw-tmp.XXXXXXXX")
@@ -65,7 +73,7 @@ def is_temp_name(name: str) -> bool:
 
 def _temp_path(path: str) -> str:
     base = os.path.basename(path)[:120]  # room for the tag within NAME_MAX
-    return os.path.join(os.path.dirname(path), f".{base}{TEMP_TAG}{_HOST}-{os.getpid()}-{secrets.token_hex(4)}")
+    return os.path.join(os.path.dirname(path), f".{base}{TEMP_TAG}{_HOST}-{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def _pid_alive(pid: int) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import pathlib
 import warnings
 
 from .errors import UnsupportedFeatureError
@@ -57,9 +56,11 @@ def _load_numba():
     return _numba, None
 
 
-def _in_source_tree() -> pathlib.Path | None:
+def _in_source_tree():
     """The checkout this package is imported from, if it is one (csrc/ and setup.py
     beside the package), for a message that says how to build there."""
+    import pathlib  # only on this failure path: every zipw start imports this module
+
     root = pathlib.Path(__file__).resolve().parent.parent
     return root if (root / "csrc").is_dir() and (root / "setup.py").is_file() else None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -329,7 +330,8 @@ def _check_writable(dst: str, parent: str) -> None:
         raise InvalidArgumentError(f"{dst}: {folder} is not a folder; nothing can be written under it")
     kw = {"effective_ids": True} if os.access in os.supports_effective_ids else {}
     if not os.access(folder, os.W_OK | os.X_OK, **kw):
-        raise InvalidArgumentError(f"{dst}: folder {folder} is not writable; nothing written")
+        # the error the write itself would have raised, now instead of after the work
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), dst)
 
 
 def _checked(args, run: _Run, jobs: list[_Job], check_more=None) -> list[_Job]:

@@ -131,9 +131,9 @@ def test_unwritable_folders_are_refused_before_any_work(tmp_path):
     finally:
         unlock()
     for res in (r, r2):
-        assert res.returncode == 2
+        assert res.returncode == 1  # as the write itself would fail (zstd: 1)
         lines = res.stderr.decode().splitlines()
-        assert len(lines) == 4 and all("locked is not writable; nothing written" in x for x in lines[:3]), lines
+        assert len(lines) == 4 and all(x.endswith(".zipw: Permission denied") and "/locked/" in x for x in lines[:3]), lines
         assert lines[3] == "zipw: 3 of 3 files not done (see above)"
     assert os.listdir(tmp_path / "locked") == []
 
@@ -145,9 +145,9 @@ def test_a_refused_output_is_reported_before_the_others_are_coded(tmp_path):
         r = run("compress", a, tmp_path / "locked" / "b.safetensors", c)
     finally:
         unlock()
-    assert r.returncode == 2
+    assert r.returncode == 1
     lines = r.stderr.decode().splitlines()
-    assert "locked/b.safetensors.zipw: folder" in lines[0] and "is not writable" in lines[0], lines
+    assert lines[0] == f"zipw: {tmp_path}/locked/b.safetensors.zipw: Permission denied", lines
     assert lines[1].startswith(f"{a}: ") and lines[2].startswith(f"{c}: ") and "1 of 3" in lines[3]
     assert os.path.exists(a + ".zipw") and os.path.exists(c + ".zipw")
 
