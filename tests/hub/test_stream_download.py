@@ -92,11 +92,15 @@ def test_server_without_ranges_gets_the_plain_download(hf_env, repo, weights, hu
     with ThrottleProxy(hub.endpoint, honor_range=False) as p:
         path = zhub.hf_hub_download(repo, "model.safetensors", endpoint=p.endpoint)
         gets = _zipw_gets(p)
-    assert _sha(path) == weights[2]
-    # the range probe answered with the whole file (200, as olah answers), then the
-    # whole file as huggingface_hub downloads it
-    assert gets[0][2] is not None and gets[0][3] == 200
-    assert gets[-1][2] is None and gets[-1][3] == 200 and gets[-1][4] == weights[3]
+        # the range probe answered with the whole file (200, as olah answers), then the
+        # whole file as huggingface_hub downloads it
+        assert gets[0][2] is not None and gets[0][3] == 200
+        assert gets[-1][2] is None and gets[-1][3] == 200 and gets[-1][4] == weights[3]
+        # that server is not asked for a range again (the same file, forced)
+        del p.log[:]
+        again = zhub.hf_hub_download(repo, "model.safetensors", endpoint=p.endpoint, force_download=True)
+        assert [g[2] for g in _zipw_gets(p)] == [None]
+    assert _sha(path) == weights[2] and _sha(again) == weights[2]
 
 
 def test_cut_connections_resume_in_the_same_call(hf_env, repo, weights, proxy):
