@@ -282,8 +282,12 @@ def copy_attributes(fd: int, st: os.stat_result) -> None:
 def _user_error(exc: OSError, path: str, hidden: tuple) -> OSError:
     """The same error, naming the caller's `path` when it named nothing or our own
     temporary file or folder."""
+    if type(exc).__module__ != "builtins" or exc.errno is None:
+        # not a system call's error (huggingface_hub's HTTP errors are OSErrors too, with
+        # constructors of their own): it names what it is about already
+        return exc
     if exc.filename is None or exc.filename in hidden:
-        new = type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno or 0), path)
+        new = type(exc)(exc.errno, exc.strerror or os.strerror(exc.errno), path)
         new.__cause__ = None
         return new
     return exc

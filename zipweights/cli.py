@@ -35,9 +35,10 @@ from .hub import WEIGHTS_SUFFIX
 # codec (tests/cli checks that they agree)
 MIN_LEVEL, MAX_LEVEL, DEFAULT_LEVEL = 1, 9, 3
 LEVEL_HELP = (
-    "levels: 1 fastest (about 1.2-1.5x the default's speed, up to 1 %% larger); 3 default; 4-6 "
-    "a wider search (about 0.02 %% smaller, 10-30 %% slower); 7-9 also byte planes and zstd "
-    "(up to 0.2 %% smaller on fp32, 15-60 MB/s per core). See README, Levels."
+    "levels: 1 fastest (about 1.4x the default's speed, about 0.5 %% larger); 3 default; 4 both "
+    "float searches (about 0.01 %% smaller, about 1.6x the time); 5-9 also byte planes at higher "
+    "zstd levels where a sampled probe says they may win (up to about 0.01 %% more; 9 about 3x "
+    "the default's time); no level is larger than the one below. See README, Levels."
 )
 BASE_HELP = "the base model (safetensors or .zipw) the file is coded against: a fine-tune's base, the checkpoint before"
 BASE_USED = "a delta file's base model (default: where the file records it)"

@@ -594,3 +594,25 @@ def test_rm_with_no_sha256_still_checks_the_whole_file(tmp_path):
     r = _zipw("decompress", "--rm", "--no-sha256", tmp_path / "s.safetensors.zipw")
     assert r.returncode == 0 and "sha256 verified" in r.stderr, r.stderr
     assert sorted(os.listdir(tmp_path)) == ["s.safetensors"] and src.read_bytes() == _small_st()
+
+
+def test_errors_of_other_libraries_pass_through_atomic_output(tmp_path):
+    # huggingface_hub's HTTP errors are OSErrors with constructors of their own: raised
+    # inside atomic_output they must come out as they are, not as a TypeError from
+    # rebuilding them to name the output
+    from zipweights._fileio import atomic_output
+
+    class HTTPish(OSError):
+        def __init__(self, message, *, response):
+            super().__init__(message)
+            self.response = response
+
+    with pytest.raises(HTTPish) as err:
+        with atomic_output(str(tmp_path / "out"), False, False):
+            raise HTTPish("503 from the server", response="r")
+    assert err.value.response == "r"
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(OSError) as err:  # a system call's error still names the output
+        with atomic_output(str(tmp_path / "out"), False, False):
+            raise OSError(28, "No space left on device")
+    assert err.value.filename == str(tmp_path / "out") and err.value.errno == 28
