@@ -6,12 +6,9 @@ mirror adds to the destination (README.md's note, .zipw-mirror.json) is listed b
 
 from __future__ import annotations
 
-import http.client
-import http.server
 import os
 import subprocess
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -19,74 +16,12 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "cli"))
 from _zipw_cli import zipw_command  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _flaky_proxy import HoldingProxy  # noqa: E402
+
 from zipweights.format import safetensors_header as sth  # noqa: E402
 
-HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
 BIG = "a-big.safetensors"
-
-
-class HoldingProxy:
-    """A loopback proxy in front of olah that sends the first `hold_at` bytes of a GET
-    for a path ending in `name`, then waits for `release` before sending the rest
-    (`resumed`): a download caught half way, for as long as the test needs."""
-
-    def __init__(self, upstream_port: int, name: str, hold_at: int):
-        self.holding, self.release, self.resumed = threading.Event(), threading.Event(), threading.Event()
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _handle(self):
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else None
-                conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
-                try:
-                    headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP | {"host"}}
-                    conn.request(self.command, self.path, body=body, headers=headers)
-                    resp = conn.getresponse()
-                    data = resp.read()
-                    self.send_response(resp.status)
-                    for k, v in resp.getheaders():
-                        if k.lower() not in HOP | {"content-length"}:
-                            self.send_header(k, v)
-                    size = resp.getheader("content-length") if self.command == "HEAD" else None
-                    self.send_header("Content-Length", size or str(len(data)))
-                    self.end_headers()
-                    if self.command == "HEAD":
-                        return
-                    held = self.command == "GET" and self.path.split("?", 1)[0].endswith(name) and \
-                        len(data) > hold_at and not proxy.holding.is_set()
-                    if held:
-                        self.wfile.write(data[:hold_at])
-                        self.wfile.flush()
-                        proxy.holding.set()
-                        proxy.release.wait(120)  # a deadlock guard, not a time limit on the work
-                        proxy.resumed.set()
-                        data = data[hold_at:]
-                    self.wfile.write(data)
-                finally:
-                    conn.close()
-
-            do_GET = do_HEAD = do_POST = _handle
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 def _weights(n: int, seed: int = 0) -> bytes:
