@@ -13,6 +13,7 @@ from .rans import (
     build_dtab_list,
     build_esym,
     bw_finish,
+    copy_bytes,
     jit,
     normalize,
     normalize_list,
@@ -106,7 +107,7 @@ def decode(p, start, ln, dst, doff, n, info):
                 return E.NEED
             info[0] = ln - HDR - n
             return E.ENT_STORED_TRAIL
-        dst[doff:doff + n] = p[start + HDR:start + HDR + n]
+        copy_bytes(dst, doff, p, start + HDR, n)
         return 0
     if mode == CONST:
         if ln < HDR + 1:

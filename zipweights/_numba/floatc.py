@@ -19,6 +19,7 @@ from .rans import (
     build_dtab_list,
     build_esym,
     bw_finish,
+    copy_bytes,
     enc_put,
     jit,
     ld64,
@@ -560,7 +561,7 @@ def decode(p, ln, kind, W, EB, Bmin, Bmax, dst, nbytes, info):
             info[0] = HDR + nbytes
             info[1] = ln
             return E.NEED_TRAIL
-        dst[:nbytes] = p[HDR:HDR + nbytes]
+        copy_bytes(dst, 0, p, HDR, nbytes)
         return 0
     if p[1] != CODED and p[1] != SIGNED:
         info[0] = p[1]
