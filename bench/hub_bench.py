@@ -33,7 +33,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -110,15 +109,9 @@ def main() -> int:
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
 
-    from _server import HubServer, free_port
+    from _server import HubServer, client_env
 
-    port = free_port()
-    os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
-    os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    root = tempfile.mkdtemp(prefix="zipw-hub-bench-")
-    os.environ["HF_HOME"] = os.path.join(root, "hf_home")
+    port, root = client_env("zipw-hub-bench-")
     import huggingface_hub  # noqa: F401  (after the environment is set)
     import transformers
 

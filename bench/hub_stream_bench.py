@@ -34,7 +34,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -91,16 +90,10 @@ def main() -> int:
     ap.add_argument("--json", help="write the results here too")
     args = ap.parse_args()
 
-    from _server import HubServer, free_port
+    from _server import HubServer, client_env
     from machine import cpu_model, load
 
-    port = free_port()
-    os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
-    os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    root = tempfile.mkdtemp(prefix="zipw-stream-bench-")
-    os.environ["HF_HOME"] = os.path.join(root, "hf_home")
+    port, root = client_env("zipw-stream-bench-")
     import huggingface_hub
 
     import zipweights

@@ -28,6 +28,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def client_env(prefix: str) -> tuple[int, str]:
+    """Point this process's huggingface_hub at a loopback hub on a free port, with its
+    home in a new temporary folder, before huggingface_hub is imported (the benchmarks'
+    set-up; the tests' conftest does the same per test): (port, that folder)."""
+    import tempfile
+
+    port = free_port()
+    os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    root = tempfile.mkdtemp(prefix=prefix)
+    os.environ["HF_HOME"] = os.path.join(root, "hf_home")
+    return port, root
+
+
 def _git(repo: str, *args: str) -> str:
     env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
                GIT_COMMITTER_EMAIL="t@t", GIT_CONFIG_NOSYSTEM="1", HOME=repo)
