@@ -15,7 +15,7 @@ PKG = pathlib.Path(__file__).resolve().parents[1] / "zipweights"
 # from a layer above; within a layer, no loops (test_no_import_loops), and the codec and
 # the format never import each other
 LAYERS = [
-    ("command line", {"cli"}),
+    ("command line", {"_cli_main", "cli"}),  # _cli_main: the console scripts' entry
     ("transparent mode", {"transparent"}),  # zipweights.enable() turns the hub filter on too
     ("hub", {"hub"}),
     ("numpy and torch faces", {"numpy", "torch"}),

@@ -1288,8 +1288,6 @@ def cat_main(argv: list[str] | None = None) -> int:
     return main(["decompress", "-c", *(sys.argv[1:] if argv is None else argv)])
 
 
-if __name__ == "__main__":  # python -m zipweights.cli: as the console script
-    from ._cli_main import _one_blas_thread
-
-    _one_blas_thread()
+if __name__ == "__main__":  # python -m zipweights.cli: as the console script (_cli_main says why)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     sys.exit(main())
