@@ -337,16 +337,22 @@ class ZipwFile:
         out[: len(prefix)] = prefix
         self._whole(out[len(prefix) :], None, threads, check_sha256, progress)
 
-    def restore_to_fd(self, fd: int, threads: int | None = None, check_sha256: bool = False, progress=None) -> None:
+    def restore_to_fd(self, fd: int, threads: int | None = None, check_sha256: bool = False, progress=None,
+                      *, arrival=None) -> None:
         """Rebuild the whole original file into the open file `fd` (sized by the caller).
 
         Workers decode runs of consecutive chunks (a contiguous span of the original)
         into a buffer of their own, which stays in cache, and write each run at its
         offset with one pwrite: measured here, that is over twice as fast as decoding
-        through a fresh file mapping, whose page faults cost more than the decode."""
+        through a fresh file mapping, whose page faults cost more than the decode.
+
+        `arrival`: the file is still arriving (hub/stream.py): `arrival.wait(end)`
+        returns once its bytes below `end` are in (or raises to stop), `arrival.stop()`
+        wakes a waiter when a worker fails, and `arrival.behind` (a _mapped.Behind) is
+        told what the decode is done with."""
         self.check_output_size(self.original_size, "the original file")
         os.pwrite(fd, self.index.prefix, 0)
-        self._whole(None, fd, threads, check_sha256, progress)
+        self._whole(None, fd, threads, check_sha256, progress, arrival)
 
     def verify(self, threads: int | None = None, progress=None) -> None:
         """Decode every chunk, check every checksum and the original sha256 (and, for a
@@ -356,22 +362,27 @@ class ZipwFile:
         if self.index.base is not None and self._base is not None:
             self.verify_base()
 
-    def _whole(self, out, fd, threads, check_sha256, progress) -> None:
-        """Decode every chunk in file order, checking each (and the sha256 if asked): into `out`
-        (a view of everything after the prefix), or into the workers' own buffers,
-        written to `fd` when given."""
+    def whole_runs(self, out=None):
+        """(parts, target, bufsize) of a whole-file pass: every entry's chunks, cut into
+        runs of at least `target` bytes by _runs, each under `bufsize` bytes."""
         largest = max((min(e.chunk_size, e.length) for e in self.entries if e.length), default=0)
         target = max(BATCH_BYTES, largest)
         # a run is under target + largest bytes, and never more than all the entries:
         # the buffers are bounded by what the index declares
         bufsize = min(target + largest, self.original_size - len(self.index.prefix))
+        return [(out, [(e, range(len(e.chunks))) for e in self.entries])], target, bufsize
+
+    def _whole(self, out, fd, threads, check_sha256, progress, arrival=None) -> None:
+        """Decode every chunk in file order, checking each (and the sha256 if asked): into `out`
+        (a view of everything after the prefix), or into the workers' own buffers,
+        written to `fd` when given."""
+        parts, target, bufsize = self.whole_runs(out)
         n_chunks = sum(len(e.chunks) for e in self.entries)
         sha = hashlib.sha256(self.index.prefix) if check_sha256 else None
         self._decode(
-            [(out, [(e, range(len(e.chunks))) for e in self.entries])],
-            max(1, min(threads or default_threads(), n_chunks)),
+            parts, max(1, min(threads or default_threads(), n_chunks)),
             target=target, bufsize=bufsize, fd=fd, sha=sha, progress=progress, release=True,
-            ahead=_payload_span(self.entries),
+            ahead=None if arrival is not None else _payload_span(self.entries), arrival=arrival,
         )
         if sha is not None and sha.digest() != self.index.original_sha256:
             raise ChecksumMismatchError(
@@ -405,14 +416,15 @@ class ZipwFile:
                 yield start, None if dest is None else dest[pos : pos + size], run, size
 
     def _decode(self, parts, threads: int, *, target: int = BATCH_BYTES, bufsize: int = 0, fd=None, sha=None,
-                progress=None, release: bool = False, ahead=None) -> None:
+                progress=None, release: bool = False, ahead=None, arrival=None) -> None:
         """The one decode engine: every run of `parts` (see _runs) decoded and checked
         on `threads` workers; with `fd`, each run written at its original offset; with
         `sha`, the runs hashed in file order; `release`: a pass over the whole file
         hands the mapped pages it is done with back (payloads tile the file in order,
         spec 5.2); `ahead` = (start, end): the payload span the runs read in order,
         which a ReadAhead thread asks the kernel for ahead of the decode (a cold
-        page cache: read and decode overlap).
+        page cache: read and decode overlap); `arrival`: see restore_to_fd (each run
+        taken only once its payloads are in, in file order).
 
         Each worker takes the next run from one shared iterator (one task per chunk
         costs more in scheduling than a small chunk takes to decode) and decodes it
@@ -425,7 +437,7 @@ class ZipwFile:
         turns = Turns()  # the run whose bytes the sha256 takes next
         progress_lock = threading.Lock()  # progress bars are not all thread-safe
         local = threading.local()
-        behind = Behind(self._mmap if release else None)
+        behind = arrival.behind if arrival is not None else Behind(self._mmap if release else None)
 
         def work(job):
             k, (start, view, run, size) = job
@@ -435,27 +447,49 @@ class ZipwFile:
                 view = local.buf[:size]
             for e, i, a, b in run:
                 self._decode_chunk(e, i, view[a:b])
-            last, i = run[-1][0].chunks, run[-1][1]
-            behind.done(k, int(last["offset"][i]) + int(last["length"][i]))
+            behind.done(k, run_end(run))
             written = fd is None
             if sha is not None:
                 # the sha256 is the one serial stage: when it is our turn, hash first
                 # and write after passing the turn on; otherwise write while waiting
                 if not written and not turns.is_ours(k):
-                    _pwrite_all(fd, view, start)
+                    pwrite_all(fd, view, start)
                     written = True
                 turns.wait(k)
                 sha.update(view)  # releases the GIL; the turn stays ours until we pass it
                 turns.pass_on(k)
             if not written:
-                _pwrite_all(fd, view, start)
+                pwrite_all(fd, view, start)
             if progress is not None:
                 with progress_lock:
                     progress(size)
 
         # taken lazily: a list of runs would cost a tuple per chunk
+        runs = self._runs(parts, target)
+        stop = turns.stop
+        if arrival is not None:
+            runs = _arrived(runs, arrival)
+
+            def stop():
+                turns.stop()
+                arrival.stop()
+
         with ReadAhead(self._mmap, *(ahead or (0, 0)), position=behind.position):
-            run_shared(work, enumerate(self._runs(parts, target)), threads, turns.stop)
+            run_shared(work, enumerate(runs), threads, stop)
+
+
+def run_end(run) -> int:
+    """Where the payload of a run's last chunk ends in the file (_runs' run)."""
+    last, i = run[-1][0].chunks, run[-1][1]
+    return int(last["offset"][i]) + int(last["length"][i])
+
+
+def _arrived(runs, arrival):
+    """`runs`, each handed on once the file's bytes below its payloads' end are in
+    (payloads tile the file in chunk order, spec 5.2)."""
+    for r in runs:
+        arrival.wait(run_end(r[2]))
+        yield r
 
 
 def _payload_span(entries) -> tuple[int, int]:
@@ -474,7 +508,7 @@ def _map_regular_file(path, where: str):
         os.close(fd)
 
 
-def _pwrite_all(fd: int, view: memoryview, pos: int) -> None:
+def pwrite_all(fd: int, view: memoryview, pos: int) -> None:
     while len(view):  # pwrite may write less than asked
         n = os.pwrite(fd, view, pos)
         view, pos = view[n:], pos + n

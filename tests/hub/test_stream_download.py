@@ -312,7 +312,7 @@ def test_the_download_waits_for_a_decode_that_lags(hf_env, repo, weights, proxy,
     def watched(self, n):
         real(self, n)
         # on leaving, the download is no further ahead of the decode than allowed
-        waits.append((n - self._behind.position(), self._ahead))
+        waits.append((n - self.behind.position(), self._ahead))
 
     monkeypatch.setattr(stream._Decoder, "wait_room", watched)
     path = zhub.hf_hub_download(repo, "model.safetensors", endpoint=proxy.endpoint)

@@ -5,7 +5,8 @@ The container puts the payloads first and the index and trailer last (spec/FORMA
 so the index is fetched first with a range request for the file's tail (one request where
 the index fits in TAIL bytes, a second for the rest where it does not), then the payloads
 with one range request from where the partial download stands. While the body streams in,
-worker threads decode every run of consecutive chunks whose payloads have all arrived
+the reader's whole-file engine (ZipwFile.restore_to_fd, told what has arrived) decodes
+every run of consecutive chunks whose payloads have all arrived
 (every chunk checked against its xxh3-64), write it at its offset into the restored file
 and advance the whole-file sha256 in file order; the restored file takes its name only
 when that sha256 equals the one the index records. The time to a restored file is then
@@ -33,7 +34,6 @@ and headers its hf_hub_download would use (download.py resolves them).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import mmap
 import os
 import threading
@@ -54,11 +54,11 @@ except ImportError:  # an older huggingface_hub (requests): the whole-file path 
 
 from .._fileio import atomic_output, reserve
 from .._mapped import Behind
-from .._parallel import Turns, default_threads, run_shared
+from .._parallel import default_threads
 from ..codec import delta
-from ..errors import ChecksumMismatchError, LimitExceededError, ZipWeightsError
+from ..errors import LimitExceededError, ZipWeightsError
 from ..format import container, index as fmt_index
-from ..reader import BATCH_BYTES, ZipwFile
+from ..reader import ZipwFile, pwrite_all, run_end
 
 TAIL = 64 << 10  # the first range: the trailer and, for most files, the whole index
 BLOCK = 1 << 20  # body bytes handed on at a time (to the partial file, the decoder, the progress bar)
@@ -134,62 +134,31 @@ def _fetch(url: str, headers: dict, start: int, end: int, size: int) -> bytes:
             time.sleep(RETRY_WAIT)
 
 
-def _runs(entries, target: int):
-    """(original offset, [(entry, first chunk, end chunk, a, b)], size, payload end): the
-    chunks in file order cut into runs of at least `target` original bytes; (a, b) is a
-    piece's span in its run; a run is decodable once the file's bytes below `payload end`
-    have arrived (payloads tile the file in chunk order, spec 5.2)."""
-    run, start, size = [], None, 0
-    for e in entries:
-        n = len(e.chunks)
-        i = 0
-        while i < n:
-            j, a = i, size
-            while j < n and size < target:
-                lo, hi = e.chunk_span(j)
-                size += hi - lo
-                j += 1
-            if start is None:
-                start = e.offset + e.chunk_span(i)[0]
-            run.append((e, i, j, a, size))
-            i = j
-            if size >= target:
-                end = int(e.chunks["offset"][j - 1]) + int(e.chunks["length"][j - 1])
-                yield start, run, size, end
-                run, start, size = [], None, 0
-    if run:
-        e, _, j = run[-1][:3]
-        yield start, run, size, int(e.chunks["offset"][j - 1]) + int(e.chunks["length"][j - 1])
-
-
 class _Decoder:
-    """Decodes the runs of `zf` as the download's bytes arrive (`arrived(n)`), on
-    `threads` workers of their own, into `fd`; `sha` takes the runs in file order."""
+    """Restores `zf` into `fd` as the download's bytes arrive (`arrived(n)`), on a thread
+    of its own that runs the reader's whole-file engine (ZipwFile.restore_to_fd, sha256
+    checked) with this object as its `arrival`: each run is taken once its payloads are
+    in, and the pages of `mm` the decode is done with are handed back."""
 
     def __init__(self, zf: ZipwFile, mm, fd: int, threads: int):
-        self.zf, self.fd = zf, fd
-        self.sha = hashlib.sha256(zf.index.prefix)
+        self.zf = zf
         self._cond = threading.Condition()
         self._have = 0
         self._aborted = False
         self.error: BaseException | None = None
         # a COPY chunk decodes an earlier entry's payload again: keep every byte then
         copies = any((e.chunks["codec"] == delta.COPY).any() for e in zf.entries if len(e.chunks))
-        self._behind = Behind(None if copies else mm)
-        largest = max((min(e.chunk_size, e.length) for e in zf.entries if e.length), default=0)
-        self._target = max(BATCH_BYTES, largest)
-        self._bufsize = min(self._target + largest, zf.original_size - len(zf.index.prefix))
-        n_chunks = sum(len(e.chunks) for e in zf.entries)
-        self._threads = max(1, min(threads, n_chunks))
+        self.behind = _Room(None if copies else mm, self._cond)
         # Where the decode is slower than the link (10 Gbit/s here), what arrived and is
         # not yet decoded would pile up in memory: the download waits while it is more
         # than `ahead` bytes past the decode (payloads released behind it). At least two
         # runs' payloads, so the run the decode waits for is always in.
-        ends = [end for *_, end in _runs(zf.entries, self._target)]
+        parts, target, _ = zf.whole_runs()
+        ends = [run_end(run) for _, _, run, _ in zf._runs(parts, target)]
         widest = max((b - a for a, b in zip([0] + ends, ends)), default=0)
         self._ahead = None if copies else max(AHEAD, 2 * widest)
-        os.pwrite(fd, zf.index.prefix, 0)
-        self._thread = threading.Thread(target=self._run, name="zipw-stream-decode", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(fd, threads), name="zipw-stream-decode",
+                                        daemon=True)
         self._thread.start()
 
     def arrived(self, n: int) -> None:
@@ -202,7 +171,7 @@ class _Decoder:
         if self._ahead is None:
             return
         with self._cond:
-            while n - self._behind.position() > self._ahead and not self._aborted and self.error is None:
+            while n - self.behind.position() > self._ahead and not self._aborted and self.error is None:
                 self._cond.wait(0.1)
 
     def abort(self) -> None:
@@ -210,48 +179,19 @@ class _Decoder:
             self._aborted = True
             self._cond.notify_all()
 
-    def _jobs(self):
-        for k, (start, run, size, end) in enumerate(_runs(self.zf.entries, self._target)):
-            with self._cond:
-                while self._have < end and not self._aborted:
-                    self._cond.wait()
-                if self._aborted:
-                    raise _Aborted()
-            yield k, start, run, size, end
+    stop = abort  # the engine's call when one of its workers fails
 
-    def _run(self) -> None:
-        turns = Turns()
-        local = threading.local()
-        zf, fd, sha = self.zf, self.fd, self.sha
+    def wait(self, end: int) -> None:
+        """The engine's call before a run: returns once bytes [0, end) are in."""
+        with self._cond:
+            while self._have < end and not self._aborted:
+                self._cond.wait()
+            if self._aborted:
+                raise _Aborted()
 
-        def work(job):
-            k, start, run, size, end = job
-            if not hasattr(local, "buf"):
-                local.buf = memoryview(bytearray(self._bufsize))
-            view = local.buf[:size]
-            for e, i, j, a, b in run:
-                zf.read_into(e, view[a:b], threads=1, chunks=range(i, j))
-            self._behind.done(k, end)
-            with self._cond:
-                self._cond.notify_all()  # a download waiting for room
-            # the sha256 is the one serial stage: hash first when it is our turn, else
-            # write while the run before ours is hashed (as the reader's engine does)
-            written = False
-            if not turns.is_ours(k):
-                _pwrite_all(fd, view, start)
-                written = True
-            turns.wait(k)
-            sha.update(view)
-            turns.pass_on(k)
-            if not written:
-                _pwrite_all(fd, view, start)
-
-        def stop():
-            turns.stop()
-            self.abort()
-
+    def _run(self, fd: int, threads: int) -> None:
         try:
-            run_shared(work, self._jobs(), self._threads, stop)
+            self.zf.restore_to_fd(fd, threads, True, None, arrival=self)
         except BaseException as exc:
             self.error = exc
             with self._cond:
@@ -261,10 +201,17 @@ class _Decoder:
         self._thread.join()
 
 
-def _pwrite_all(fd: int, view: memoryview, pos: int) -> None:
-    while len(view):  # pwrite may write less than asked
-        n = os.pwrite(fd, view, pos)
-        view, pos = view[n:], pos + n
+class _Room(Behind):
+    """Behind that also wakes a download waiting for the decode to catch up."""
+
+    def __init__(self, mm, cond: threading.Condition):
+        super().__init__(mm)
+        self._room = cond
+
+    def done(self, job: int, end: int) -> None:
+        super().done(job, end)
+        with self._room:
+            self._room.notify_all()
 
 
 def download(url: str, headers: dict, size: int, partial: str, dest: str, *, name: str,
@@ -353,7 +300,7 @@ def _download(url, headers, size, partial, fd, dest, name, threads, tqdm_class, 
         if have < tail_start:
             have = _body(url, headers, size, fd, mm, have, tail_start, bar, arrived)
         if have < size:
-            _pwrite_all(fd, memoryview(mm)[have:size], have)
+            pwrite_all(fd, memoryview(mm)[have:size], have)
             bar.update(size - have)
             have = size
         arrived(size)
@@ -363,12 +310,8 @@ def _download(url, headers, size, partial, fd, dest, name, threads, tqdm_class, 
             return Result(None, partial)
         decoder.join()
         if decoder.error is not None:
-            raise decoder.error
-        zf = state["zf"]
-        if decoder.sha.digest() != zf.index.original_sha256:
-            raise ChecksumMismatchError(f"{name}: restored content sha256 {decoder.sha.hexdigest()} differs "
-                                        f"from the stored {zf.original_sha256}")
-        sha = zf.original_sha256
+            raise decoder.error  # a chunk that did not decode, or the sha256 (ChecksumMismatchError)
+        sha = state["zf"].original_sha256
     except BaseException as exc:
         if state["decoder"] is not None:
             state["decoder"].abort()
@@ -397,7 +340,7 @@ def _body(url, headers, size, fd, mm, have, end, bar, arrived) -> int:
     def flush() -> None:
         nonlocal flushed
         if have > flushed:
-            _pwrite_all(fd, memoryview(mm)[flushed:have], flushed)
+            pwrite_all(fd, memoryview(mm)[flushed:have], flushed)
             bar.update(have - flushed)
             flushed = have
             arrived(have)
